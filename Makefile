@@ -1,0 +1,103 @@
+# pystack: build, test, demo, install.
+#
+#   make            build $(BUILD)/pystack
+#   make test       unit tests, then integration tests against every Python found
+#   make demo       start a hung Python program, dump it, stop it
+#   make deps       install missing Debian packages (as root)
+#   make offsets    regenerate src/offsets/ from the installed CPython headers
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# V=1 shows the commands; WERROR=1 makes warnings errors;
+# SANITIZE=address,undefined builds into build-san/.
+
+VERSION     := 0.1.0
+PREFIX      ?= /usr/local
+BUILD       ?= build$(if $(SANITIZE),-san)
+CC          ?= cc
+PYTHON_TEST ?= $(firstword $(wildcard /usr/bin/python3) python3)
+
+PKGS        := libelf
+WARN        := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
+               -Wold-style-definition -Wundef -Wwrite-strings -Wimplicit-fallthrough=5 -Wvla \
+               $(if $(WERROR),-Werror)
+PS_CPPFLAGS := -D_GNU_SOURCE -DPYSTACK_VERSION='"$(VERSION)"' -Iinclude -Isrc \
+               $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PS_CFLAGS   := -std=gnu11 -g -O2 $(WARN) \
+               $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all)
+PS_LDFLAGS  := $(if $(SANITIZE),-fsanitize=$(SANITIZE))
+PS_LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lelf) -lm
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' $(1) $(2);
+endif
+
+SRCS        := $(wildcard src/*.c)
+LIB_SRCS    := $(filter-out src/main.c src/rmem_fake.c,$(SRCS))
+LIB_OBJS    := $(LIB_SRCS:src/%.c=$(BUILD)/%.o)
+BIN         := $(BUILD)/pystack
+UNIT_SRCS   := $(wildcard tests/unit/*.c)
+UNIT_BIN    := $(BUILD)/unit-tests
+TEST_OBJS   := $(BUILD)/rmem_fake.o $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%.o)
+
+.PHONY: all test check unit integration demo deps install uninstall clean dist offsets
+
+all: $(BIN)
+
+$(BUILD) $(BUILD)/unit:
+	$(Q)mkdir -p $@
+
+$(BUILD)/%.o: src/%.c | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(PS_CPPFLAGS) $(CPPFLAGS) $(PS_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/unit/%.o: tests/unit/%.c | $(BUILD)/unit
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(PS_CPPFLAGS) $(CPPFLAGS) $(PS_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BIN): $(BUILD)/main.o $(LIB_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(PS_LDFLAGS) $(LDFLAGS) -o $@ $^ $(PS_LDLIBS) $(LDLIBS)
+
+$(UNIT_BIN): $(TEST_OBJS) $(LIB_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(PS_LDFLAGS) $(LDFLAGS) -o $@ $^ $(PS_LDLIBS) $(LDLIBS)
+
+-include $(wildcard $(BUILD)/*.d $(BUILD)/unit/*.d)
+
+deps:
+	$(Q)tools/deps.sh
+
+unit: $(UNIT_BIN)
+	$(Q)$(UNIT_BIN)
+
+integration: $(BIN) $(UNIT_BIN)
+	$(Q)PYSTACK=$(abspath $(BIN)) PYSTACK_UNIT=$(abspath $(UNIT_BIN)) \
+		$(PYTHON_TEST) -m pytest -q -rs tests/integration $(PYTEST_ARGS)
+
+test check: deps
+	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory integration
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory $(BIN)
+	$(Q)tools/demo.sh $(BIN)
+
+offsets:
+	$(Q)tools/gen_offsets.sh
+
+install: $(BIN)
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/pystack
+	install -D -m 0644 man/pystack.1 $(DESTDIR)$(PREFIX)/share/man/man1/pystack.1
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/pystack $(DESTDIR)$(PREFIX)/share/man/man1/pystack.1
+
+dist:
+	git archive --prefix=pystack-$(VERSION)/ -o pystack-$(VERSION).tar.gz HEAD
+
+clean:
+	rm -rf build build-san

@@ -1,0 +1,69 @@
+/*
+ * ELF files mapped by the target, read with libelf: symbols (.dynsym, then
+ * .symtab when present), sections, segments, and the file bytes behind an
+ * address.  Files are opened through /proc/PID/root (or
+ * /proc/PID/map_files), so a target in another mount namespace, or one whose
+ * file was replaced on disk, is read from the file it actually mapped.
+ */
+#ifndef PYSTACK_ELFFILE_H
+#define PYSTACK_ELFFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct map;
+struct elffile;
+
+/*
+ * Open the file behind mapping m of process pid.  Returns 0, -PS_E_BAD_ELF,
+ * or -errno.  Free with elffile_free().
+ */
+int elffile_open_mapped(pid_t pid, const struct map *m, struct elffile **out);
+
+/* Open a file by path (tests, tools). */
+int elffile_open(const char *path, struct elffile **out);
+
+void elffile_free(struct elffile *f);
+
+struct elf_sym_query {
+	const char *name;	/* in */
+	bool found;		/* out: defined in this file */
+	uint64_t value;		/* out: st_value (link-time address) */
+	uint64_t size;		/* out: st_size */
+};
+
+/*
+ * Look up every query in .dynsym, then, for those still missing and when
+ * use_symtab, in .symtab.  Undefined symbols never match.
+ */
+void elffile_lookup(struct elffile *f, struct elf_sym_query *q, size_t n, bool use_symtab);
+
+bool elffile_has_symtab(const struct elffile *f);
+
+/* The address and size of a section by name; 0 or -ENOENT. */
+int elffile_section(struct elffile *f, const char *name, uint64_t *addr, uint64_t *size);
+
+/*
+ * The file's bytes for link-time addresses [vaddr, vaddr + len), when they
+ * are stored in the file (not .bss).  Valid until elffile_free(); NULL if not.
+ */
+const void *elffile_bytes(struct elffile *f, uint64_t vaddr, size_t len);
+
+/*
+ * The load bias of the file in a process: the difference between run-time
+ * and link-time addresses, from one mapping of it (start and file offset).
+ */
+int elffile_bias(struct elffile *f, uint64_t map_start, uint64_t map_offset, uint64_t *bias);
+
+/* The link-time range of the writable PT_LOAD segments (data and bss). */
+int elffile_rw_range(struct elffile *f, uint64_t *start, uint64_t *end);
+
+/* Whether the file is a shared object (ET_DYN without an interpreter). */
+bool elffile_is_library(const struct elffile *f);
+
+/* The path the file was opened by (for messages). */
+const char *elffile_path(const struct elffile *f);
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * pystack's own error codes.
+ *
+ * Functions below the commands return 0 on success or a negative code: either
+ * -errno, or -PS_E_xxx for the failures that have no errno of their own.  The
+ * PS_E codes start well above any errno value so the two never collide.
+ */
+#ifndef PYSTACK_ERRORS_H
+#define PYSTACK_ERRORS_H
+
+#define PS_ERRORS \
+	PS_ERROR(GONE,		"the process exited") \
+	PS_ERROR(BAD_READ,	"remote memory could not be read (the process is changing, or the data is corrupt)") \
+	PS_ERROR(NOT_PYTHON,	"no CPython interpreter found in the process") \
+	PS_ERROR(UNSUPPORTED,	"unsupported CPython version or build") \
+	PS_ERROR(NO_INTERP,	"the interpreter is not initialised (or is shutting down)") \
+	PS_ERROR(BAD_DATA,	"interpreter data failed validation") \
+	PS_ERROR(TRACED,	"the process is already traced by another program") \
+	PS_ERROR(KTHREAD,	"kernel thread") \
+	PS_ERROR(ZOMBIE,	"zombie process") \
+	PS_ERROR(TIMEOUT,	"the process did not stop in time") \
+	PS_ERROR(BAD_ELF,	"not a readable ELF file")
+
+enum ps_error {
+	PS_E_BASE = 4096,
+#define PS_ERROR(name, text) PS_E_##name,
+	PS_ERRORS
+#undef PS_ERROR
+};
+
+/* A static description of err (negative -errno or -PS_E_xxx). */
+const char *ps_strerror(int err);
+
+#endif

@@ -1,0 +1,32 @@
+/*
+ * Diagnostics and allocation helpers shared by every module.
+ *
+ * error_msg() prints "pystack: ..." on stderr, debug_msg() only with -v.
+ * The x*alloc() family aborts the program on allocation failure, the one
+ * place below the commands where exiting is allowed.
+ */
+#ifndef PYSTACK_MSG_H
+#define PYSTACK_MSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+extern int msg_verbose;
+
+void error_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void debug_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+void *xmalloc(size_t size);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *ptr, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Grow *array (of *cap elements of elsize bytes) so that it holds at least
+ * need elements.  Doubles the capacity; aborts on overflow.
+ */
+void xgrow(void *array, size_t *cap, size_t need, size_t elsize);
+
+#endif

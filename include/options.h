@@ -1,0 +1,42 @@
+/*
+ * Command-line pieces shared by the commands: the common options (an argp
+ * child), and strict parsers for PIDs and durations.
+ */
+#ifndef PYSTACK_OPTIONS_H
+#define PYSTACK_OPTIONS_H
+
+#include <argp.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum color_mode {
+	COLOR_AUTO,
+	COLOR_ALWAYS,
+	COLOR_NEVER,
+};
+
+struct common_opts {
+	const char *format;	/* "text" or "json" */
+	bool nonblocking;
+	enum color_mode color;
+};
+
+#define COMMON_OPTS_DEFAULT { .format = "text", .color = COLOR_AUTO }
+
+/* The common options; the parent sets the child's input to a struct common_opts. */
+extern const struct argp common_argp;
+
+/* A PID: digits only, 1 to the kernel's maximum.  0 or -EINVAL / -ERANGE. */
+int parse_pid(const char *s, pid_t *out);
+
+/*
+ * A duration: a number with an optional ns, us, ms, s or m suffix (a bare
+ * number is seconds; fractions allowed, "1.5s").  0 or -EINVAL / -ERANGE.
+ */
+int parse_duration(const char *s, uint64_t *ns);
+
+/* Whether to colour output written to fd under mode (NO_COLOR, TERM=dumb). */
+bool color_enabled(enum color_mode mode, int fd);
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * What the kernel tells about a process through /proc: its state, owner,
+ * tracer, threads, command line and memory maps.  Nothing here stops or
+ * reads the memory of the process.
+ */
+#ifndef PYSTACK_PROC_H
+#define PYSTACK_PROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct proc_info {
+	pid_t pid;
+	char state;		/* R, S, D, T, t, Z, X, ... from /proc/PID/stat */
+	pid_t ppid;
+	bool kthread;		/* a kernel thread (PF_KTHREAD) */
+	char comm[64];		/* as the kernel keeps it, at most 15 bytes */
+	uid_t uid;		/* real uid of the owner */
+	pid_t tracer;		/* TracerPid, 0 when not traced */
+	pid_t nspid;		/* the PID inside its own namespace (NSpid) */
+};
+
+/* Returns 0, -ESRCH (no such process), or another -errno. */
+int proc_info_read(pid_t pid, struct proc_info *out);
+
+/* The state letter of one thread, or a negative error (-ESRCH: gone). */
+int proc_task_state(pid_t pid, pid_t tid, char *state);
+
+/* The innermost-namespace id of a thread (NSpid), or tid if unknown. */
+pid_t proc_task_nspid(pid_t pid, pid_t tid);
+
+/*
+ * The thread ids of pid, in /proc order, appended to *tids (grown with
+ * xgrow; *cap is its capacity).  Returns the new count or a negative error.
+ */
+long proc_tasks(pid_t pid, pid_t **tids, size_t *cap);
+
+/*
+ * The command line, arguments joined by spaces, as raw bytes (escape before
+ * printing).  Malloc'd; NULL when unreadable or empty (kernel threads).
+ */
+char *proc_cmdline(pid_t pid);
+
+/* The path of the executable as the target sees it; malloc'd, or NULL. */
+char *proc_exe(pid_t pid);
+
+/* The name a thread has given itself (/proc/PID/task/TID/comm), malloc'd, or NULL. */
+char *proc_task_comm(pid_t pid, pid_t tid);
+
+struct map {
+	uint64_t start, end, offset;
+	uint64_t inode;
+	bool r, w, x;
+	const char *path;	/* NULL for anonymous; points into maps->text */
+};
+
+struct maps {
+	struct map *v;
+	size_t n;
+	char *text;		/* the raw file, also what paths point into */
+	size_t len;
+};
+
+/* Read /proc/PID/maps.  Free with maps_free(). */
+int maps_read(pid_t pid, struct maps *out);
+
+/* Parse the text of a maps file (taken over by out, which frees it). */
+int maps_parse(char *text, size_t len, struct maps *out);
+
+void maps_free(struct maps *m);
+
+/* The mapping that contains addr, or NULL. */
+const struct map *maps_find(const struct maps *m, uint64_t addr);
+
+/* Read a whole small /proc file into a malloc'd NUL-terminated buffer. */
+int proc_read_file(const char *path, char **out, size_t *len);
+
+#endif

@@ -1,0 +1,57 @@
+/*
+ * Code objects: what a frame's code says about it (name, qualified name,
+ * file, line table), decoded once and kept for the life of a session.
+ *
+ * A cached entry is trusted for a later snapshot only after its header has
+ * been read again and found unchanged, so a code object freed and replaced
+ * at the same address is decoded afresh.  Loads are batched: the headers
+ * of all new code objects in one read, then all their strings.
+ */
+#ifndef PYSTACK_PYCODE_H
+#define PYSTACK_PYCODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct pyruntime;
+struct rmem;
+
+struct pycode {
+	uint64_t addr;
+	bool valid;		/* a readable code object */
+	int err;		/* why not, when !valid */
+	char *name;
+	char *qualname;		/* NULL before 3.11 */
+	char *file;
+	int firstlineno;
+	int firsttraceable;	/* 3.11+: first instruction of the body, in code units */
+	unsigned char *linetable;
+	size_t linetable_len;
+	uint64_t code_start;	/* 3.11+: address of the first code unit */
+	uint64_t check[5];	/* the header words a revalidation compares */
+	uint64_t gen;		/* the snapshot that last validated it */
+};
+
+struct pycode_cache;
+
+struct pycode_cache *pycode_cache_new(void);
+void pycode_cache_free(struct pycode_cache *c);
+
+/*
+ * Make sure every code object in addrs is decoded and valid for snapshot
+ * generation gen, reading what is new or changed.
+ */
+void pycode_load(struct pycode_cache *c, struct rmem *m, const struct pyruntime *rt,
+		 const uint64_t *addrs, size_t n, uint64_t gen);
+
+/* The entry for addr after pycode_load(), or NULL.  Owned by the cache. */
+const struct pycode *pycode_get(const struct pycode_cache *c, uint64_t addr);
+
+/*
+ * The line for an instruction at byte offset addr of code (negative: not
+ * started), or -1 where the table has none.
+ */
+int pycode_line(const struct pycode *code, const struct pyruntime *rt, long addr);
+
+#endif

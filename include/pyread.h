@@ -1,0 +1,42 @@
+/*
+ * Reading a snapshot out of the interpreter: interpreters, thread states and
+ * their frame chains, into the snapshot model.
+ *
+ * There are two frame walkers, one per frame model: PyFrameObject chains
+ * (2.7-3.10) and _PyInterpreterFrame chains (3.11+).  All threads are walked
+ * in lockstep, so each step of every chain is fetched in one batched read.
+ * Every chain is bounded and checked for loops.
+ */
+#ifndef PYSTACK_PYREAD_H
+#define PYSTACK_PYREAD_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+struct pycode_cache;
+struct pyruntime;
+struct rmem;
+struct snapshot;
+struct target;
+
+/* Frames per thread beyond which a chain is cut (and marked truncated). */
+#define PYREAD_MAX_FRAMES 250000
+
+struct pyread {
+	pid_t pid;
+	struct rmem *mem;
+	const struct pyruntime *rt;
+	struct pycode_cache *codes;
+	uint64_t gen;			/* snapshot generation, for the code cache */
+	struct target *target;		/* the stopped target, or NULL (--nonblocking) */
+};
+
+/*
+ * Read every interpreter's threads and frames into snap.  Returns 0 (parts
+ * that could not be read are counted in snap->partial and described on the
+ * threads), or a negative error when nothing could be read: -PS_E_NO_INTERP,
+ * -PS_E_GONE, -EPERM, -PS_E_BAD_DATA.
+ */
+int pyread_snapshot(const struct pyread *r, struct snapshot *snap);
+
+#endif

@@ -1,0 +1,85 @@
+/*
+ * Finding the CPython interpreter inside a process: which binary holds it,
+ * which version it is, the struct layout to read it with, and the addresses
+ * the readers start from.  Everything here is found once per process (and
+ * again only when its maps change); nothing here needs the target stopped,
+ * and nothing from the target's filesystem is ever executed.
+ */
+#ifndef PYSTACK_PYRUNTIME_H
+#define PYSTACK_PYRUNTIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "pyline.h"
+#include "pyoffsets.h"
+
+struct maps;
+struct rmem;
+
+struct py_version {
+	unsigned major, minor, micro;
+	unsigned level;		/* 0xA alpha, 0xB beta, 0xC candidate, 0xF final */
+	unsigned serial;
+};
+
+#define PY_VER(maj, min) ((maj) << 8 | (min))
+#define PYRT_MAX_HEADS 4
+
+struct pyruntime {
+	struct py_version ver;
+	char version[32];		/* "3.12.1", "3.13.0rc2" */
+	struct py_offsets off;
+	char layout[64];		/* where off came from, for -v */
+	char *binary;			/* the ELF holding the interpreter, as the target sees it */
+	bool shared;			/* a libpython, not the executable */
+	bool stripped;			/* no .symtab */
+	char found_by[64];		/* how the interpreter list was found */
+
+	/* Run-time addresses in the target. */
+	uint64_t runtime;		/* &_PyRuntime (3.7+), 0 before */
+	uint64_t heads[PYRT_MAX_HEADS];	/* words that may point at the interpreter list */
+	size_t nheads;
+	uint64_t tstate_current;	/* &_PyThreadState_Current (2.7, 3.6), or 0 */
+	uint64_t type_code;		/* &PyCode_Type; each type is 0 if unknown */
+	uint64_t type_unicode;		/* &PyUnicode_Type */
+	uint64_t type_bytes;		/* &PyBytes_Type (3.x), &PyString_Type (2.7) */
+
+	/* Derived from the version. */
+	unsigned vkey;			/* PY_VER(major, minor) */
+	enum pyline_format line_format;
+};
+
+/*
+ * Find the interpreter in process pid.  Returns 0, -PS_E_NOT_PYTHON,
+ * -PS_E_UNSUPPORTED (detail says which version and why), -PS_E_GONE,
+ * -EPERM, or another negative error.  detail receives a human-readable
+ * reason on failure.  Free with pyruntime_free().
+ */
+int pyruntime_locate(pid_t pid, const struct maps *maps, struct rmem *m,
+		     struct pyruntime *out, char *detail, size_t ndetail);
+
+void pyruntime_free(struct pyruntime *rt);
+
+/* "2.7, 3.6-3.13": the versions this build reads. */
+const char *pyruntime_supported(void);
+
+/*
+ * Parse a 3.13+ _Py_DebugOffsets image (buf, len bytes from the start of
+ * _PyRuntime) over off, which holds the generated table for the same minor
+ * version as a starting point.  Checks the cookie, the version against
+ * expect, the build and the sizes.  Returns 0 or -PS_E_UNSUPPORTED /
+ * -PS_E_BAD_DATA with why filled in.
+ */
+int pyruntime_import_debug_offsets(const void *buf, size_t len, const struct py_version *expect,
+				   struct py_offsets *off, char *why, size_t nwhy);
+
+/* Parse "3.12.1", "2.7.18", "3.13.0rc2+" into v; 0 or -EINVAL. */
+int py_version_parse(const char *s, struct py_version *v);
+
+/* Format v as "3.12.1" or "3.13.0rc2" into buf. */
+void py_version_format(const struct py_version *v, char *buf, size_t size);
+
+#endif

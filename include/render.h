@@ -1,0 +1,29 @@
+/*
+ * Renderers: one snapshot model, several output formats.  A renderer only
+ * prints what the snapshot holds; it never touches the target.
+ */
+#ifndef PYSTACK_RENDER_H
+#define PYSTACK_RENDER_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+struct snapshot;
+
+struct render_opts {
+	FILE *out;
+	bool color;		/* ANSI colours (text only) */
+};
+
+struct renderer {
+	const char *name;
+	void (*snapshot)(const struct snapshot *s, const struct render_opts *o);
+};
+
+extern const struct renderer render_text;
+extern const struct renderer render_json;
+
+/* The renderer called name, or NULL. */
+const struct renderer *renderer_find(const char *name);
+
+#endif

@@ -1,0 +1,106 @@
+/*
+ * Reading another process's memory.
+ *
+ * struct rmem is the one way every CPython reader touches the target.  A
+ * backend (the live process, or an in-memory fake for tests and fuzzing)
+ * supplies a vectored read; this layer adds a page cache, so the many small
+ * reads of a stack walk cost few system calls, and a prefetch that fetches
+ * the pages behind many independent addresses in one call.
+ *
+ * Errors: 0, or -PS_E_BAD_READ (address not mapped), -PS_E_GONE (process
+ * exited), -EPERM (no permission), or another -errno.
+ */
+#ifndef PYSTACK_RMEM_H
+#define PYSTACK_RMEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct rmem;
+
+/* One range of a vectored read; the backend sets err (0 or negative). */
+struct rmem_range {
+	uint64_t addr;
+	void *buf;
+	size_t len;
+	int err;
+};
+
+struct rmem_ops {
+	/*
+	 * Fill every range, setting each range's err.  Returns 0, or a
+	 * negative error that applies to the whole call (process gone,
+	 * permission denied); then the ranges' err are undefined.
+	 */
+	int (*readv)(struct rmem *m, struct rmem_range *r, size_t n);
+	void (*destroy)(struct rmem *m);
+};
+
+struct rmem_stats {
+	uint64_t calls;		/* backend calls (system calls for a live process) */
+	uint64_t bytes;		/* bytes fetched from the backend */
+	uint64_t hits;		/* reads answered from the cache */
+};
+
+#define RMEM_PAGE	4096
+#define RMEM_SLOTS	512
+
+/*
+ * The common part of every backend, which embeds it as its first member.
+ * Only backends look inside; everyone else uses the functions below.
+ */
+struct rmem {
+	const struct rmem_ops *ops;
+	uint64_t gen;			/* a slot is valid when its gen matches */
+	struct rmem_slot {
+		uint64_t page;
+		uint64_t gen;
+	} slot[RMEM_SLOTS];
+	unsigned char (*data)[RMEM_PAGE];	/* RMEM_SLOTS pages, lazily allocated */
+	struct rmem_stats stats;
+};
+
+/* For backends: set up the common part. */
+void rmem_init(struct rmem *m, const struct rmem_ops *ops);
+
+/* A live process, read with process_vm_readv (or /proc/PID/mem). */
+struct rmem *rmem_live_new(pid_t pid);
+
+/*
+ * An empty fake address space; add regions with rmem_fake_add() (the data
+ * is copied).  Reads outside every region fail with -PS_E_BAD_READ.
+ */
+struct rmem *rmem_fake_new(void);
+void rmem_fake_add(struct rmem *m, uint64_t addr, const void *data, size_t len);
+
+void rmem_free(struct rmem *m);
+
+/* Read len bytes at addr into buf; all or nothing. */
+int rmem_read(struct rmem *m, uint64_t addr, void *buf, size_t len);
+
+/* Read a pointer-sized (8-byte) little-endian value. */
+int rmem_read_u64(struct rmem *m, uint64_t addr, uint64_t *out);
+
+/*
+ * Read a NUL-terminated string of at most max bytes (not counting the NUL)
+ * into buf (of max + 1 bytes).  Returns the length, or a negative error;
+ * a string without a NUL within max bytes is cut at max and *truncated set.
+ */
+long rmem_read_cstr(struct rmem *m, uint64_t addr, char *buf, size_t max,
+		    bool *truncated);
+
+/*
+ * Fetch into the cache the pages that hold [addrs[i], addrs[i] + len) for
+ * every i, in as few backend calls as possible.  Failures are silent: a
+ * later rmem_read() of a bad address reports its own error.
+ */
+void rmem_prefetch(struct rmem *m, const uint64_t *addrs, size_t n, size_t len);
+
+/* Forget every cached page (the target ran, or a new snapshot starts). */
+void rmem_invalidate(struct rmem *m);
+
+const struct rmem_stats *rmem_stats(const struct rmem *m);
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * A session with one target process: everything that does not change
+ * between snapshots (its maps, the located interpreter and layout, the
+ * decoded code objects) is found once and kept; each snapshot then stops
+ * the target, reads, and lets it go.
+ */
+#ifndef PYSTACK_SESSION_H
+#define PYSTACK_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct pyruntime;
+struct snapshot;
+struct session;
+
+struct session_opts {
+	bool nonblocking;	/* read without stopping the target */
+};
+
+/*
+ * Open a session with pid: check the process, read its maps, locate the
+ * interpreter.  Returns 0, or a negative error with a one-line explanation
+ * in detail: -ESRCH, -PS_E_KTHREAD, -PS_E_ZOMBIE, -PS_E_NOT_PYTHON,
+ * -PS_E_UNSUPPORTED, -PS_E_NO_INTERP, -EPERM, -PS_E_GONE.
+ */
+int session_open(pid_t pid, struct session **out, char *detail, size_t ndetail);
+
+/*
+ * Take one snapshot.  Returns 0 with *out set (its partial count says
+ * whether everything was read), or a negative error with detail filled.
+ */
+int session_snapshot(struct session *s, const struct session_opts *opts, struct snapshot **out,
+		     char *detail, size_t ndetail);
+
+const struct pyruntime *session_runtime(const struct session *s);
+
+void session_close(struct session *s);
+
+#endif

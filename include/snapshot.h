@@ -1,0 +1,89 @@
+/*
+ * The snapshot model: what one read of a process found, independent of any
+ * output format.  Readers fill it, renderers print it, and neither knows
+ * about the other.  Every string in a snapshot lives in the snapshot's own
+ * arena and is freed with it; strings from the target are raw (see
+ * pystr.h) and must be escaped by whoever prints them.
+ */
+#ifndef PYSTACK_SNAPSHOT_H
+#define PYSTACK_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+enum frame_kind {
+	FRAME_PYTHON,
+	FRAME_NATIVE,
+};
+
+struct frame {
+	enum frame_kind kind;
+	const char *function;	/* co_name, or the native symbol; NULL if unknown */
+	const char *qualname;	/* co_qualname (3.11+), else NULL */
+	const char *file;	/* co_filename, or the native source file; may be NULL */
+	int line;		/* 0 when unknown */
+	const char *source;	/* the source line, when read (see source.h) */
+	uint64_t code;		/* the code object (Python), for telling frames apart */
+	/* Native frames. */
+	const char *module;	/* the mapped file */
+	uint64_t address;	/* the instruction pointer */
+	uint64_t offset;	/* from the symbol */
+	bool inlined;
+};
+
+enum thread_status {
+	THREAD_UNKNOWN,
+	THREAD_RUNNING,
+	THREAD_IDLE,
+};
+
+struct thread {
+	pid_t tid;		/* OS thread id, 0 when not matched */
+	uint64_t thread_id;	/* Python's thread ident (pthread_t) */
+	const char *name;	/* NULL when unknown */
+	long long interp_id;	/* interpreter id, -1 when the version has none */
+	bool main;
+	bool holds_gil;
+	bool gc;		/* its interpreter is collecting garbage */
+	enum thread_status status;
+	struct frame *frames;	/* innermost first */
+	size_t nframes;
+	bool truncated;		/* the frame chain was cut: see error */
+	const char *error;	/* why not everything was read, or NULL */
+};
+
+struct snapshot {
+	pid_t pid;
+	struct timespec when;	/* CLOCK_REALTIME at the read */
+	uint64_t stopped_ns;	/* how long the target was held stopped */
+	const char *python;	/* "3.12.1" */
+	const char *executable;
+	const char *cmdline;
+	const char *binary;	/* the ELF holding the interpreter */
+	bool shared;		/* ... a libpython */
+	struct thread *threads;
+	size_t nthreads, cap;
+	unsigned partial;	/* how many things could not be read */
+	struct snapshot_chunk *arena;
+};
+
+struct snapshot *snapshot_new(pid_t pid);
+void snapshot_free(struct snapshot *s);
+
+/* Allocate from the snapshot's arena (zeroed, aligned). */
+void *snapshot_alloc(struct snapshot *s, size_t size);
+const char *snapshot_strdup(struct snapshot *s, const char *str);
+const char *snapshot_strndup(struct snapshot *s, const char *str, size_t n);
+const char *snapshot_printf(struct snapshot *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Append a zeroed thread; the pointer is valid until the next append. */
+struct thread *snapshot_add_thread(struct snapshot *s);
+
+/* Copy n frames into the arena as thread t's frames. */
+void snapshot_set_frames(struct snapshot *s, struct thread *t, const struct frame *f, size_t n);
+
+#endif

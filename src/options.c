@@ -1,0 +1,140 @@
+/*
+ * The options every command shares, and strict parsing of PIDs and
+ * durations (see options.h).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "msg.h"
+#include "options.h"
+
+enum {
+	OPT_FORMAT = 'f',
+	OPT_JSON = 'j',
+	OPT_VERBOSE = 'v',
+	OPT_NONBLOCKING = 0x100,
+	OPT_COLOR,
+};
+
+static const struct argp_option common_options[] = {
+	{ NULL, 0, NULL, 0, "Output:", 1 },
+	{ "json", OPT_JSON, NULL, 0, "JSON Lines: one object per process per snapshot", 1 },
+	{ "format", OPT_FORMAT, "FORMAT", 0, "text (default) or json", 1 },
+	{ "color", OPT_COLOR, "WHEN", OPTION_ARG_OPTIONAL,
+	  "colour the text: auto (default: only on a terminal, and not with NO_COLOR), always, never", 1 },
+	{ "colour", OPT_COLOR, "WHEN", OPTION_ALIAS | OPTION_ARG_OPTIONAL, NULL, 1 },
+	{ NULL, 0, NULL, 0, "Reading:", 2 },
+	{ "nonblocking", OPT_NONBLOCKING, NULL, 0,
+	  "read without stopping the process (the stacks may be inconsistent: torn reads are retried)", 2 },
+	{ "verbose", OPT_VERBOSE, NULL, 0,
+	  "diagnostics on stderr: what was found where, how long the process was stopped", 2 },
+	{ 0 }
+};
+
+static error_t common_parse(int key, char *arg, struct argp_state *state)
+{
+	struct common_opts *o = state->input;
+
+	switch (key) {
+	case OPT_JSON:
+		o->format = "json";
+		return 0;
+	case OPT_FORMAT:
+		if (strcmp(arg, "text") && strcmp(arg, "json"))
+			argp_error(state, "unknown format '%s' (text or json)", arg);
+		o->format = arg;
+		return 0;
+	case OPT_COLOR:
+		if (!arg || !strcmp(arg, "always"))
+			o->color = COLOR_ALWAYS;
+		else if (!strcmp(arg, "auto"))
+			o->color = COLOR_AUTO;
+		else if (!strcmp(arg, "never"))
+			o->color = COLOR_NEVER;
+		else
+			argp_error(state, "--color takes auto, always or never, not '%s'", arg);
+		return 0;
+	case OPT_NONBLOCKING:
+		o->nonblocking = true;
+		return 0;
+	case OPT_VERBOSE:
+		msg_verbose = 1;
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+const struct argp common_argp = {
+	.options = common_options,
+	.parser = common_parse,
+};
+
+int parse_pid(const char *s, pid_t *out)
+{
+	char *end;
+	long v;
+
+	if (!*s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (*end)
+		return -EINVAL;
+	if (errno == ERANGE || v < 1 || v > INT_MAX)
+		return -ERANGE;
+	*out = (pid_t)v;
+	return 0;
+}
+
+int parse_duration(const char *s, uint64_t *ns)
+{
+	static const struct {
+		const char *suffix;
+		double scale;
+	} units[] = {
+		{ "ns", 1 }, { "us", 1e3 }, { "ms", 1e6 }, { "s", 1e9 }, { "m", 60e9 }, { "", 1e9 },
+	};
+	size_t digits = strspn(s, "0123456789."), dots = 0;
+	char *end;
+	double v;
+
+	for (size_t i = 0; i < digits; i++)
+		dots += s[i] == '.';
+	/* Only plain decimals: strtod alone would take "1e3", "0x10", "inf". */
+	if (!digits || dots > 1 || s[0] == '.' || s[digits - 1] == '.')
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (end != s + digits)
+		return -EINVAL;
+	if (errno == ERANGE || !isfinite(v))
+		return -ERANGE;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(end, units[i].suffix))
+			continue;
+		v *= units[i].scale;
+		if (v > (double)UINT64_MAX / 2)
+			return -ERANGE;
+		*ns = (uint64_t)llround(v);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+bool color_enabled(enum color_mode mode, int fd)
+{
+	const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
+
+	if (mode != COLOR_AUTO)
+		return mode == COLOR_ALWAYS;
+	if (no_color && *no_color)
+		return false;
+	if (term && !strcmp(term, "dumb"))
+		return false;
+	return isatty(fd);
+}

@@ -1,0 +1,332 @@
+/*
+ * Reading /proc: process and thread state, owner and tracer, command line,
+ * executable, and the memory maps.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "msg.h"
+#include "proc.h"
+
+#define PF_KTHREAD 0x00200000
+
+int proc_read_file(const char *path, char **out, size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	char *buf;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	buf = xmalloc(cap);
+	for (;;) {
+		ssize_t got;
+
+		if (n + 1 >= cap)
+			xgrow(&buf, &cap, n + 4096, 1);
+		got = read(fd, buf + n, cap - n - 1);
+		if (got < 0) {
+			int err = -errno;
+
+			if (errno == EINTR)
+				continue;
+			close(fd);
+			free(buf);
+			return err;
+		}
+		if (got == 0)
+			break;
+		n += (size_t)got;
+	}
+	close(fd);
+	buf[n] = '\0';
+	*out = buf;
+	if (len)
+		*len = n;
+	return 0;
+}
+
+/* /proc/PID/... or /proc/PID/task/TID/... into a buffer. */
+static int read_small(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int read_small(char *buf, size_t size, const char *fmt, ...)
+{
+	char path[96];
+	va_list ap;
+	ssize_t n;
+	int fd;
+
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	n = read(fd, buf, size - 1);
+	if (n < 0) {
+		int err = errno == ESRCH ? -ESRCH : -errno;
+
+		close(fd);
+		return err;
+	}
+	close(fd);
+	buf[n] = '\0';
+	return (int)n;
+}
+
+/*
+ * Parse "pid (comm) S ppid ..." from a stat line.  comm may hold spaces and
+ * parentheses, so the state follows the last ')'.
+ */
+static int parse_stat(const char *buf, char *state, pid_t *ppid, unsigned long *flags,
+		      char *comm, size_t commsize)
+{
+	const char *open = strchr(buf, '(');
+	const char *close = strrchr(buf, ')');
+	unsigned long f = 0;
+	int pp = 0;
+	char st;
+
+	if (!open || !close || close < open)
+		return -EINVAL;
+	if (comm) {
+		size_t n = (size_t)(close - open - 1);
+
+		if (n >= commsize)
+			n = commsize - 1;
+		memcpy(comm, open + 1, n);
+		comm[n] = '\0';
+	}
+	/* state ppid pgrp session tty_nr tpgid flags */
+	if (sscanf(close + 1, " %c %d %*d %*d %*d %*d %lu", &st, &pp, &f) != 3)
+		return -EINVAL;
+	*state = st;
+	if (ppid)
+		*ppid = pp;
+	if (flags)
+		*flags = f;
+	return 0;
+}
+
+static pid_t last_field_pid(const char *line)
+{
+	const char *p = line + strlen(line);
+
+	while (p > line && isspace((unsigned char)p[-1]))
+		p--;
+	while (p > line && isdigit((unsigned char)p[-1]))
+		p--;
+	return (pid_t)atoi(p);
+}
+
+int proc_info_read(pid_t pid, struct proc_info *out)
+{
+	char buf[4096];
+	unsigned long flags;
+	int n;
+
+	memset(out, 0, sizeof(*out));
+	out->pid = pid;
+	n = read_small(buf, sizeof(buf), "/proc/%d/stat", (int)pid);
+	if (n < 0)
+		return n;
+	if (parse_stat(buf, &out->state, &out->ppid, &flags, out->comm, sizeof(out->comm)))
+		return -EINVAL;
+	out->kthread = flags & PF_KTHREAD;
+	out->nspid = pid;
+
+	n = read_small(buf, sizeof(buf), "/proc/%d/status", (int)pid);
+	if (n < 0)
+		return n;
+	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		unsigned u;
+		int t;
+
+		if (sscanf(line, "Uid: %u", &u) == 1)
+			out->uid = u;
+		else if (sscanf(line, "TracerPid: %d", &t) == 1)
+			out->tracer = t;
+		else if (!strncmp(line, "NSpid:", 6))
+			out->nspid = last_field_pid(line);
+	}
+	return 0;
+}
+
+int proc_task_state(pid_t pid, pid_t tid, char *state)
+{
+	char buf[1024];
+	int n = read_small(buf, sizeof(buf), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+
+	if (n < 0)
+		return n;
+	return parse_stat(buf, state, NULL, NULL, NULL, 0);
+}
+
+pid_t proc_task_nspid(pid_t pid, pid_t tid)
+{
+	char buf[2048];
+
+	if (read_small(buf, sizeof(buf), "/proc/%d/task/%d/status", (int)pid, (int)tid) < 0)
+		return tid;
+	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+		if (!strncmp(line, "NSpid:", 6))
+			return last_field_pid(line);
+	return tid;
+}
+
+long proc_tasks(pid_t pid, pid_t **tids, size_t *cap)
+{
+	char path[64];
+	struct dirent *d;
+	size_t n = 0;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	dir = opendir(path);
+	if (!dir)
+		return errno == ENOENT ? -ESRCH : -errno;
+	while ((d = readdir(dir))) {
+		char *end;
+		long t = strtol(d->d_name, &end, 10);
+
+		if (*end || t <= 0)
+			continue;
+		xgrow(tids, cap, n + 1, sizeof(**tids));
+		(*tids)[n++] = (pid_t)t;
+	}
+	closedir(dir);
+	return (long)n;
+}
+
+char *proc_cmdline(pid_t pid)
+{
+	char path[64], *buf;
+	size_t len = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	if (proc_read_file(path, &buf, &len))
+		return NULL;
+	if (len == 0) {
+		free(buf);
+		return NULL;
+	}
+	while (len > 0 && buf[len - 1] == '\0')
+		len--;
+	for (size_t i = 0; i < len; i++)
+		if (buf[i] == '\0')
+			buf[i] = ' ';
+	buf[len] = '\0';
+	return buf;
+}
+
+char *proc_exe(pid_t pid)
+{
+	char path[64], target[4096];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n <= 0)
+		return NULL;
+	target[n] = '\0';
+	return xstrdup(target);
+}
+
+char *proc_task_comm(pid_t pid, pid_t tid)
+{
+	char buf[64];
+	int n = read_small(buf, sizeof(buf), "/proc/%d/task/%d/comm", (int)pid, (int)tid);
+
+	if (n <= 0)
+		return NULL;
+	if (buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	return xstrdup(buf);
+}
+
+int maps_parse(char *text, size_t len, struct maps *out)
+{
+	size_t cap = 0;
+	char *line = text, *end = text + len;
+
+	memset(out, 0, sizeof(*out));
+	out->text = text;
+	out->len = len;
+	while (line < end) {
+		char *nl = memchr(line, '\n', (size_t)(end - line));
+		char perms[5];
+		uint64_t start, stop, offset, inode;
+		int pathpos = 0;
+		struct map *m;
+
+		if (!nl)
+			nl = end;
+		*nl = '\0';
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %*x:%*x %" SCNu64 " %n",
+			   &start, &stop, perms, &offset, &inode, &pathpos) < 5 || stop < start) {
+			line = nl + 1;
+			continue;
+		}
+		xgrow(&out->v, &cap, out->n + 1, sizeof(*out->v));
+		m = &out->v[out->n++];
+		m->start = start;
+		m->end = stop;
+		m->offset = offset;
+		m->inode = inode;
+		m->r = perms[0] == 'r';
+		m->w = perms[1] == 'w';
+		m->x = perms[2] == 'x';
+		m->path = pathpos && line[pathpos] ? line + pathpos : NULL;
+		line = nl + 1;
+	}
+	return 0;
+}
+
+int maps_read(pid_t pid, struct maps *out)
+{
+	char path[64], *text;
+	size_t len;
+	int err;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	err = proc_read_file(path, &text, &len);
+	if (err)
+		return err == -ENOENT ? -ESRCH : err;
+	return maps_parse(text, len, out);
+}
+
+void maps_free(struct maps *m)
+{
+	if (!m)
+		return;
+	free(m->v);
+	free(m->text);
+	memset(m, 0, sizeof(*m));
+}
+
+const struct map *maps_find(const struct maps *m, uint64_t addr)
+{
+	size_t lo = 0, hi = m->n;
+
+	/* The kernel lists mappings in address order. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (addr < m->v[mid].start)
+			hi = mid;
+		else if (addr >= m->v[mid].end)
+			lo = mid + 1;
+		else
+			return &m->v[mid];
+	}
+	return NULL;
+}

@@ -1,0 +1,533 @@
+/*
+ * Reading interpreters, thread states and frame chains into a snapshot
+ * (see pyread.h).
+ *
+ * The work is done in passes so that reads batch well: the thread states
+ * (a linked list, read one by one), then the top frame of every thread,
+ * then every frame chain one step at a time for all threads together, then
+ * every code object the frames name, in one batch.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+#include "msg.h"
+#include "proc.h"
+#include "pycode.h"
+#include "pyread.h"
+#include "pyruntime.h"
+#include "rmem.h"
+#include "snapshot.h"
+#include "target.h"
+
+#define MAX_INTERPS	1024
+#define MAX_THREADS	100000
+/* _PyInterpreterFrame.owner of a C-stack entry (shim) frame, 3.12+. */
+#define FRAME_OWNED_BY_CSTACK 3
+
+struct tinfo {
+	uint64_t interp, tstate;
+	uint64_t thread_id;
+	uint64_t native_id;	/* 3.11+, else 0 */
+	uint64_t top;		/* the first frame (or, 3.11-3.12, the cframe) */
+	long long interp_id;
+	bool holds_gil, gc;
+};
+
+struct rawframe {
+	uint64_t code;
+	int64_t pos;		/* f_lasti (<=3.10) or the instruction pointer (3.11+) */
+};
+
+struct walk {
+	uint64_t cur;		/* next frame to read, 0 when done */
+	struct rawframe *v;
+	size_t n, cap;
+	size_t steps, pow;	/* Brent's loop detection */
+	uint64_t mark;
+	int err;
+	uint64_t err_addr;
+	bool looped, cut;
+};
+
+static bool interp_frames(const struct pyruntime *rt)
+{
+	return rt->vkey >= PY_VER(3, 11);
+}
+
+static int read_int(struct rmem *m, uint64_t addr, int *out)
+{
+	int32_t v;
+	int err = rmem_read(m, addr, &v, sizeof(v));
+
+	*out = v;
+	return err;
+}
+
+/* Of the words that may point at the interpreter list, the one with the longest list. */
+static int pick_head(const struct pyread *r, uint64_t *head)
+{
+	size_t best = 0;
+
+	*head = 0;
+	for (size_t k = 0; k < r->rt->nheads; k++) {
+		uint64_t h, p;
+		size_t len = 0;
+		int err = rmem_read_u64(r->mem, r->rt->heads[k], &h);
+
+		if (err == -PS_E_GONE || err == -EPERM)
+			return err;
+		for (p = h; !err && p && len < MAX_INTERPS; len++)
+			err = rmem_read_u64(r->mem, p + r->rt->off.interp_next, &p);
+		if (len > best) {
+			best = len;
+			*head = h;
+		}
+	}
+	return *head ? 0 : -PS_E_NO_INTERP;
+}
+
+/* Which thread state holds the GIL of interp, or 0. */
+static uint64_t gil_holder(const struct pyread *r, uint64_t interp)
+{
+	const struct pyruntime *rt = r->rt;
+	const struct py_offsets *o = &rt->off;
+	uint64_t gil = 0, holder = 0;
+	int locked = 0;
+
+	if (rt->vkey < PY_VER(3, 7)) {
+		if (rt->tstate_current && !rmem_read_u64(r->mem, rt->tstate_current, &holder))
+			return holder;
+		return 0;
+	}
+	if (o->interp_gil != PYO_NONE)
+		rmem_read_u64(r->mem, interp + o->interp_gil, &gil);
+	else if (o->runtime_gil != PYO_NONE)
+		gil = rt->runtime + o->runtime_gil;
+	if (!gil || read_int(r->mem, gil + o->gil_locked, &locked) || locked <= 0 ||
+	    rmem_read_u64(r->mem, gil + o->gil_last_holder, &holder))
+		return 0;
+	return holder;
+}
+
+static bool gc_collecting(const struct pyread *r, uint64_t interp)
+{
+	const struct py_offsets *o = &r->rt->off;
+	uint64_t gc;
+	int collecting = 0;
+
+	if (o->gc_collecting == PYO_NONE)
+		return false;
+	if (o->interp_gc != PYO_NONE)
+		gc = interp + o->interp_gc;
+	else if (o->runtime_gc != PYO_NONE && r->rt->runtime)
+		gc = r->rt->runtime + o->runtime_gc;
+	else
+		return false;
+	return !read_int(r->mem, gc + o->gc_collecting, &collecting) && collecting > 0;
+}
+
+static int read_tstate(const struct pyread *r, uint64_t interp, uint64_t ts, struct tinfo *ti,
+		       uint64_t *next)
+{
+	const struct py_offsets *o = &r->rt->off;
+	uint64_t back;
+	int err;
+
+	memset(ti, 0, sizeof(*ti));
+	ti->interp = interp;
+	ti->tstate = ts;
+	err = rmem_read_u64(r->mem, ts + o->tstate_interp, &back);
+	if (!err && back != interp)
+		return -PS_E_BAD_DATA;
+	if (!err)
+		err = rmem_read_u64(r->mem, ts + o->tstate_next, next);
+	if (!err)
+		err = rmem_read_u64(r->mem, ts + o->tstate_thread_id, &ti->thread_id);
+	if (!err && o->tstate_native_thread_id != PYO_NONE)
+		err = rmem_read_u64(r->mem, ts + o->tstate_native_thread_id, &ti->native_id);
+	if (!err)
+		err = rmem_read_u64(r->mem, ts + (o->tstate_cframe != PYO_NONE ? o->tstate_cframe :
+						  o->tstate_frame), &ti->top);
+	return err;
+}
+
+/* Every thread state of every interpreter, oldest interpreter and thread first. */
+static int read_threads(const struct pyread *r, struct snapshot *snap, struct tinfo **out,
+			size_t *nout)
+{
+	const struct py_offsets *o = &r->rt->off;
+	uint64_t interp, interps[MAX_INTERPS];
+	size_t ninterps = 0, n = 0, cap = 0;
+	struct tinfo *ti = NULL;
+	int err = pick_head(r, &interp);
+
+	if (err)
+		return err;
+	for (; interp && ninterps < MAX_INTERPS; ninterps++) {
+		interps[ninterps] = interp;
+		if (rmem_read_u64(r->mem, interp + o->interp_next, &interp))
+			break;
+	}
+	for (size_t k = ninterps; k-- > 0;) {
+		uint64_t ts = 0, holder = gil_holder(r, interps[k]);
+		bool gc = gc_collecting(r, interps[k]);
+		long long id = -1;
+		size_t first = n, count = 0;
+
+		if (o->interp_id != PYO_NONE)
+			rmem_read(r->mem, interps[k] + o->interp_id, &id, sizeof(id));
+		err = rmem_read_u64(r->mem, interps[k] + o->interp_tstate_head, &ts);
+		if (err == -PS_E_GONE || err == -EPERM)
+			break;
+		while (!err && ts && count < MAX_THREADS) {
+			uint64_t next = 0;
+
+			xgrow(&ti, &cap, n + 1, sizeof(*ti));
+			err = read_tstate(r, interps[k], ts, &ti[n], &next);
+			if (err)
+				break;
+			ti[n].holds_gil = holder == ts;
+			ti[n].gc = gc;
+			ti[n].interp_id = id;
+			n++;
+			count++;
+			ts = next;
+		}
+		if (err == -PS_E_GONE || err == -EPERM)
+			break;
+		if (err || count == MAX_THREADS) {
+			snap->partial++;
+			debug_msg("pid %d: thread list of interpreter %lld cut short: %s",
+				  (int)r->pid, id, err ? ps_strerror(err) : "too many threads");
+			err = 0;
+		}
+		/* The list is newest first: show threads in the order they started. */
+		for (size_t a = first, b = n; a + 1 < b; a++, b--) {
+			struct tinfo tmp = ti[a];
+
+			ti[a] = ti[b - 1];
+			ti[b - 1] = tmp;
+		}
+	}
+	if (err) {
+		free(ti);
+		return err;
+	}
+	*out = ti;
+	*nout = n;
+	return 0;
+}
+
+/* 3.11-3.12 keep the top frame in the thread's _PyCFrame: follow it, batched. */
+static void resolve_cframes(const struct pyread *r, struct tinfo *ti, size_t n)
+{
+	const struct py_offsets *o = &r->rt->off;
+	uint64_t *addrs;
+
+	if (o->tstate_cframe == PYO_NONE || !n)
+		return;
+	addrs = xmalloc(n * sizeof(*addrs));
+	for (size_t i = 0; i < n; i++)
+		addrs[i] = ti[i].top;
+	rmem_prefetch(r->mem, addrs, n, o->cframe_current_frame + 8);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t frame = 0;
+
+		if (ti[i].top)
+			rmem_read_u64(r->mem, ti[i].top + o->cframe_current_frame, &frame);
+		ti[i].top = frame;
+	}
+	free(addrs);
+}
+
+/* How many bytes of a frame the walkers read. */
+static size_t frame_read_len(const struct py_offsets *o, bool iframes)
+{
+	uint64_t fields[] = { o->frame_back, o->frame_code, o->frame_lasti };
+	uint64_t ifields[] = { o->iframe_previous, o->iframe_code, o->iframe_instr, o->iframe_owner };
+	uint64_t *f = iframes ? ifields : fields;
+	size_t nf = iframes ? 4 : 3, len = 0;
+
+	for (size_t i = 0; i < nf; i++)
+		if (f[i] != PYO_NONE && f[i] + 8 > len)
+			len = (size_t)f[i] + 8;
+	return len;
+}
+
+static void push(struct walk *w, uint64_t code, int64_t pos)
+{
+	xgrow(&w->v, &w->cap, w->n + 1, sizeof(*w->v));
+	w->v[w->n++] = (struct rawframe){ code, pos };
+}
+
+/* Read the frame at w->cur and step to the one below it. */
+static void step(const struct pyread *r, struct walk *w, size_t len, bool iframes)
+{
+	const struct py_offsets *o = &r->rt->off;
+	unsigned char buf[512];
+	uint64_t code, next, instr;
+	int32_t lasti;
+	int err;
+
+	if (w->n >= PYREAD_MAX_FRAMES) {
+		w->cut = true;
+		w->cur = 0;
+		return;
+	}
+	/* Brent: a chain that comes back to the marked frame is a loop. */
+	if (w->cur == w->mark) {
+		w->looped = true;
+		w->cur = 0;
+		return;
+	}
+	if (++w->steps == w->pow) {
+		w->mark = w->cur;
+		w->pow *= 2;
+	}
+	err = rmem_read(r->mem, w->cur, buf, len);
+	if (err) {
+		w->err = err;
+		w->err_addr = w->cur;
+		w->cur = 0;
+		return;
+	}
+	if (!iframes) {
+		memcpy(&code, buf + o->frame_code, 8);
+		memcpy(&next, buf + o->frame_back, 8);
+		memcpy(&lasti, buf + o->frame_lasti, 4);
+		push(w, code, lasti);
+	} else {
+		memcpy(&code, buf + o->iframe_code, 8);
+		memcpy(&next, buf + o->iframe_previous, 8);
+		memcpy(&instr, buf + o->iframe_instr, 8);
+		if (r->rt->vkey < PY_VER(3, 12) || buf[o->iframe_owner] != FRAME_OWNED_BY_CSTACK)
+			push(w, code, (int64_t)instr);
+	}
+	w->cur = next;
+}
+
+static void walk_all(const struct pyread *r, struct walk *w, size_t n)
+{
+	bool iframes = interp_frames(r->rt);
+	size_t len = frame_read_len(&r->rt->off, iframes);
+	uint64_t *addrs = xmalloc((n ? n : 1) * sizeof(*addrs));
+
+	for (;;) {
+		size_t k = 0;
+
+		for (size_t i = 0; i < n; i++)
+			if (w[i].cur)
+				addrs[k++] = w[i].cur;
+		if (!k)
+			break;
+		rmem_prefetch(r->mem, addrs, k, len);
+		for (size_t i = 0; i < n; i++)
+			if (w[i].cur)
+				step(r, &w[i], len, iframes);
+	}
+	free(addrs);
+}
+
+/* The byte offset of the instruction a frame is at, for the line table. */
+static long frame_addr(const struct pyruntime *rt, const struct pycode *code, int64_t pos)
+{
+	if (rt->vkey >= PY_VER(3, 11))
+		return (long)((int64_t)((uint64_t)pos - code->code_start));
+	if (rt->vkey >= PY_VER(3, 10))
+		return (long)(pos * 2);
+	return (long)pos;
+}
+
+/* Snapshot copies of a code object's strings, shared by its frames. */
+struct codestr {
+	uint64_t addr;
+	const char *name, *qualname, *file;
+};
+
+struct codestrs {
+	struct codestr *v;
+	size_t cap;
+};
+
+static const struct codestr *codestr_get(struct codestrs *cs, struct snapshot *snap,
+					 const struct pycode *code)
+{
+	size_t i = (size_t)((code->addr >> 4) * 0x9e3779b97f4a7c15ull >> 24) & (cs->cap - 1);
+
+	while (cs->v[i].addr && cs->v[i].addr != code->addr)
+		i = (i + 1) & (cs->cap - 1);
+	if (!cs->v[i].addr) {
+		cs->v[i].addr = code->addr;
+		cs->v[i].name = snapshot_strdup(snap, code->name);
+		cs->v[i].qualname = snapshot_strdup(snap, code->qualname);
+		cs->v[i].file = snapshot_strdup(snap, code->file);
+	}
+	return &cs->v[i];
+}
+
+/* Every distinct code object named by the walks. */
+static uint64_t *collect_codes(const struct walk *w, size_t n, size_t *count, size_t *cap_pow2)
+{
+	size_t total = 0, cap = 16, k = 0;
+	uint64_t *set, *list;
+
+	for (size_t i = 0; i < n; i++)
+		total += w[i].n;
+	while (cap < 2 * total)
+		cap *= 2;
+	set = xcalloc(cap, sizeof(*set));
+	list = xmalloc((total ? total : 1) * sizeof(*list));
+	for (size_t i = 0; i < n; i++) {
+		for (size_t f = 0; f < w[i].n; f++) {
+			uint64_t a = w[i].v[f].code;
+			size_t h = (size_t)((a >> 4) * 0x9e3779b97f4a7c15ull >> 24) & (cap - 1);
+
+			if (!a)
+				continue;
+			while (set[h] && set[h] != a)
+				h = (h + 1) & (cap - 1);
+			if (!set[h]) {
+				set[h] = a;
+				list[k++] = a;
+			}
+		}
+	}
+	free(set);
+	*count = k;
+	*cap_pow2 = cap;
+	return list;
+}
+
+static void fill_thread(const struct pyread *r, struct snapshot *snap, struct thread *t,
+			const struct walk *w, struct codestrs *cs, struct frame *scratch)
+{
+	const struct pyruntime *rt = r->rt;
+	size_t nf = 0;
+	unsigned bad = 0;
+
+	for (size_t i = 0; i < w->n; i++) {
+		const struct pycode *code = w->v[i].code ? pycode_get(r->codes, w->v[i].code) : NULL;
+		struct frame *f = &scratch[nf];
+		const struct codestr *s;
+		int line;
+
+		if (!code || !code->valid) {
+			bad++;
+			continue;
+		}
+		s = codestr_get(cs, snap, code);
+		line = pycode_line(code, rt, frame_addr(rt, code, w->v[i].pos));
+		memset(f, 0, sizeof(*f));
+		f->kind = FRAME_PYTHON;
+		f->function = s->name;
+		f->qualname = s->qualname;
+		f->file = s->file;
+		f->line = line > 0 ? line : 0;
+		f->code = code->addr;
+		nf++;
+	}
+	snapshot_set_frames(snap, t, scratch, nf);
+	if (w->err) {
+		t->truncated = true;
+		t->error = snapshot_printf(snap, "frame at 0x%llx unreadable: %s",
+					   (unsigned long long)w->err_addr, ps_strerror(w->err));
+	} else if (w->looped) {
+		t->truncated = true;
+		t->error = snapshot_strdup(snap, "the frame chain loops (memory changing under the read?)");
+	} else if (w->cut) {
+		t->truncated = true;
+		t->error = snapshot_printf(snap, "more than %d frames: the rest are not shown",
+					   PYREAD_MAX_FRAMES);
+	} else if (bad) {
+		t->truncated = true;
+		t->error = snapshot_printf(snap, "%u frame%s with an unreadable code object left out",
+					   bad, bad == 1 ? "" : "s");
+	}
+	if (t->truncated)
+		snap->partial++;
+}
+
+/* OS thread ids: native_thread_id (3.11+), or the thread pointer of a stopped thread. */
+static void match_tids(const struct pyread *r, struct snapshot *snap, const struct tinfo *ti)
+{
+	size_t nt = r->target ? target_nthreads(r->target) : 0;
+	uint64_t *tp = NULL;
+
+	if (r->rt->vkey < PY_VER(3, 11) && nt) {
+		tp = xcalloc(nt, sizeof(*tp));
+		for (size_t k = 0; k < nt; k++)
+			target_thread_pointer(r->target, k, &tp[k]);
+	}
+	for (size_t i = 0; i < snap->nthreads; i++) {
+		struct thread *t = &snap->threads[i];
+		char state = 0;
+		long k;
+
+		if (ti[i].native_id) {
+			t->tid = (pid_t)ti[i].native_id;
+		} else if (tp) {
+			for (size_t j = 0; j < nt; j++)
+				if (tp[j] && tp[j] == ti[i].thread_id)
+					t->tid = target_thread(r->target, j)->tid;
+		}
+		if (!t->tid)
+			continue;
+		k = r->target ? target_find(r->target, t->tid) : -1;
+		if (k >= 0)
+			state = target_thread(r->target, (size_t)k)->state;
+		else if (proc_task_state(r->pid, t->tid, &state) < 0)
+			state = 0;
+		t->status = !state ? THREAD_UNKNOWN : state == 'R' ? THREAD_RUNNING : THREAD_IDLE;
+		t->main = t->tid == r->pid;
+	}
+	free(tp);
+}
+
+int pyread_snapshot(const struct pyread *r, struct snapshot *snap)
+{
+	struct tinfo *ti = NULL;
+	struct walk *w;
+	struct codestrs cs;
+	struct frame *scratch;
+	uint64_t *codes;
+	size_t n = 0, ncodes, maxframes = 0;
+	int err = read_threads(r, snap, &ti, &n);
+
+	if (err)
+		return err;
+	resolve_cframes(r, ti, n);
+	w = xcalloc(n ? n : 1, sizeof(*w));
+	for (size_t i = 0; i < n; i++) {
+		w[i].cur = ti[i].top;
+		w[i].pow = 1;
+	}
+	walk_all(r, w, n);
+
+	codes = collect_codes(w, n, &ncodes, &cs.cap);
+	pycode_load(r->codes, r->mem, r->rt, codes, ncodes, r->gen);
+	cs.v = xcalloc(cs.cap, sizeof(*cs.v));
+	for (size_t i = 0; i < n; i++)
+		if (w[i].n > maxframes)
+			maxframes = w[i].n;
+	scratch = xmalloc((maxframes ? maxframes : 1) * sizeof(*scratch));
+
+	for (size_t i = 0; i < n; i++) {
+		struct thread *t = snapshot_add_thread(snap);
+
+		t->thread_id = ti[i].thread_id;
+		t->interp_id = ti[i].interp_id;
+		t->holds_gil = ti[i].holds_gil;
+		t->gc = ti[i].gc;
+		fill_thread(r, snap, t, &w[i], &cs, scratch);
+		free(w[i].v);
+	}
+	match_tids(r, snap, ti);
+	free(scratch);
+	free(cs.v);
+	free(codes);
+	free(w);
+	free(ti);
+	return 0;
+}

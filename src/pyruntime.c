@@ -1,0 +1,590 @@
+/*
+ * Locating CPython in a process (see pyruntime.h).
+ *
+ * The interpreter lives either in the executable (static builds such as
+ * Debian's python3) or in a mapped libpython (shared builds, embedding
+ * applications).  Its version comes from data, never from running anything:
+ * Py_Version (3.11+), _Py_DebugOffsets (3.13+), or the PY_VERSION string in
+ * .rodata.  The interpreter list is reached through _PyRuntime (3.7+) or
+ * interp_head (2.7, 3.6); when a stripped binary hides those symbols, the
+ * binary's writable data is scanned for a word that points at something that
+ * validates as an interpreter.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "elffile.h"
+#include "errors.h"
+#include "msg.h"
+#include "proc.h"
+#include "pyruntime.h"
+#include "rmem.h"
+
+int py_version_parse(const char *s, struct py_version *v)
+{
+	unsigned maj, min, mic, serial = 0;
+	char lvl[3] = "";
+	int n = 0;
+
+	memset(v, 0, sizeof(*v));
+	if (sscanf(s, "%u.%u.%u%n", &maj, &min, &mic, &n) != 3)
+		return -EINVAL;
+	s += n;
+	v->level = 0xf;
+	if (*s == 'a' || *s == 'b' || (s[0] == 'r' && s[1] == 'c')) {
+		if (sscanf(s, "%2[abrc]%u", lvl, &serial) != 2)
+			return -EINVAL;
+		v->level = lvl[0] == 'a' ? 0xa : lvl[0] == 'b' ? 0xb : 0xc;
+		v->serial = serial;
+	}
+	v->major = maj;
+	v->minor = min;
+	v->micro = mic;
+	return maj < 256 && min < 256 && mic < 256 ? 0 : -EINVAL;
+}
+
+void py_version_format(const struct py_version *v, char *buf, size_t size)
+{
+	static const char *const lvl[] = { [0xa] = "a", [0xb] = "b", [0xc] = "rc" };
+
+	if (v->level >= 0xa && v->level <= 0xc)
+		snprintf(buf, size, "%u.%u.%u%s%u", v->major, v->minor, v->micro, lvl[v->level],
+			 v->serial);
+	else
+		snprintf(buf, size, "%u.%u.%u", v->major, v->minor, v->micro);
+}
+
+static void version_from_hex(uint32_t hex, struct py_version *v)
+{
+	v->major = hex >> 24;
+	v->minor = (hex >> 16) & 0xff;
+	v->micro = (hex >> 8) & 0xff;
+	v->level = (hex >> 4) & 0xf;
+	v->serial = hex & 0xf;
+}
+
+const char *pyruntime_supported(void)
+{
+	static char buf[128];
+	unsigned n;
+	const struct py_offsets_table *t = pyoffsets_tables(&n);
+	size_t len = 0;
+
+	if (buf[0])
+		return buf;
+	for (unsigned i = 0; i < n; i++) {
+		unsigned j = i;
+
+		/* Collapse runs of consecutive minors of one major: 3.6-3.13. */
+		while (j + 1 < n && t[j + 1].major == t[i].major && t[j + 1].minor == t[j].minor + 1)
+			j++;
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%u.%u", i ? ", " : "",
+					t[i].major, t[i].minor);
+		if (j > i)
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "-%u.%u", t[j].major,
+						t[j].minor);
+		i = j;
+	}
+	return buf;
+}
+
+/*
+ * _Py_DebugOffsets as 3.13 lays it out: a cookie, then uint64 fields.  Each
+ * entry names a field by its index among those uint64s, where it goes in
+ * struct py_offsets, and the index of the size of the struct it belongs to
+ * (for the bounds check).
+ */
+#define DBG_COOKIE	"xdebugpy"
+#define DBG_VERSION	1
+#define DBG_FREE_THREADED 2
+#define DBG_GIL_STATE	15	/* offsetof(PyInterpreterState, _gil) */
+#define DBG_GIL_LOCKED	17	/* ... _gil.locked */
+#define DBG_GIL_HOLDER	18	/* ... _gil.last_holder */
+#define DBG_COUNT_313	73
+
+static const struct dbg_field {
+	unsigned index;
+	unsigned size_index;
+	size_t dst;
+} dbg_fields_313[] = {
+#define F(i, s, field) { i, s, offsetof(struct py_offsets, field) }
+	F(3, 3, runtime_size),
+	F(5, 3, runtime_interpreters_head),
+	F(6, 6, interp_size),
+	F(7, 6, interp_id),
+	F(8, 6, interp_next),
+	F(9, 6, interp_tstate_head),
+	F(10, 6, interp_gc),
+	F(11, 6, interp_modules),
+	F(12, 6, interp_sysdict),
+	F(13, 6, interp_builtins),
+	F(14, 6, interp_gil),
+	F(19, 19, tstate_size),
+	F(21, 19, tstate_next),
+	F(22, 19, tstate_interp),
+	F(23, 19, tstate_frame),
+	F(24, 19, tstate_thread_id),
+	F(25, 19, tstate_native_thread_id),
+	F(28, 28, iframe_size),
+	F(29, 28, iframe_previous),
+	F(30, 28, iframe_code),
+	F(31, 28, iframe_instr),
+	F(32, 28, iframe_localsplus),
+	F(33, 28, iframe_owner),
+	F(34, 34, code_size),
+	F(35, 34, code_filename),
+	F(36, 34, code_name),
+	F(37, 34, code_qualname),
+	F(38, 34, code_linetable),
+	F(39, 34, code_firstlineno),
+	F(40, 34, code_argcount),
+	F(41, 34, code_localsplusnames),
+	F(42, 34, code_localspluskinds),
+	F(43, 34, code_adaptive),
+	F(45, 44, object_type),
+	F(47, 46, type_name),
+	F(49, 46, type_flags),
+	F(51, 50, tuple_item),
+	F(54, 53, list_item),
+	F(57, 56, dict_keys),
+	F(58, 56, dict_values),
+	F(60, 59, float_value),
+	F(62, 61, long_tag),
+	F(63, 61, long_digits),
+	F(65, 64, varobject_size),
+	F(66, 64, bytes_sval),
+	F(68, 67, unicode_state),
+	F(69, 67, unicode_length),
+	F(70, 67, unicode_ascii_size),
+	F(72, 71, gc_collecting),
+#undef F
+};
+
+/* Sizes larger than these are not a real interpreter's. */
+#define DBG_MAX_STRUCT	(16u << 20)
+
+int pyruntime_import_debug_offsets(const void *buf, size_t len, const struct py_version *expect,
+				   struct py_offsets *off, char *why, size_t nwhy)
+{
+	uint64_t v[DBG_COUNT_313];
+	struct py_version got;
+	struct py_offsets out = *off;
+
+	if (len < sizeof(v) || memcmp(buf, DBG_COOKIE, 8)) {
+		snprintf(why, nwhy, "no _Py_DebugOffsets cookie at the start of _PyRuntime");
+		return -PS_E_BAD_DATA;
+	}
+	memcpy(v, buf, sizeof(v));
+	version_from_hex((uint32_t)v[DBG_VERSION], &got);
+	if (got.major != expect->major || got.minor != expect->minor) {
+		snprintf(why, nwhy, "_Py_DebugOffsets says %u.%u, the binary says %u.%u",
+			 got.major, got.minor, expect->major, expect->minor);
+		return -PS_E_BAD_DATA;
+	}
+	if (expect->major != 3 || expect->minor != 13) {
+		snprintf(why, nwhy, "_Py_DebugOffsets of %u.%u has a layout this build does not know",
+			 got.major, got.minor);
+		return -PS_E_UNSUPPORTED;
+	}
+	if (v[DBG_FREE_THREADED]) {
+		snprintf(why, nwhy, "free-threaded (no-GIL) builds are not supported yet");
+		return -PS_E_UNSUPPORTED;
+	}
+	for (size_t i = 0; i < sizeof(dbg_fields_313) / sizeof(dbg_fields_313[0]); i++) {
+		const struct dbg_field *f = &dbg_fields_313[i];
+		uint64_t size = v[f->size_index];
+
+		if (size == 0 || size > DBG_MAX_STRUCT || (f->index != f->size_index && v[f->index] >= size)) {
+			snprintf(why, nwhy, "_Py_DebugOffsets field %u is out of bounds", f->index);
+			return -PS_E_BAD_DATA;
+		}
+		memcpy((char *)&out + f->dst, &v[f->index], sizeof(uint64_t));
+	}
+	/* The GIL fields are offsets in the interpreter; ours are inside the GIL struct. */
+	if (v[DBG_GIL_LOCKED] < v[DBG_GIL_STATE] || v[DBG_GIL_HOLDER] < v[DBG_GIL_STATE] ||
+	    v[DBG_GIL_LOCKED] >= v[6] || v[DBG_GIL_HOLDER] >= v[6]) {
+		snprintf(why, nwhy, "_Py_DebugOffsets GIL fields are out of bounds");
+		return -PS_E_BAD_DATA;
+	}
+	out.gil_locked = v[DBG_GIL_LOCKED] - v[DBG_GIL_STATE];
+	out.gil_last_holder = v[DBG_GIL_HOLDER] - v[DBG_GIL_STATE];
+	*off = out;
+	return 0;
+}
+
+/* The symbols we look for in a candidate binary. */
+enum {
+	S_INIT,
+	S_RUNTIME,
+	S_INTERP_HEAD,
+	S_VERSION,
+	S_TSTATE_CURRENT,
+	S_CODE_TYPE,
+	S_UNICODE_TYPE,
+	S_BYTES_TYPE,
+	S_STRING_TYPE,
+	S_COUNT
+};
+
+static void init_queries(struct elf_sym_query *q)
+{
+	static const char *const names[S_COUNT] = {
+		[S_INIT] = "Py_Initialize",
+		[S_RUNTIME] = "_PyRuntime",
+		[S_INTERP_HEAD] = "interp_head",
+		[S_VERSION] = "Py_Version",
+		[S_TSTATE_CURRENT] = "_PyThreadState_Current",
+		[S_CODE_TYPE] = "PyCode_Type",
+		[S_UNICODE_TYPE] = "PyUnicode_Type",
+		[S_BYTES_TYPE] = "PyBytes_Type",
+		[S_STRING_TYPE] = "PyString_Type",
+	};
+
+	for (int i = 0; i < S_COUNT; i++)
+		q[i] = (struct elf_sym_query){ .name = names[i] };
+}
+
+/* "X.Y" from a file name such as libpython3.9.so.1.0 or python2.7; false if none. */
+static bool version_hint(const char *path, unsigned *maj, unsigned *min)
+{
+	const char *base = strrchr(path, '/');
+	const char *p;
+
+	base = base ? base + 1 : path;
+	p = strstr(base, "python");
+	return p && sscanf(p + 6, "%u.%u", maj, min) == 2;
+}
+
+/* Whether s (within end) is a whole PY_VERSION string "X.Y.Z[lvlN][+]". */
+static bool parse_version_at(const char *s, const char *end, const char *start,
+			     struct py_version *v)
+{
+	const char *nul = memchr(s, '\0', (size_t)(end - s));
+	char tmp[24];
+
+	if (s > start && ((s[-1] >= '0' && s[-1] <= '9') || s[-1] == '.'))
+		return false;
+	if (!nul || nul - s >= (long)sizeof(tmp) || nul - s < 5)
+		return false;
+	memcpy(tmp, s, (size_t)(nul - s));
+	tmp[nul - s] = '\0';
+	if (tmp[nul - s - 1] == '+')
+		tmp[nul - s - 1] = '\0';
+	for (const char *c = tmp; *c; c++)
+		if (!strchr("0123456789.abrc", *c))
+			return false;
+	return py_version_parse(tmp, v) == 0;
+}
+
+/*
+ * Find PY_VERSION in .rodata.  With a hint from the file name only that
+ * minor is searched; otherwise every supported minor, preferring the newest
+ * (a static binary may hold other version-like strings, say "3.2.0").
+ */
+static int version_from_rodata(struct elffile *ef, const unsigned *hint, struct py_version *v)
+{
+	uint64_t addr, size;
+	const char *ro;
+	unsigned n;
+	const struct py_offsets_table *t = pyoffsets_tables(&n);
+
+	if (elffile_section(ef, ".rodata", &addr, &size))
+		return -ENOENT;
+	ro = elffile_bytes(ef, addr, size);
+	if (!ro)
+		return -ENOENT;
+	for (unsigned i = n; i-- > 0;) {
+		char needle[16];
+		const char *s = ro, *end = ro + size;
+
+		if (hint && (t[i].major != hint[0] || t[i].minor != hint[1]))
+			continue;
+		snprintf(needle, sizeof(needle), "%u.%u.", t[i].major, t[i].minor);
+		while ((s = memmem(s, (size_t)(end - s), needle, strlen(needle)))) {
+			if (parse_version_at(s, end, ro, v) && v->major == t[i].major &&
+			    v->minor == t[i].minor)
+				return 0;
+			s++;
+		}
+	}
+	return -ENOENT;
+}
+
+/* Is p the address of a dict?  Checked by its type's name. */
+static bool is_dict(struct rmem *m, const struct py_offsets *o, uint64_t p)
+{
+	uint64_t type, name;
+	char buf[8];
+	bool trunc;
+
+	if (!p || rmem_read_u64(m, p + o->object_type, &type) ||
+	    rmem_read_u64(m, type + o->type_name, &name))
+		return false;
+	return rmem_read_cstr(m, name, buf, 5, &trunc) == 4 && !strcmp(buf, "dict");
+}
+
+/* Does p look like a PyInterpreterState whose first thread points back at it? */
+static bool interp_valid(struct rmem *m, const struct py_offsets *o, uint64_t p)
+{
+	uint64_t tstate, back, sysdict;
+
+	if (!p || p % 8 || rmem_read_u64(m, p + o->interp_tstate_head, &tstate) || !tstate ||
+	    rmem_read_u64(m, tstate + o->tstate_interp, &back) || back != p)
+		return false;
+	return !rmem_read_u64(m, p + o->interp_sysdict, &sysdict) && is_dict(m, o, sysdict);
+}
+
+/*
+ * Scan the binary's writable data for words pointing at a valid interpreter.
+ * With a runtime (3.7+), the word must be _PyRuntime.interpreters.head and
+ * interpreters.main beside it must also be valid.
+ */
+static int scan_for_heads(struct rmem *m, const struct maps *maps, struct elffile *ef,
+			  uint64_t bias, struct pyruntime *rt)
+{
+	const struct py_offsets *o = &rt->off;
+	uint64_t lo, hi, last_valid = 0;
+	bool with_runtime = rt->vkey >= PY_VER(3, 7);
+	enum { CHUNK = 64 * 1024 };
+	uint64_t *buf;
+
+	if (elffile_rw_range(ef, &lo, &hi))
+		return -ENOENT;
+	lo = (lo + bias + 7) & ~(uint64_t)7;
+	hi += bias;
+	buf = xmalloc(CHUNK);
+	for (uint64_t a = lo; a < hi && rt->nheads < PYRT_MAX_HEADS; a += CHUNK) {
+		size_t len = hi - a < CHUNK ? (size_t)(hi - a) & ~(size_t)7 : CHUNK;
+
+		if (rmem_read(m, a, buf, len))
+			continue;
+		for (size_t i = 0; i < len / 8 && rt->nheads < PYRT_MAX_HEADS; i++) {
+			uint64_t p = buf[i], word = a + 8 * i, rtaddr, main_interp;
+			const struct map *mp = maps_find(maps, p);
+
+			if (!mp || !mp->w || p % 8)
+				continue;
+			if (p != last_valid && !interp_valid(m, o, p))
+				continue;
+			last_valid = p;
+			if (with_runtime) {
+				rtaddr = word - o->runtime_interpreters_head;
+				if (rmem_read_u64(m, rtaddr + o->runtime_interpreters_main, &main_interp) ||
+				    !interp_valid(m, o, main_interp))
+					continue;
+				rt->runtime = rtaddr;
+			}
+			rt->heads[rt->nheads++] = word;
+		}
+	}
+	free(buf);
+	return rt->nheads ? 0 : -ENOENT;
+}
+
+/* Choose the layout for rt->ver: the generated table, then _Py_DebugOffsets. */
+static int choose_layout(struct rmem *m, struct pyruntime *rt, char *detail, size_t ndetail)
+{
+	const struct py_offsets_table *t = pyoffsets_for_version(rt->ver.major, rt->ver.minor);
+	char why[160];
+	unsigned char dbg[DBG_COUNT_313 * 8];
+	int err;
+
+	if (!t) {
+		snprintf(detail, ndetail, "Python %s is not supported (supported: %s)", rt->version,
+			 pyruntime_supported());
+		return -PS_E_UNSUPPORTED;
+	}
+	rt->off = t->off;
+	snprintf(rt->layout, sizeof(rt->layout), "generated from %s", t->source);
+	if (rt->vkey < PY_VER(3, 13) || !rt->runtime)
+		return 0;
+	err = rmem_read(m, rt->runtime, dbg, sizeof(dbg));
+	if (!err)
+		err = pyruntime_import_debug_offsets(dbg, sizeof(dbg), &rt->ver, &rt->off, why,
+						     sizeof(why));
+	else
+		snprintf(why, sizeof(why), "cannot read _PyRuntime: %s", ps_strerror(err));
+	if (err == -PS_E_GONE || err == -EPERM)
+		return err;
+	if (err == -PS_E_UNSUPPORTED) {
+		snprintf(detail, ndetail, "Python %s: %s", rt->version, why);
+		return err;
+	}
+	if (err) {
+		debug_msg("%s; using the layout %s", why, rt->layout);
+		return 0;
+	}
+	snprintf(rt->layout, sizeof(rt->layout), "_Py_DebugOffsets of the target");
+	return 0;
+}
+
+static void derive(struct pyruntime *rt)
+{
+	rt->vkey = PY_VER(rt->ver.major, rt->ver.minor);
+	if (rt->vkey < PY_VER(3, 0))
+		rt->line_format = PYLINE_LNOTAB_UNSIGNED;
+	else if (rt->vkey < PY_VER(3, 10))
+		rt->line_format = PYLINE_LNOTAB;
+	else if (rt->vkey < PY_VER(3, 11))
+		rt->line_format = PYLINE_LINETABLE_310;
+	else
+		rt->line_format = PYLINE_LOCATIONS;
+}
+
+/*
+ * Examine one mapped binary.  Returns 1 when it holds the interpreter (rt
+ * filled), 0 when it does not, or a negative error.
+ */
+static int examine(pid_t pid, const struct maps *maps, const struct map *mp, struct rmem *m,
+		   struct pyruntime *rt, char *detail, size_t ndetail)
+{
+	struct elf_sym_query q[S_COUNT];
+	struct elffile *ef;
+	uint64_t bias, sec, secsize;
+	unsigned hint[2];
+	bool have_hint;
+	int err;
+
+	if (elffile_open_mapped(pid, mp, &ef))
+		return 0;
+	init_queries(q);
+	elffile_lookup(ef, q, S_COUNT, false);
+	if (!q[S_INIT].found && !q[S_RUNTIME].found) {
+		elffile_free(ef);
+		return 0;
+	}
+	/* interp_head (2.7, 3.6) is static: only .symtab has it, if anything. */
+	if (!q[S_RUNTIME].found && !q[S_VERSION].found)
+		elffile_lookup(ef, q, S_COUNT, true);
+	if (elffile_bias(ef, mp->start, mp->offset, &bias)) {
+		elffile_free(ef);
+		return 0;
+	}
+	rt->binary = xstrdup(mp->path);
+	rt->shared = elffile_is_library(ef);
+	rt->stripped = !elffile_has_symtab(ef);
+
+	have_hint = version_hint(mp->path, &hint[0], &hint[1]);
+	if (q[S_VERSION].found && q[S_VERSION].size >= 4 && elffile_bytes(ef, q[S_VERSION].value, 4)) {
+		uint32_t hex;
+
+		memcpy(&hex, elffile_bytes(ef, q[S_VERSION].value, 4), 4);
+		version_from_hex(hex, &rt->ver);
+	} else if (version_from_rodata(ef, have_hint ? hint : NULL, &rt->ver) &&
+		   (!have_hint || version_from_rodata(ef, NULL, &rt->ver))) {
+		snprintf(detail, ndetail, "%s holds a Python interpreter of a version pystack "
+			 "cannot tell (supported: %s)", mp->path, pyruntime_supported());
+		elffile_free(ef);
+		return -PS_E_UNSUPPORTED;
+	}
+	py_version_format(&rt->ver, rt->version, sizeof(rt->version));
+	derive(rt);
+
+	if (q[S_RUNTIME].found)
+		rt->runtime = bias + q[S_RUNTIME].value;
+	else if (rt->vkey >= PY_VER(3, 7) && !elffile_section(ef, ".PyRuntime", &sec, &secsize))
+		rt->runtime = bias + sec;
+	if (q[S_TSTATE_CURRENT].found)
+		rt->tstate_current = bias + q[S_TSTATE_CURRENT].value;
+	if (q[S_CODE_TYPE].found)
+		rt->type_code = bias + q[S_CODE_TYPE].value;
+	if (q[S_UNICODE_TYPE].found)
+		rt->type_unicode = bias + q[S_UNICODE_TYPE].value;
+	if (rt->ver.major == 2 ? q[S_STRING_TYPE].found : q[S_BYTES_TYPE].found)
+		rt->type_bytes = bias + q[rt->ver.major == 2 ? S_STRING_TYPE : S_BYTES_TYPE].value;
+
+	err = choose_layout(m, rt, detail, ndetail);
+	if (err) {
+		elffile_free(ef);
+		return err;
+	}
+	if (rt->runtime) {
+		rt->heads[rt->nheads++] = rt->runtime + rt->off.runtime_interpreters_head;
+		snprintf(rt->found_by, sizeof(rt->found_by), "%s",
+			 q[S_RUNTIME].found ? "symbol _PyRuntime" : "section .PyRuntime");
+	} else if (q[S_INTERP_HEAD].found) {
+		rt->heads[rt->nheads++] = bias + q[S_INTERP_HEAD].value;
+		snprintf(rt->found_by, sizeof(rt->found_by), "symbol interp_head");
+	} else {
+		err = scan_for_heads(m, maps, ef, bias, rt);
+		if (err == -PS_E_GONE || err == -EPERM) {
+			elffile_free(ef);
+			return err;
+		}
+		if (err) {
+			snprintf(detail, ndetail, "found Python %s in %s, but no initialised "
+				 "interpreter in its data", rt->version, mp->path);
+			elffile_free(ef);
+			return -PS_E_NO_INTERP;
+		}
+		snprintf(rt->found_by, sizeof(rt->found_by), "scan of the writable data (%zu candidate%s)",
+			 rt->nheads, rt->nheads == 1 ? "" : "s");
+	}
+	elffile_free(ef);
+	return 1;
+}
+
+/* Whether mapping i is the first of its file (one candidate per file). */
+static bool first_of_file(const struct maps *maps, size_t i)
+{
+	for (size_t k = 0; k < i; k++)
+		if (maps->v[k].inode == maps->v[i].inode && maps->v[k].path &&
+		    !strcmp(maps->v[k].path, maps->v[i].path))
+			return false;
+	return true;
+}
+
+static bool is_libpython(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	return !strncmp(base ? base + 1 : path, "libpython", 9);
+}
+
+int pyruntime_locate(pid_t pid, const struct maps *maps, struct rmem *m,
+		     struct pyruntime *out, char *detail, size_t ndetail)
+{
+	char *exe = proc_exe(pid);
+	int err = 0;
+
+	memset(out, 0, sizeof(*out));
+	detail[0] = '\0';
+	/*
+	 * Pass 0: the executable (static builds); pass 1: libpython; pass 2:
+	 * every other mapped file, for interpreters embedded under other names.
+	 */
+	for (int pass = 0; pass < 3 && err == 0; pass++) {
+		for (size_t i = 0; i < maps->n && err == 0; i++) {
+			const struct map *mp = &maps->v[i];
+			bool exe_match, lib;
+
+			if (!mp->path || mp->path[0] != '/' || !first_of_file(maps, i))
+				continue;
+			exe_match = exe && !strcmp(exe, mp->path);
+			lib = is_libpython(mp->path);
+			if ((pass == 0 && !exe_match) || (pass == 1 && !lib) ||
+			    (pass == 2 && (exe_match || lib)))
+				continue;
+			err = examine(pid, maps, mp, m, out, detail, ndetail);
+			if (err == 0)
+				pyruntime_free(out);
+		}
+	}
+	free(exe);
+	if (err == 1)
+		return 0;
+	if (err == 0) {
+		snprintf(detail, ndetail, "no CPython interpreter found in its memory maps");
+		return -PS_E_NOT_PYTHON;
+	}
+	pyruntime_free(out);
+	return err;
+}
+
+void pyruntime_free(struct pyruntime *rt)
+{
+	free(rt->binary);
+	memset(rt, 0, sizeof(*rt));
+}

@@ -1,0 +1,103 @@
+/*
+ * The JSON Lines renderer: one object per process per snapshot, on one
+ * line, frames innermost first (the schema is in man/pystack.1).
+ */
+#include <inttypes.h>
+#include <time.h>
+
+#include "escape.h"
+#include "render.h"
+#include "snapshot.h"
+
+static void str(FILE *f, const char *key, const char *value)
+{
+	fprintf(f, "\"%s\": ", key);
+	if (!value) {
+		fputs("null", f);
+		return;
+	}
+	fputc('"', f);
+	escape_json(f, value);
+	fputc('"', f);
+}
+
+static void frame(FILE *f, const struct frame *fr)
+{
+	fputs(fr->kind == FRAME_PYTHON ? "{\"kind\": \"python\", " : "{\"kind\": \"native\", ", f);
+	str(f, "function", fr->function);
+	fputs(", ", f);
+	if (fr->kind == FRAME_PYTHON) {
+		str(f, "qualname", fr->qualname);
+		fputs(", ", f);
+	} else {
+		str(f, "module", fr->module);
+		fprintf(f, ", \"address\": \"0x%" PRIx64 "\", ", fr->address);
+	}
+	str(f, "file", fr->file);
+	if (fr->line > 0)
+		fprintf(f, ", \"line\": %d", fr->line);
+	else
+		fputs(", \"line\": null", f);
+	if (fr->kind == FRAME_NATIVE)
+		fprintf(f, ", \"inlined\": %s", fr->inlined ? "true" : "false");
+	fputc('}', f);
+}
+
+static const char *status_word(enum thread_status s)
+{
+	return s == THREAD_RUNNING ? "running" : s == THREAD_IDLE ? "idle" : "unknown";
+}
+
+static void thread(FILE *f, const struct thread *t)
+{
+	fprintf(f, "{\"tid\": %d, \"thread_id\": %" PRIu64 ", ", (int)t->tid, t->thread_id);
+	str(f, "name", t->name);
+	fprintf(f, ", \"main\": %s, \"holds_gil\": %s, \"gc\": %s, \"status\": \"%s\"",
+		t->main ? "true" : "false", t->holds_gil ? "true" : "false",
+		t->gc ? "true" : "false", status_word(t->status));
+	if (t->interp_id >= 0)
+		fprintf(f, ", \"interpreter\": %lld", t->interp_id);
+	if (t->error) {
+		fputs(", ", f);
+		str(f, "error", t->error);
+	}
+	fputs(", \"frames\": [", f);
+	for (size_t i = 0; i < t->nframes; i++) {
+		if (i)
+			fputs(", ", f);
+		frame(f, &t->frames[i]);
+	}
+	fputs("]}", f);
+}
+
+static void json_snapshot(const struct snapshot *s, const struct render_opts *o)
+{
+	FILE *f = o->out;
+	struct tm tm;
+	char when[32];
+
+	gmtime_r(&s->when.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(f, "{\"pid\": %d, \"time\": \"%s.%06ldZ\", ", (int)s->pid, when,
+		s->when.tv_nsec / 1000);
+	str(f, "python", s->python);
+	fputs(", ", f);
+	str(f, "executable", s->executable);
+	fputs(", ", f);
+	str(f, "cmdline", s->cmdline);
+	fputs(", ", f);
+	str(f, "binary", s->binary);
+	fprintf(f, ", \"stopped_us\": %" PRIu64 ", \"partial\": %s, \"threads\": [",
+		s->stopped_ns / 1000, s->partial ? "true" : "false");
+	for (size_t i = 0; i < s->nthreads; i++) {
+		if (i)
+			fputs(", ", f);
+		thread(f, &s->threads[i]);
+	}
+	fputs("]}\n", f);
+}
+
+const struct renderer render_json = {
+	.name = "json",
+	.snapshot = json_snapshot,
+};

@@ -1,0 +1,135 @@
+/*
+ * The text renderer: each thread reads like a Python traceback, most recent
+ * call last, with the source line where it could be read.
+ */
+#include <string.h>
+
+#include "escape.h"
+#include "render.h"
+#include "snapshot.h"
+
+#define BOLD	"\033[1m"
+#define DIM	"\033[2m"
+#define RED	"\033[31m"
+#define YELLOW	"\033[33m"
+#define CYAN	"\033[36m"
+#define RESET	"\033[0m"
+
+static void paint(const struct render_opts *o, const char *code)
+{
+	if (o->color)
+		fputs(code, o->out);
+}
+
+static const char *status_word(enum thread_status s)
+{
+	switch (s) {
+	case THREAD_RUNNING:
+		return "running";
+	case THREAD_IDLE:
+		return "idle";
+	case THREAD_UNKNOWN:
+		break;
+	}
+	return "unknown";
+}
+
+static void print_thread_header(const struct thread *t, const struct render_opts *o)
+{
+	FILE *f = o->out;
+
+	paint(o, BOLD);
+	if (t->tid)
+		fprintf(f, "Thread %d", (int)t->tid);
+	else
+		fputs("Thread ?", f);
+	if (t->name) {
+		fputs(" \"", f);
+		escape_text(f, t->name);
+		fputc('"', f);
+	}
+	fprintf(f, " (%s%s%s)", status_word(t->status), t->holds_gil ? ", holds GIL" : "",
+		t->gc ? ", collecting garbage" : "");
+	fprintf(f, " [pthread 0x%llx]", (unsigned long long)t->thread_id);
+	if (t->interp_id > 0)
+		fprintf(f, " [interpreter %lld]", t->interp_id);
+	paint(o, RESET);
+	fputc('\n', f);
+}
+
+static void print_frame(const struct frame *fr, const struct render_opts *o)
+{
+	FILE *f = o->out;
+
+	fputs("  File ", f);
+	paint(o, CYAN);
+	fputc('"', f);
+	escape_text(f, fr->file ? fr->file : "???");
+	fputc('"', f);
+	paint(o, RESET);
+	if (fr->line > 0)
+		fprintf(f, ", line %d, in ", fr->line);
+	else
+		fputs(", line ???, in ", f);
+	paint(o, YELLOW);
+	escape_text(f, fr->qualname ? fr->qualname : fr->function ? fr->function : "???");
+	paint(o, RESET);
+	fputc('\n', f);
+	if (fr->source) {
+		fputs("    ", f);
+		escape_text(f, fr->source);
+		fputc('\n', f);
+	}
+}
+
+static void text_snapshot(const struct snapshot *s, const struct render_opts *o)
+{
+	FILE *f = o->out;
+
+	paint(o, BOLD);
+	fprintf(f, "Process %d: ", (int)s->pid);
+	paint(o, RESET);
+	escape_text(f, s->cmdline ? s->cmdline : s->executable ? s->executable : "?");
+	fputc('\n', f);
+	fprintf(f, "Python %s (%s, ", s->python, s->shared ? "shared libpython" : "static");
+	escape_text(f, s->binary ? s->binary : "?");
+	fputs(")\n", f);
+	if (!s->nthreads)
+		fputs("\n(no Python threads)\n", f);
+	for (size_t i = 0; i < s->nthreads; i++) {
+		const struct thread *t = &s->threads[i];
+
+		fputc('\n', f);
+		print_thread_header(t, o);
+		if (!t->nframes && !t->truncated) {
+			paint(o, DIM);
+			fputs("  (no Python frames)\n", f);
+			paint(o, RESET);
+		}
+		for (size_t k = t->nframes; k-- > 0;)
+			print_frame(&t->frames[k], o);
+		if (t->error) {
+			paint(o, RED);
+			fputs("  (incomplete: ", f);
+			escape_text(f, t->error);
+			fputs(")\n", f);
+			paint(o, RESET);
+		}
+	}
+	fputc('\n', f);
+}
+
+const struct renderer render_text = {
+	.name = "text",
+	.snapshot = text_snapshot,
+};
+
+const struct renderer *renderer_find(const char *name)
+{
+	static const struct renderer *const all[] = { &render_text, &render_json };
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (!strcmp(all[i]->name, name))
+			return all[i];
+	return NULL;
+}

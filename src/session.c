@@ -1,0 +1,237 @@
+/*
+ * Sessions: the state kept between snapshots of one process, and the
+ * sequence of one snapshot: stop, read, resume (see session.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "errors.h"
+#include "msg.h"
+#include "proc.h"
+#include "pycode.h"
+#include "pyread.h"
+#include "pyruntime.h"
+#include "rmem.h"
+#include "session.h"
+#include "snapshot.h"
+#include "target.h"
+
+/* Attempts at a consistent read without stopping the target. */
+#define NONBLOCKING_TRIES 3
+
+struct session {
+	pid_t pid;
+	struct maps maps;
+	struct rmem *mem;
+	struct pyruntime rt;
+	struct pycode_cache *codes;
+	uint64_t gen;
+	char *exe, *cmdline;
+};
+
+/* Translate a failure of the process checks or the locate step into words. */
+static int explain(pid_t pid, int err, const struct proc_info *info, char *detail, size_t n)
+{
+	switch (-err) {
+	case ESRCH:
+	case PS_E_GONE:
+		snprintf(detail, n, "no process with PID %d (it may have exited; check with ps)",
+			 (int)pid);
+		return -ESRCH;
+	case EPERM:
+	case EACCES:
+		target_explain_eperm(pid, detail, n);
+		return -EPERM;
+	case PS_E_KTHREAD:
+		snprintf(detail, n, "PID %d is a kernel thread (%s), not a Python process",
+			 (int)pid, info->comm);
+		return err;
+	case PS_E_ZOMBIE:
+		snprintf(detail, n, "process %d (%s) has exited and is a zombie waiting for its "
+			 "parent (PID %d) to reap it: there is nothing left to read",
+			 (int)pid, info->comm, (int)info->ppid);
+		return err;
+	default:
+		if (!detail[0])
+			snprintf(detail, n, "process %d: %s", (int)pid, ps_strerror(err));
+		return err;
+	}
+}
+
+int session_open(pid_t pid, struct session **out, char *detail, size_t ndetail)
+{
+	struct session *s;
+	struct proc_info info;
+	char why[512];
+	int err;
+
+	detail[0] = '\0';
+	err = proc_info_read(pid, &info);
+	if (!err && info.kthread)
+		err = -PS_E_KTHREAD;
+	else if (!err && (info.state == 'Z' || info.state == 'X'))
+		err = -PS_E_ZOMBIE;
+	if (err)
+		return explain(pid, err, &info, detail, ndetail);
+
+	s = xcalloc(1, sizeof(*s));
+	s->pid = pid;
+	err = maps_read(pid, &s->maps);
+	if (!err && s->maps.n == 0)
+		err = proc_info_read(pid, &info) ? -ESRCH : -PS_E_NOT_PYTHON;
+	if (err) {
+		session_close(s);
+		if (err == -PS_E_NOT_PYTHON) {
+			snprintf(detail, ndetail, "process %d (%s) is not a Python process: it maps "
+				 "no files", (int)pid, info.comm);
+			return err;
+		}
+		return explain(pid, err, &info, detail, ndetail);
+	}
+	s->mem = rmem_live_new(pid);
+	err = pyruntime_locate(pid, &s->maps, s->mem, &s->rt, why, sizeof(why));
+	if (err) {
+		session_close(s);
+		if (err == -PS_E_NOT_PYTHON)
+			snprintf(detail, ndetail, "process %d (%s) is not a Python process: %s",
+				 (int)pid, info.comm, why);
+		else if (err != -EPERM && err != -PS_E_GONE)
+			snprintf(detail, ndetail, "process %d (%s): %s", (int)pid, info.comm, why);
+		return explain(pid, err, &info, detail, ndetail);
+	}
+	s->codes = pycode_cache_new();
+	s->exe = proc_exe(pid);
+	s->cmdline = proc_cmdline(pid);
+	debug_msg("pid %d: Python %s in %s (%s, %s); layout %s; interpreters found by %s",
+		  (int)pid, s->rt.version, s->rt.binary, s->rt.shared ? "shared" : "static",
+		  s->rt.stripped ? "stripped" : "with .symtab", s->rt.layout, s->rt.found_by);
+	*out = s;
+	return 0;
+}
+
+const struct pyruntime *session_runtime(const struct session *s)
+{
+	return &s->rt;
+}
+
+static struct snapshot *new_snapshot(const struct session *s)
+{
+	struct snapshot *snap = snapshot_new(s->pid);
+
+	snap->python = snapshot_strdup(snap, s->rt.version);
+	snap->executable = snapshot_strdup(snap, s->exe);
+	snap->cmdline = snapshot_strdup(snap, s->cmdline);
+	snap->binary = snapshot_strdup(snap, s->rt.binary);
+	snap->shared = s->rt.shared;
+	return snap;
+}
+
+/* Explain a failed read; returns the error to report. */
+static int read_failed(const struct session *s, int err, char *detail, size_t n)
+{
+	struct proc_info info;
+
+	if (err == -EPERM)
+		target_explain_eperm(s->pid, detail, n);
+	else if (err == -PS_E_GONE || proc_info_read(s->pid, &info) || info.state == 'Z')
+		snprintf(detail, n, "process %d exited while it was being read", (int)s->pid);
+	else if (err == -PS_E_NO_INTERP)
+		snprintf(detail, n, "process %d: Python %s is not initialised yet, or is shutting "
+			 "down: no interpreter to read", (int)s->pid, s->rt.version);
+	else
+		snprintf(detail, n, "process %d: reading Python %s failed: %s", (int)s->pid,
+			 s->rt.version, ps_strerror(err));
+	return err == -PS_E_GONE ? -PS_E_GONE : err;
+}
+
+static int snapshot_stopped(struct session *s, struct snapshot *snap, char *detail, size_t n)
+{
+	struct pyread r = {
+		.pid = s->pid, .mem = s->mem, .rt = &s->rt, .codes = s->codes, .gen = s->gen,
+	};
+	struct proc_info info;
+	struct target *t;
+	int err;
+
+	if (proc_info_read(s->pid, &info) == 0 && info.tracer) {
+		target_explain_eperm(s->pid, detail, n);
+		return -PS_E_TRACED;
+	}
+	err = target_stop(s->pid, &t);
+	if (err == -EPERM && proc_info_read(s->pid, &info) == 0 && info.tracer)
+		err = -PS_E_TRACED;
+	if (err == -EPERM || err == -PS_E_TRACED) {
+		target_explain_eperm(s->pid, detail, n);
+		return err;
+	}
+	if (err)
+		return read_failed(s, err, detail, n);
+	clock_gettime(CLOCK_REALTIME, &snap->when);
+	r.target = t;
+	for (size_t i = 0; i < target_nthreads(t); i++)
+		if (!target_thread(t, i)->stopped)
+			debug_msg("pid %d tid %d did not stop in time (state %c); read anyway",
+				  (int)s->pid, (int)target_thread(t, i)->tid, target_thread(t, i)->state);
+	err = pyread_snapshot(&r, snap);
+	target_resume(t);
+	snap->stopped_ns = target_stopped_ns(t);
+	debug_msg("pid %d: %zu threads held stopped for %llu us; %llu reads, %llu bytes, %llu cache hits",
+		  (int)s->pid, target_nthreads(t), (unsigned long long)(snap->stopped_ns / 1000),
+		  (unsigned long long)rmem_stats(s->mem)->calls,
+		  (unsigned long long)rmem_stats(s->mem)->bytes,
+		  (unsigned long long)rmem_stats(s->mem)->hits);
+	target_free(t);
+	return err ? read_failed(s, err, detail, n) : 0;
+}
+
+int session_snapshot(struct session *s, const struct session_opts *opts, struct snapshot **out,
+		     char *detail, size_t ndetail)
+{
+	struct snapshot *snap = NULL;
+	int err = 0;
+
+	detail[0] = '\0';
+	for (int attempt = 0; attempt < (opts->nonblocking ? NONBLOCKING_TRIES : 1); attempt++) {
+		snapshot_free(snap);
+		snap = new_snapshot(s);
+		s->gen++;
+		rmem_invalidate(s->mem);
+		if (!opts->nonblocking) {
+			err = snapshot_stopped(s, snap, detail, ndetail);
+			break;
+		}
+		/* Without stopping, a torn read shows as a chain that breaks: try again. */
+		struct pyread r = {
+			.pid = s->pid, .mem = s->mem, .rt = &s->rt, .codes = s->codes, .gen = s->gen,
+		};
+
+		clock_gettime(CLOCK_REALTIME, &snap->when);
+		err = pyread_snapshot(&r, snap);
+		if (err)
+			err = read_failed(s, err, detail, ndetail);
+		if (err || !snap->partial)
+			break;
+	}
+	if (err) {
+		snapshot_free(snap);
+		return err;
+	}
+	*out = snap;
+	return 0;
+}
+
+void session_close(struct session *s)
+{
+	if (!s)
+		return;
+	pycode_cache_free(s->codes);
+	rmem_free(s->mem);
+	pyruntime_free(&s->rt);
+	maps_free(&s->maps);
+	free(s->exe);
+	free(s->cmdline);
+	free(s);
+}

@@ -1,0 +1,374 @@
+/*
+ * The attach layer: seize, interrupt and hold every thread of a process,
+ * then detach each exactly as it was found.  See target.h for the rules.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/time.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "errors.h"
+#include "msg.h"
+#include "proc.h"
+#include "target.h"
+
+/* How long stopping may take before the threads still running are left be. */
+#define STOP_TIMEOUT_MS	1000
+/* Rescans of /proc/PID/task before giving up on threads that keep appearing. */
+#define MAX_ROUNDS	64
+
+struct tthread {
+	struct target_thread pub;
+	bool seized;
+	int inject_sig;		/* signal caught while stopping, given back at detach */
+	bool have_tp;
+	uint64_t tp;
+};
+
+struct target {
+	pid_t pid;
+	struct tthread *th;
+	size_t n, cap;
+	struct timespec t0, t1;
+	bool started;		/* t0 is set: an interrupt was sent */
+	bool resumed;
+	bool group_stopped;
+	sigset_t oldmask;
+};
+
+static volatile sig_atomic_t watchdog_fired;
+
+static void on_watchdog(int sig)
+{
+	(void)sig;
+	watchdog_fired = 1;
+}
+
+/*
+ * SIGALRM without SA_RESTART makes a blocked waitpid() return EINTR.  The
+ * timer repeats, so an alarm that lands between the flag check and the
+ * waitpid() is followed by another.
+ */
+static void watchdog_arm(void)
+{
+	struct sigaction sa = { .sa_handler = on_watchdog };
+	struct itimerval it = {
+		.it_value = { STOP_TIMEOUT_MS / 1000, (STOP_TIMEOUT_MS % 1000) * 1000 },
+		.it_interval = { 0, 100 * 1000 },
+	};
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	watchdog_fired = 0;
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static void watchdog_disarm(void)
+{
+	struct itimerval it = { { 0, 0 }, { 0, 0 } };
+
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static void block_signals(struct target *t)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGTSTP);
+	sigprocmask(SIG_BLOCK, &set, &t->oldmask);
+}
+
+static long find(const struct target *t, pid_t tid)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->th[i].pub.tid == tid)
+			return (long)i;
+	return -1;
+}
+
+long target_find(const struct target *t, pid_t tid)
+{
+	return find(t, tid);
+}
+
+/* Wait until the seized, interrupted thread reports a stop. */
+static int wait_stop(struct target *t, struct tthread *th)
+{
+	for (;;) {
+		int status;
+		pid_t r;
+
+		if (watchdog_fired)
+			return -PS_E_TIMEOUT;
+		r = waitpid(th->pub.tid, &status, __WALL);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == ECHILD ? -PS_E_GONE : -errno;
+		}
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			return -PS_E_GONE;
+		if (!WIFSTOPPED(status))
+			continue;
+		if (status >> 16 == PTRACE_EVENT_STOP) {
+			/* Our interrupt reports SIGTRAP; a group-stop its stop signal. */
+			if (WSTOPSIG(status) != SIGTRAP)
+				t->group_stopped = true;
+			return 0;
+		}
+		/* A signal on its way in: hold it, and give it back at detach. */
+		th->inject_sig = WSTOPSIG(status);
+		return 0;
+	}
+}
+
+static void drop(struct target *t, size_t i)
+{
+	memmove(&t->th[i], &t->th[i + 1], (t->n - i - 1) * sizeof(*t->th));
+	t->n--;
+}
+
+/* Seize the threads not yet known; returns how many were added, or an error. */
+static long seize_new(struct target *t, const pid_t *tids, size_t ntids)
+{
+	long added = 0;
+
+	for (size_t k = 0; k < ntids; k++) {
+		struct tthread *th;
+		char state;
+
+		if (find(t, tids[k]) >= 0)
+			continue;
+		if (proc_task_state(t->pid, tids[k], &state) < 0)
+			continue;	/* gone already */
+		if (state == 'Z' || state == 'X')
+			continue;	/* a dead thread has nothing to read */
+		if (ptrace(PTRACE_SEIZE, tids[k], 0, 0) < 0) {
+			if (errno == ESRCH)
+				continue;
+			return -errno;
+		}
+		xgrow(&t->th, &t->cap, t->n + 1, sizeof(*t->th));
+		th = &t->th[t->n++];
+		memset(th, 0, sizeof(*th));
+		th->pub.tid = tids[k];
+		th->pub.state = state;
+		th->seized = true;
+		added++;
+	}
+	return added;
+}
+
+int target_stop(pid_t pid, struct target **out)
+{
+	struct target *t = xcalloc(1, sizeof(*t));
+	pid_t *tids = NULL;
+	size_t cap = 0;
+	int err = 0;
+
+	t->pid = pid;
+	block_signals(t);
+	watchdog_arm();
+	for (int round = 0; round < MAX_ROUNDS; round++) {
+		long ntids = proc_tasks(pid, &tids, &cap);
+		size_t first = t->n;
+		long added;
+
+		if (ntids < 0) {
+			err = ntids == -ESRCH ? -PS_E_GONE : (int)ntids;
+			break;
+		}
+		added = seize_new(t, tids, (size_t)ntids);
+		if (added < 0) {
+			err = (int)added;
+			break;
+		}
+		if (added == 0)
+			break;
+		if (!t->started) {
+			clock_gettime(CLOCK_MONOTONIC, &t->t0);
+			t->started = true;
+		}
+		for (size_t i = first; i < t->n; i++)
+			if (ptrace(PTRACE_INTERRUPT, t->th[i].pub.tid, 0, 0) < 0)
+				t->th[i].seized = errno != ESRCH;
+		for (size_t i = first; i < t->n; i++) {
+			struct tthread *th = &t->th[i];
+			int e;
+
+			if (!th->seized)
+				continue;
+			e = wait_stop(t, th);
+			if (e == 0)
+				th->pub.stopped = true;
+			else if (e == -PS_E_GONE)
+				th->seized = false;
+			else if (e != -PS_E_TIMEOUT)
+				debug_msg("pid %d tid %d: waiting for the stop: %s",
+					  (int)pid, (int)th->pub.tid, ps_strerror(e));
+		}
+		/* Forget the threads that exited while we stopped them. */
+		for (size_t i = t->n; i-- > first;)
+			if (!t->th[i].seized)
+				drop(t, i);
+		if (watchdog_fired)
+			break;
+	}
+	watchdog_disarm();
+	free(tids);
+	if (!err && t->n == 0)
+		err = -PS_E_GONE;
+	if (err) {
+		target_resume(t);
+		target_free(t);
+		return err;
+	}
+	*out = t;
+	return 0;
+}
+
+size_t target_nthreads(const struct target *t)
+{
+	return t->n;
+}
+
+const struct target_thread *target_thread(const struct target *t, size_t i)
+{
+	return &t->th[i].pub;
+}
+
+int target_thread_pointer(struct target *t, size_t i, uint64_t *out)
+{
+	struct tthread *th = &t->th[i];
+	struct user_regs_struct regs;
+
+	if (!th->have_tp) {
+		if (!th->pub.stopped)
+			return -ESRCH;
+		if (ptrace(PTRACE_GETREGS, th->pub.tid, 0, &regs) < 0)
+			return -errno;
+		th->tp = regs.fs_base;
+		th->have_tp = true;
+	}
+	*out = th->tp;
+	return 0;
+}
+
+void target_resume(struct target *t)
+{
+	int saved_errno = errno;
+
+	if (!t || t->resumed)
+		return;
+	for (size_t i = 0; i < t->n; i++) {
+		struct tthread *th = &t->th[i];
+
+		/*
+		 * A thread that never reported its stop cannot be detached
+		 * while it runs; the kernel detaches it when pystack exits.
+		 */
+		if (th->seized && ptrace(PTRACE_DETACH, th->pub.tid, 0, th->inject_sig) < 0 &&
+		    errno != ESRCH)
+			debug_msg("pid %d tid %d: detach: %s", (int)t->pid, (int)th->pub.tid,
+				  strerror(errno));
+		th->seized = false;
+		th->pub.stopped = false;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t->t1);
+	t->resumed = true;
+	sigprocmask(SIG_SETMASK, &t->oldmask, NULL);
+	errno = saved_errno;
+}
+
+uint64_t target_stopped_ns(const struct target *t)
+{
+	if (!t->started || !t->resumed)
+		return 0;
+	return (uint64_t)(t->t1.tv_sec - t->t0.tv_sec) * 1000000000u +
+	       (uint64_t)(t->t1.tv_nsec - t->t0.tv_nsec);
+}
+
+bool target_was_group_stopped(const struct target *t)
+{
+	return t->group_stopped;
+}
+
+void target_free(struct target *t)
+{
+	if (!t)
+		return;
+	target_resume(t);
+	free(t->th);
+	free(t);
+}
+
+/* Whether the effective capability set holds CAP_SYS_PTRACE (bit 19). */
+static bool have_cap_sys_ptrace(void)
+{
+	char *status;
+	unsigned long long caps = 0;
+	bool found = false;
+
+	if (proc_read_file("/proc/self/status", &status, NULL))
+		return false;
+	for (char *line = strtok(status, "\n"); line; line = strtok(NULL, "\n"))
+		if (sscanf(line, "CapEff: %llx", &caps) == 1)
+			found = true;
+	free(status);
+	return found && (caps >> 19 & 1);
+}
+
+static int yama_scope(void)
+{
+	char *text;
+	int scope = -1;
+
+	if (proc_read_file("/proc/sys/kernel/yama/ptrace_scope", &text, NULL))
+		return -1;
+	scope = atoi(text);
+	free(text);
+	return scope;
+}
+
+void target_explain_eperm(pid_t pid, char *buf, size_t size)
+{
+	struct proc_info info;
+	uid_t me = geteuid();
+	int scope = yama_scope();
+	bool cap = have_cap_sys_ptrace();
+
+	if (proc_info_read(pid, &info) == 0 && info.tracer) {
+		snprintf(buf, size, "process %d is already traced by process %d; detach that "
+			 "debugger, or use --nonblocking", (int)pid, (int)info.tracer);
+		return;
+	}
+	if (proc_info_read(pid, &info) == 0 && info.uid != me && !cap) {
+		snprintf(buf, size, "permission denied: process %d belongs to uid %u and you are "
+			 "uid %u; run pystack as that user or as root, or grant it CAP_SYS_PTRACE "
+			 "(in a container: --cap-add=SYS_PTRACE)", (int)pid, (unsigned)info.uid,
+			 (unsigned)me);
+		return;
+	}
+	if (scope >= 1 && !cap) {
+		snprintf(buf, size, "permission denied: kernel.yama.ptrace_scope is %d, which lets "
+			 "only a parent process (1) or only root (2, 3) trace; run as root, grant "
+			 "CAP_SYS_PTRACE, or set the sysctl kernel.yama.ptrace_scope=0", scope);
+		return;
+	}
+	snprintf(buf, size, "permission denied tracing process %d%s; run as its owner or root, "
+		 "grant CAP_SYS_PTRACE (in a container: --cap-add=SYS_PTRACE), and check "
+		 "kernel.yama.ptrace_scope and any LSM (SELinux, AppArmor) policy", (int)pid,
+		 cap ? " even with CAP_SYS_PTRACE" : "");
+}

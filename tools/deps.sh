@@ -1,0 +1,28 @@
+#!/bin/sh
+# Install the Debian packages pystack needs to build and test, if any are
+# missing.  Quiet when everything is there; needs root (or sudo) otherwise.
+set -eu
+
+packages="gcc make pkg-config libelf-dev libdw-dev libunwind-dev python3 python3-pytest"
+
+missing=""
+for p in $packages; do
+	status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
+	case "$status" in
+	ii*) ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+[ -z "$missing" ] && exit 0
+
+echo "pystack: installing missing packages:$missing"
+if [ "$(id -u)" -eq 0 ]; then
+	sudo=""
+elif command -v sudo >/dev/null 2>&1; then
+	sudo="sudo"
+else
+	echo "pystack: run as root: apt-get install -y$missing" >&2
+	exit 1
+fi
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >/dev/null
