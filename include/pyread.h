@@ -29,6 +29,7 @@ struct pyread {
 	struct pycode_cache *codes;
 	uint64_t gen;			/* snapshot generation, for the code cache */
 	struct target *target;		/* the stopped target, or NULL (--nonblocking) */
+	bool prepass;			/* only learning what to read: skip matching threads */
 };
 
 /*

@@ -44,6 +44,14 @@ struct rmem_stats {
 	uint64_t hits;		/* reads answered from the cache */
 };
 
+/*
+ * The cache holds pages of RMEM_PAGE bytes, each filled in blocks of
+ * RMEM_BLOCK.  Cold target memory costs per byte copied as well as per page
+ * pinned, so a first miss on a page fetches only the blocks asked for; a
+ * second miss fetches the rest of the page, which is what walking a dense
+ * region (a frame stack) needs.  Each fill is one range per page.
+ */
+#define RMEM_BLOCK	256
 #define RMEM_PAGE	4096
 #define RMEM_SLOTS	512
 
@@ -57,9 +65,14 @@ struct rmem {
 	struct rmem_slot {
 		uint64_t page;
 		uint64_t gen;
+		uint16_t valid;		/* one bit per block */
+		uint16_t misses;
 	} slot[RMEM_SLOTS];
 	unsigned char (*data)[RMEM_PAGE];	/* RMEM_SLOTS pages, lazily allocated */
 	struct rmem_stats stats;
+	bool recording;			/* note every fill in rec (see rmem_replay) */
+	struct rmem_range *rec;
+	size_t nrec, caprec;
 };
 
 /* For backends: set up the common part. */
@@ -92,14 +105,32 @@ long rmem_read_cstr(struct rmem *m, uint64_t addr, char *buf, size_t max,
 		    bool *truncated);
 
 /*
- * Fetch into the cache the pages that hold [addrs[i], addrs[i] + len) for
- * every i, in as few backend calls as possible.  Failures are silent: a
- * later rmem_read() of a bad address reports its own error.
+ * Fetch into the cache the blocks that hold [addrs[i], addrs[i] + len) for
+ * every i, in one backend call.  Failures are silent: a later rmem_read()
+ * of a bad address reports its own error.
  */
 void rmem_prefetch(struct rmem *m, const uint64_t *addrs, size_t n, size_t len);
 
+/*
+ * Read several ranges straight into their buffers, bypassing the cache, in
+ * as few backend calls as possible; each range's err tells how it went.
+ * Returns 0, or an error that applies to all (process gone, no permission).
+ */
+int rmem_read_ranges(struct rmem *m, struct rmem_range *r, size_t n);
+
 /* Forget every cached page (the target ran, or a new snapshot starts). */
 void rmem_invalidate(struct rmem *m);
+
+/*
+ * Recording: while on, every range fetched into the cache is noted.
+ * rmem_replay() fetches all noted ranges again in one vectored read and
+ * forgets them.  A read of a running process, recorded, tells what a read
+ * of the stopped process will need, so the stopped read can be served by
+ * one system call.  rmem_set_recording() returns the previous setting, so
+ * a reader can leave out reads it will not repeat.
+ */
+bool rmem_set_recording(struct rmem *m, bool on);
+void rmem_replay(struct rmem *m);
 
 const struct rmem_stats *rmem_stats(const struct rmem *m);
 

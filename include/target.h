@@ -55,6 +55,10 @@ void target_resume(struct target *t);
 /* How long the threads were held, from the first interrupt to the last detach. */
 uint64_t target_stopped_ns(const struct target *t);
 
+/* The three parts of that: stopping the threads, holding them, detaching. */
+void target_phases(const struct target *t, uint64_t *stopping, uint64_t *held,
+		   uint64_t *detaching);
+
 /* Whether the whole process was in group-stop (SIGSTOP) when we came. */
 bool target_was_group_stopped(const struct target *t);
 

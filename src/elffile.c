@@ -27,6 +27,15 @@ struct symtab {
 	size_t strsize;
 };
 
+/* A .gnu.hash table over .dynsym, checked for size when loaded. */
+struct gnuhash {
+	uint32_t nbuckets, symoffset, bloom_size, bloom_shift;
+	const uint64_t *bloom;
+	const uint32_t *buckets;
+	const uint32_t *chain;
+	size_t nchain;
+};
+
 struct elffile {
 	int fd;
 	Elf *elf;
@@ -38,6 +47,7 @@ struct elffile {
 	size_t phnum;
 	bool has_interp;
 	struct symtab dynsym, symtab;
+	struct gnuhash gnuhash;		/* nbuckets 0: none */
 };
 
 /* Point tab at the symbols of section scn and their string table. */
@@ -55,6 +65,31 @@ static void symtab_load(struct elffile *f, const GElf_Shdr *sh, struct symtab *t
 	tab->count = sh->sh_size / sizeof(Elf64_Sym);
 	tab->str = (const char *)(f->raw + strsh.sh_offset);
 	tab->strsize = strsh.sh_size;
+}
+
+static void gnuhash_load(struct elffile *f, const GElf_Shdr *sh)
+{
+	struct gnuhash *g = &f->gnuhash;
+	const uint32_t *w;
+	size_t words, need;
+
+	if (sh->sh_offset > f->rawsize || sh->sh_size > f->rawsize - sh->sh_offset ||
+	    sh->sh_offset % 8 || sh->sh_size < 16)
+		return;
+	w = (const uint32_t *)(f->raw + sh->sh_offset);
+	words = sh->sh_size / 4;
+	/* Header, then the bloom words (two uint32 each), buckets, chain. */
+	need = 4 + 2 * (size_t)w[2] + w[0];
+	if (!w[0] || !w[2] || w[2] > words || w[0] > words || need > words)
+		return;
+	g->nbuckets = w[0];
+	g->symoffset = w[1];
+	g->bloom_size = w[2];
+	g->bloom_shift = w[3];
+	g->bloom = (const uint64_t *)(w + 4);
+	g->buckets = w + 4 + 2 * g->bloom_size;
+	g->chain = g->buckets + g->nbuckets;
+	g->nchain = words - need;
 }
 
 static int load(struct elffile *f)
@@ -88,6 +123,8 @@ static int load(struct elffile *f)
 			symtab_load(f, &sh, &f->dynsym);
 		else if (sh.sh_type == SHT_SYMTAB)
 			symtab_load(f, &sh, &f->symtab);
+		else if (sh.sh_type == SHT_GNU_HASH)
+			gnuhash_load(f, &sh);
 	}
 	return 0;
 }
@@ -148,7 +185,55 @@ void elffile_free(struct elffile *f)
 	free(f);
 }
 
-static void lookup_in(const struct symtab *tab, struct elf_sym_query *q, size_t n)
+/* Whether symbol i of tab is defined and called name. */
+static bool sym_is(const struct symtab *tab, size_t i, const char *name)
+{
+	const Elf64_Sym *s = &tab->sym[i];
+	size_t room;
+
+	if (s->st_shndx == SHN_UNDEF || s->st_name >= tab->strsize)
+		return false;
+	room = tab->strsize - s->st_name;
+	return strnlen(tab->str + s->st_name, room) < room && !strcmp(tab->str + s->st_name, name);
+}
+
+static void found(struct elf_sym_query *q, const Elf64_Sym *s)
+{
+	q->found = true;
+	q->value = s->st_value;
+	q->size = s->st_size;
+}
+
+/* A lookup in .dynsym through .gnu.hash; false when absent. */
+static bool gnuhash_lookup(const struct elffile *f, struct elf_sym_query *q)
+{
+	const struct gnuhash *g = &f->gnuhash;
+	uint32_t h = 5381;
+	uint64_t word, mask;
+
+	for (const unsigned char *c = (const unsigned char *)q->name; *c; c++)
+		h = h * 33 + *c;
+	word = g->bloom[(h / 64) % g->bloom_size];
+	mask = (uint64_t)1 << (h % 64) | (uint64_t)1 << ((h >> g->bloom_shift) % 64);
+	if ((word & mask) != mask)
+		return false;
+	for (uint32_t i = g->buckets[h % g->nbuckets]; i >= g->symoffset; i++) {
+		uint32_t ch;
+
+		if (i - g->symoffset >= g->nchain || i >= f->dynsym.count)
+			return false;
+		ch = g->chain[i - g->symoffset];
+		if ((ch | 1) == (h | 1) && sym_is(&f->dynsym, i, q->name)) {
+			found(q, &f->dynsym.sym[i]);
+			return true;
+		}
+		if (ch & 1)
+			return false;
+	}
+	return false;
+}
+
+static void lookup_linear(const struct symtab *tab, struct elf_sym_query *q, size_t n)
 {
 	size_t missing = 0;
 
@@ -156,20 +241,15 @@ static void lookup_in(const struct symtab *tab, struct elf_sym_query *q, size_t 
 		missing += !q[k].found;
 	for (size_t i = 0; i < tab->count && missing; i++) {
 		const Elf64_Sym *s = &tab->sym[i];
-		const char *name;
-		size_t room;
 
 		if (s->st_shndx == SHN_UNDEF || s->st_name >= tab->strsize)
 			continue;
-		name = tab->str + s->st_name;
-		room = tab->strsize - s->st_name;
 		for (size_t k = 0; k < n; k++) {
-			if (q[k].found || name[0] != q[k].name[0] ||
-			    strnlen(name, room) == room || strcmp(name, q[k].name))
+			/* The first letter rules out nearly every symbol cheaply. */
+			if (q[k].found || tab->str[s->st_name] != q[k].name[0] ||
+			    !sym_is(tab, i, q[k].name))
 				continue;
-			q[k].found = true;
-			q[k].value = s->st_value;
-			q[k].size = s->st_size;
+			found(&q[k], &tab->sym[i]);
 			missing--;
 		}
 	}
@@ -177,9 +257,15 @@ static void lookup_in(const struct symtab *tab, struct elf_sym_query *q, size_t 
 
 void elffile_lookup(struct elffile *f, struct elf_sym_query *q, size_t n, bool use_symtab)
 {
-	lookup_in(&f->dynsym, q, n);
+	if (f->gnuhash.nbuckets && f->dynsym.count) {
+		for (size_t k = 0; k < n; k++)
+			if (!q[k].found)
+				gnuhash_lookup(f, &q[k]);
+	} else {
+		lookup_linear(&f->dynsym, q, n);
+	}
 	if (use_symtab)
-		lookup_in(&f->symtab, q, n);
+		lookup_linear(&f->symtab, q, n);
 }
 
 bool elffile_has_symtab(const struct elffile *f)

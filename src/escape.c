@@ -55,15 +55,36 @@ static bool is_format(uint32_t c)
 	       (c >= 0x2066 && c <= 0x2069) || c == 0x2028 || c == 0x2029 || c == 0xfeff;
 }
 
+/* Write the pending run of bytes that need no escaping. */
+static const unsigned char *flush_run(FILE *f, const unsigned char *run, const unsigned char *p)
+{
+	if (p > run)
+		fwrite(run, 1, (size_t)(p - run), f);
+	return p;
+}
+
 void escape_text(FILE *f, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *p = (const unsigned char *)s, *run = p;
 	size_t n = strlen(s);
 
 	while (n) {
 		uint32_t c;
-		int len = utf8_decode(p, n, &c);
+		int len;
 
+		/* Printable ASCII, the common case, is passed through in runs. */
+		if (*p >= 0x20 && *p < 0x7f) {
+			p++;
+			n--;
+			continue;
+		}
+		len = utf8_decode(p, n, &c);
+		if (len > 1 && c >= 0xa0 && !is_surrogate(c) && !is_format(c)) {
+			p += len;
+			n -= (size_t)len;
+			continue;
+		}
+		run = flush_run(f, run, p);
 		if (len == 0) {
 			fprintf(f, "\\x%02x", p[0]);
 			len = 1;
@@ -73,27 +94,39 @@ void escape_text(FILE *f, const char *s)
 			fputs("\\t", f);
 		} else if (c == '\r') {
 			fputs("\\r", f);
-		} else if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0)) {
+		} else if (c < 0xa0) {
 			fprintf(f, "\\x%02x", (unsigned)c);
-		} else if (is_surrogate(c) || is_format(c)) {
-			fprintf(f, "\\u%04x", (unsigned)c);
 		} else {
-			fwrite(p, 1, (size_t)len, f);
+			fprintf(f, "\\u%04x", (unsigned)c);
 		}
 		p += len;
 		n -= (size_t)len;
+		run = p;
 	}
+	flush_run(f, run, p);
 }
 
 void escape_json(FILE *f, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *p = (const unsigned char *)s, *run = p;
 	size_t n = strlen(s);
 
 	while (n) {
 		uint32_t c;
-		int len = utf8_decode(p, n, &c);
+		int len;
 
+		if (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\') {
+			p++;
+			n--;
+			continue;
+		}
+		len = utf8_decode(p, n, &c);
+		if (len > 1 && !is_surrogate(c) && c != 0x2028 && c != 0x2029) {
+			p += len;
+			n -= (size_t)len;
+			continue;
+		}
+		run = flush_run(f, run, p);
 		if (len == 0) {
 			fprintf(f, "\\udc%02x", p[0]);
 			len = 1;
@@ -106,12 +139,12 @@ void escape_json(FILE *f, const char *s)
 			fputs("\\t", f);
 		} else if (c == '\r') {
 			fputs("\\r", f);
-		} else if (c < 0x20 || c == 0x7f || is_surrogate(c) || c == 0x2028 || c == 0x2029) {
-			fprintf(f, "\\u%04x", (unsigned)c);
 		} else {
-			fwrite(p, 1, (size_t)len, f);
+			fprintf(f, "\\u%04x", (unsigned)c);
 		}
 		p += len;
 		n -= (size_t)len;
+		run = p;
 	}
+	flush_run(f, run, p);
 }

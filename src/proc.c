@@ -147,14 +147,14 @@ int proc_info_read(pid_t pid, struct proc_info *out)
 	n = read_small(buf, sizeof(buf), "/proc/%d/status", (int)pid);
 	if (n < 0)
 		return n;
-	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-		unsigned u;
-		int t;
-
-		if (sscanf(line, "Uid: %u", &u) == 1)
-			out->uid = u;
-		else if (sscanf(line, "TracerPid: %d", &t) == 1)
-			out->tracer = t;
+	for (char *line = buf, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (!strncmp(line, "Uid:", 4))
+			out->uid = (uid_t)strtoul(line + 4, NULL, 10);
+		else if (!strncmp(line, "TracerPid:", 10))
+			out->tracer = (pid_t)strtol(line + 10, NULL, 10);
 		else if (!strncmp(line, "NSpid:", 6))
 			out->nspid = last_field_pid(line);
 	}
@@ -253,6 +253,55 @@ char *proc_task_comm(pid_t pid, pid_t tid)
 	return xstrdup(buf);
 }
 
+/* Parse a hexadecimal field ending at a character in stop; NULL if malformed. */
+static char *parse_hex(char *p, const char *stop, uint64_t *out)
+{
+	uint64_t v = 0;
+	int digits = 0;
+
+	for (;; p++, digits++) {
+		int d;
+
+		if (*p >= '0' && *p <= '9')
+			d = *p - '0';
+		else if (*p >= 'a' && *p <= 'f')
+			d = *p - 'a' + 10;
+		else
+			break;
+		if (digits == 16)
+			return NULL;
+		v = v << 4 | (uint64_t)d;
+	}
+	if (!digits || !*p || !strchr(stop, *p))
+		return NULL;
+	*out = v;
+	return p + 1;
+}
+
+/* One line: "start-end perms offset dev inode   path". */
+static bool parse_map_line(char *line, struct map *m)
+{
+	uint64_t dev;
+	char *p = line, *perms;
+
+	if (!(p = parse_hex(p, "-", &m->start)) || !(p = parse_hex(p, " ", &m->end)) ||
+	    m->end < m->start || strlen(p) < 5)
+		return false;
+	perms = p;
+	p += 4;
+	if (*p++ != ' ' || !(p = parse_hex(p, " ", &m->offset)) || !(p = parse_hex(p, ":", &dev)) ||
+	    !(p = parse_hex(p, " ", &dev)))
+		return false;
+	m->inode = strtoull(p, &p, 10);
+	while (*p == ' ')
+		p++;
+	m->r = perms[0] == 'r';
+	m->w = perms[1] == 'w';
+	m->x = perms[2] == 'x';
+	m->path = *p ? p : NULL;
+	return true;
+}
+
 int maps_parse(char *text, size_t len, struct maps *out)
 {
 	size_t cap = 0;
@@ -263,29 +312,13 @@ int maps_parse(char *text, size_t len, struct maps *out)
 	out->len = len;
 	while (line < end) {
 		char *nl = memchr(line, '\n', (size_t)(end - line));
-		char perms[5];
-		uint64_t start, stop, offset, inode;
-		int pathpos = 0;
-		struct map *m;
 
 		if (!nl)
 			nl = end;
 		*nl = '\0';
-		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %*x:%*x %" SCNu64 " %n",
-			   &start, &stop, perms, &offset, &inode, &pathpos) < 5 || stop < start) {
-			line = nl + 1;
-			continue;
-		}
 		xgrow(&out->v, &cap, out->n + 1, sizeof(*out->v));
-		m = &out->v[out->n++];
-		m->start = start;
-		m->end = stop;
-		m->offset = offset;
-		m->inode = inode;
-		m->r = perms[0] == 'r';
-		m->w = perms[1] == 'w';
-		m->x = perms[2] == 'x';
-		m->path = pathpos && line[pathpos] ? line + pathpos : NULL;
+		if (parse_map_line(line, &out->v[out->n]))
+			out->n++;
 		line = nl + 1;
 	}
 	return 0;

@@ -34,15 +34,20 @@ struct pycode_cache *pycode_cache_new(void)
 	return c;
 }
 
+static void entry_clear_linetable(struct pycode *e)
+{
+	free(e->linetable);
+	e->linetable = NULL;
+	e->linetable_len = 0;
+}
+
 static void entry_clear(struct pycode *e)
 {
 	free(e->name);
 	free(e->qualname);
 	free(e->file);
-	free(e->linetable);
 	e->name = e->qualname = e->file = NULL;
-	e->linetable = NULL;
-	e->linetable_len = 0;
+	entry_clear_linetable(e);
 }
 
 static void clear_all(struct pycode_cache *c)
@@ -160,37 +165,39 @@ static char *read_text(struct rmem *m, const struct pyruntime *rt, uint64_t addr
 	return xstrndup(buf, (size_t)n);
 }
 
-static int read_linetable(struct rmem *m, const struct pyruntime *rt, uint64_t addr,
-			  struct pycode *e)
+/*
+ * Check the line table's bytes object and size it: on success e->linetable
+ * is allocated and *range says where its contents are, to be read later.
+ */
+static int size_linetable(struct rmem *m, const struct pyruntime *rt, uint64_t addr,
+			  struct pycode *e, struct rmem_range *range)
 {
+	uint64_t type;
 	int64_t len;
-	int err;
+	int err = rmem_read_u64(m, addr + rt->off.object_type, &type);
 
-	if (rt->type_bytes && addr) {
-		uint64_t type;
-
-		err = rmem_read_u64(m, addr + rt->off.object_type, &type);
-		if (err)
-			return err;
-		if (type != rt->type_bytes)
-			return -PS_E_BAD_DATA;
-	}
-	err = rmem_read(m, addr + rt->off.varobject_size, &len, sizeof(len));
+	if (!err && rt->type_bytes && type != rt->type_bytes)
+		err = -PS_E_BAD_DATA;
+	if (!err)
+		err = rmem_read(m, addr + rt->off.varobject_size, &len, sizeof(len));
 	if (err)
 		return err;
 	if (len < 0 || len > MAX_LINETABLE)
 		return -PS_E_BAD_DATA;
 	e->linetable = xmalloc((size_t)len + 1);
 	e->linetable_len = (size_t)len;
-	return rmem_read(m, addr + rt->off.bytes_sval, e->linetable, (size_t)len);
+	*range = (struct rmem_range){ .addr = addr + rt->off.bytes_sval, .buf = e->linetable,
+				      .len = (size_t)len };
+	return 0;
 }
 
-static void decode(struct rmem *m, const struct pyruntime *rt, struct pycode *e, const struct header *h)
+/* Decode a code object's strings and size its line table (read by the caller). */
+static void decode(struct rmem *m, const struct pyruntime *rt, struct pycode *e,
+		   const struct header *h, struct rmem_range *range)
 {
 	int err = 0;
 
 	entry_clear(e);
-	e->valid = false;
 	e->firstlineno = h->firstlineno;
 	e->firsttraceable = h->firsttraceable;
 	if (rt->off.code_adaptive != PYO_NONE)
@@ -200,12 +207,10 @@ static void decode(struct rmem *m, const struct pyruntime *rt, struct pycode *e,
 		e->file = read_text(m, rt, h->file, &err);
 	if (!err && h->qualname)
 		e->qualname = read_text(m, rt, h->qualname, &err);
+	*range = (struct rmem_range){ 0 };
 	/* Without its line table a frame still has a name: the line is then unknown. */
-	if (!err && read_linetable(m, rt, h->linetable, e)) {
-		free(e->linetable);
-		e->linetable = NULL;
-		e->linetable_len = 0;
-	}
+	if (!err && size_linetable(m, rt, h->linetable, e, range))
+		entry_clear_linetable(e);
 	e->err = err;
 	e->valid = !err;
 	header_check(h, e->check);
@@ -234,6 +239,7 @@ void pycode_load(struct pycode_cache *c, struct rmem *m, const struct pyruntime 
 		uint64_t todo[BATCH], strs[BATCH * 4];
 		struct header hdr[BATCH];
 		struct pycode *ent[BATCH];
+		struct rmem_range lt[BATCH];
 		size_t ntodo = 0, nnew = 0;
 
 		/* Entries stay put during a batch: make room before it, not in it. */
@@ -271,9 +277,20 @@ void pycode_load(struct pycode_cache *c, struct rmem *m, const struct pyruntime 
 			hdr[nnew] = h;
 			ent[nnew++] = e;
 		}
+		/* Strings are decoded once per code object: no need to note them for a replay. */
+		bool rec = rmem_set_recording(m, false);
+
 		rmem_prefetch(m, strs, string_addrs(hdr, nnew, strs), 64);
 		for (size_t i = 0; i < nnew; i++)
-			decode(m, rt, ent[i], &hdr[i]);
+			decode(m, rt, ent[i], &hdr[i], &lt[i]);
+		/* All the line tables in one read; a table that fails is dropped. */
+		if (rmem_read_ranges(m, lt, nnew))
+			for (size_t i = 0; i < nnew; i++)
+				lt[i].err = -PS_E_BAD_READ;
+		for (size_t i = 0; i < nnew; i++)
+			if (lt[i].len && lt[i].err)
+				entry_clear_linetable(ent[i]);
+		rmem_set_recording(m, rec);
 	}
 }
 

@@ -523,7 +523,8 @@ int pyread_snapshot(const struct pyread *r, struct snapshot *snap)
 		fill_thread(r, snap, t, &w[i], &cs, scratch);
 		free(w[i].v);
 	}
-	match_tids(r, snap, ti);
+	if (!r->prepass)
+		match_tids(r, snap, ti);
 	free(scratch);
 	free(cs.v);
 	free(codes);

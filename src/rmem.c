@@ -22,6 +22,8 @@
 
 #define PAGE_MASK	((uint64_t)RMEM_PAGE - 1)
 #define MAX_IOV		1024	/* IOV_MAX on Linux */
+/* Reads larger than this bypass the cache. */
+#define MAX_CACHED	(4 * RMEM_BLOCK)
 
 void rmem_init(struct rmem *m, const struct rmem_ops *ops)
 {
@@ -35,6 +37,7 @@ void rmem_free(struct rmem *m)
 	if (!m)
 		return;
 	free(m->data);
+	free(m->rec);
 	m->ops->destroy(m);
 }
 
@@ -48,11 +51,27 @@ const struct rmem_stats *rmem_stats(const struct rmem *m)
 	return &m->stats;
 }
 
-static unsigned slot_of(uint64_t page)
+static struct rmem_slot *slot_of(struct rmem *m, uint64_t page)
 {
 	uint64_t n = page / RMEM_PAGE;
 
-	return (unsigned)((n ^ (n >> 9) ^ (n >> 18)) % RMEM_SLOTS);
+	return &m->slot[(n ^ (n >> 9) ^ (n >> 18)) % RMEM_SLOTS];
+}
+
+static unsigned char *slot_data(struct rmem *m, const struct rmem_slot *s)
+{
+	return m->data[s - m->slot];
+}
+
+/* The blocks of a page that [addr, addr + len) covers, as a mask. */
+static uint16_t block_mask(uint64_t page, uint64_t addr, size_t len)
+{
+	uint64_t lo = addr > page ? addr : page;
+	uint64_t hi = addr + len < page + RMEM_PAGE ? addr + len : page + RMEM_PAGE;
+	unsigned first = (unsigned)((lo - page) / RMEM_BLOCK);
+	unsigned last = (unsigned)((hi - 1 - page) / RMEM_BLOCK);
+
+	return (uint16_t)(((1u << (last + 1)) - 1) & ~((1u << first) - 1));
 }
 
 static int backend_read(struct rmem *m, struct rmem_range *r, size_t n)
@@ -69,6 +88,17 @@ static int backend_read(struct rmem *m, struct rmem_range *r, size_t n)
 	return 0;
 }
 
+int rmem_read_ranges(struct rmem *m, struct rmem_range *r, size_t n)
+{
+	for (size_t i = 0; i < n; i += MAX_IOV) {
+		int err = backend_read(m, r + i, n - i < MAX_IOV ? n - i : MAX_IOV);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 static int read_direct(struct rmem *m, uint64_t addr, void *buf, size_t len)
 {
 	struct rmem_range r = { .addr = addr, .buf = buf, .len = len };
@@ -77,56 +107,142 @@ static int read_direct(struct rmem *m, uint64_t addr, void *buf, size_t len)
 	return err ? err : r.err;
 }
 
-/* The cached copy of page, fetching it if needed; NULL if unreadable. */
-static const unsigned char *page_get(struct rmem *m, uint64_t page, int *err)
-{
-	unsigned s = slot_of(page);
+/* A batch of page fills, one range each, fetched with one backend call. */
+struct fill {
+	struct rmem_range r[MAX_IOV];
+	struct rmem_slot *slot[MAX_IOV];
+	uint16_t mask[MAX_IOV];
+	size_t n;
+};
 
-	if (m->slot[s].gen == m->gen && m->slot[s].page == page) {
-		m->stats.hits++;
-		return m->data[s];
+/* The slot for page in this generation, emptied if it held something else. */
+static struct rmem_slot *claim(struct rmem *m, uint64_t page)
+{
+	struct rmem_slot *s = slot_of(m, page);
+
+	if (s->gen != m->gen || s->page != page) {
+		s->page = page;
+		s->gen = m->gen;
+		s->valid = 0;
+		s->misses = 0;
 	}
+	return s;
+}
+
+/*
+ * List what is missing of [addr, addr + len): on a page's first miss the
+ * blocks asked for, on a later one everything still missing of the page.
+ */
+static void fill_range(struct rmem *m, struct fill *f, uint64_t addr, size_t len)
+{
+	for (uint64_t page = addr & ~PAGE_MASK; page < addr + len; page += RMEM_PAGE) {
+		struct rmem_slot *s = claim(m, page);
+		uint16_t want = block_mask(page, addr, len);
+		unsigned first, last;
+
+		if (!(want & ~s->valid) || f->n == MAX_IOV)
+			continue;
+		if (s->misses++)
+			want = (uint16_t)~s->valid;
+		want &= (uint16_t)~s->valid;
+		first = (unsigned)__builtin_ctz(want);
+		last = 15 - (unsigned)__builtin_clz((unsigned)want << 16);
+		f->slot[f->n] = s;
+		f->mask[f->n] = (uint16_t)(((1u << (last + 1)) - 1) & ~((1u << first) - 1));
+		f->r[f->n++] = (struct rmem_range){
+			.addr = page + first * RMEM_BLOCK,
+			.buf = slot_data(m, s) + first * RMEM_BLOCK,
+			.len = (last - first + 1) * RMEM_BLOCK,
+		};
+	}
+}
+
+static void ensure_data(struct rmem *m)
+{
 	if (!m->data)
 		m->data = xmalloc(sizeof(*m->data) * RMEM_SLOTS);
-	*err = read_direct(m, page, m->data[s], RMEM_PAGE);
-	if (*err) {
-		m->slot[s].gen = 0;
-		return NULL;
+}
+
+/* Fetch the listed ranges; a range that fails leaves its blocks invalid. */
+static int fill_run(struct rmem *m, struct fill *f)
+{
+	int err;
+
+	if (!f->n)
+		return 0;
+	err = backend_read(m, f->r, f->n);
+	for (size_t i = 0; i < f->n; i++) {
+		if (err || f->r[i].err || f->slot[i]->gen != m->gen)
+			continue;
+		f->slot[i]->valid |= f->mask[i];
+		if (m->recording) {
+			xgrow(&m->rec, &m->caprec, m->nrec + 1, sizeof(*m->rec));
+			m->rec[m->nrec++] = (struct rmem_range){ .addr = f->r[i].addr, .len = f->r[i].len };
+		}
 	}
-	m->slot[s].page = page;
-	m->slot[s].gen = m->gen;
-	return m->data[s];
+	f->n = 0;
+	return err;
+}
+
+bool rmem_set_recording(struct rmem *m, bool on)
+{
+	bool was = m->recording;
+
+	m->recording = on;
+	return was;
+}
+
+void rmem_replay(struct rmem *m)
+{
+	bool was = rmem_set_recording(m, false);
+	struct fill f;
+
+	ensure_data(m);
+	f.n = 0;
+	for (size_t i = 0; i < m->nrec; i++) {
+		fill_range(m, &f, m->rec[i].addr, m->rec[i].len);
+		if (f.n == MAX_IOV)
+			fill_run(m, &f);
+	}
+	fill_run(m, &f);
+	m->nrec = 0;
+	rmem_set_recording(m, was);
 }
 
 int rmem_read(struct rmem *m, uint64_t addr, void *buf, size_t len)
 {
 	unsigned char *out = buf;
-	uint64_t a = addr;
-	size_t left = len;
+	struct fill f;
+	bool hit;
+	int err;
 
 	if (len == 0)
 		return 0;
 	if (addr + len < addr || addr < RMEM_PAGE)
 		return -PS_E_BAD_READ;
-	if (len > 2 * RMEM_PAGE)
+	if (len > MAX_CACHED)
 		return read_direct(m, addr, buf, len);
-	while (left) {
+	ensure_data(m);
+	f.n = 0;
+	fill_range(m, &f, addr, len);
+	hit = f.n == 0;
+	err = fill_run(m, &f);
+	if (err)
+		return err;
+	for (uint64_t a = addr; a < addr + len;) {
 		uint64_t page = a & ~PAGE_MASK;
-		size_t off = a - page;
-		size_t n = RMEM_PAGE - off < left ? RMEM_PAGE - off : left;
-		int err = 0;
-		const unsigned char *p = page_get(m, page, &err);
+		size_t n = page + RMEM_PAGE - a < addr + len - a ? page + RMEM_PAGE - a : addr + len - a;
+		struct rmem_slot *s = slot_of(m, page);
+		uint16_t want = block_mask(page, a, n);
 
-		if (!p) {
-			if (err == -PS_E_GONE || err == -EPERM)
-				return err;
+		/* Not all there (evicted, or a backend that knows part of a page): ask exactly. */
+		if (s->gen != m->gen || s->page != page || (want & ~s->valid))
 			return read_direct(m, addr, buf, len);
-		}
-		memcpy(out, p + off, n);
+		memcpy(out, slot_data(m, s) + (a - page), n);
 		out += n;
 		a += n;
-		left -= n;
 	}
+	m->stats.hits += hit;
 	return 0;
 }
 
@@ -142,7 +258,7 @@ long rmem_read_cstr(struct rmem *m, uint64_t addr, char *buf, size_t max,
 
 	*truncated = false;
 	while (got < max) {
-		size_t chunk = RMEM_PAGE - ((addr + got) & PAGE_MASK);
+		size_t chunk = RMEM_BLOCK - ((addr + got) % RMEM_BLOCK);
 		char *nul;
 		int err;
 
@@ -163,43 +279,16 @@ long rmem_read_cstr(struct rmem *m, uint64_t addr, char *buf, size_t max,
 
 void rmem_prefetch(struct rmem *m, const uint64_t *addrs, size_t n, size_t len)
 {
-	struct rmem_range r[MAX_IOV];
-	unsigned slot[MAX_IOV];
-	size_t nr = 0;
+	struct fill f;
 
-	if (!m->data)
-		m->data = xmalloc(sizeof(*m->data) * RMEM_SLOTS);
-	for (size_t i = 0; i < n; i++) {
-		uint64_t a = addrs[i];
-
-		if (a < RMEM_PAGE || a + len < a)
-			continue;
-		for (uint64_t page = a & ~PAGE_MASK; page < a + len; page += RMEM_PAGE) {
-			unsigned s = slot_of(page);
-
-			if (m->slot[s].gen == m->gen && m->slot[s].page == page)
-				continue;
-			if (nr == MAX_IOV)
-				goto full;
-			/* Claim the slot now so a second address on this page is skipped. */
-			m->slot[s].page = page;
-			m->slot[s].gen = m->gen;
-			slot[nr] = s;
-			r[nr] = (struct rmem_range){ .addr = page, .buf = m->data[s], .len = RMEM_PAGE };
-			nr++;
-		}
-	}
-full:
-	if (!nr)
+	if (!len || len > MAX_CACHED)
 		return;
-	if (backend_read(m, r, nr)) {
-		for (size_t i = 0; i < nr; i++)
-			m->slot[slot[i]].gen = 0;
-		return;
-	}
-	for (size_t i = 0; i < nr; i++)
-		if (r[i].err || m->slot[slot[i]].page != r[i].addr)
-			m->slot[slot[i]].gen = 0;
+	ensure_data(m);
+	f.n = 0;
+	for (size_t i = 0; i < n && f.n < MAX_IOV; i++)
+		if (addrs[i] >= RMEM_PAGE && addrs[i] + len > addrs[i])
+			fill_range(m, &f, addrs[i], len);
+	fill_run(m, &f);
 }
 
 /* The live backend. */

@@ -147,11 +147,26 @@ static int read_failed(const struct session *s, int err, char *detail, size_t n)
 	return err == -PS_E_GONE ? -PS_E_GONE : err;
 }
 
+static void prepass(struct session *s)
+{
+	struct pyread r = {
+		.pid = s->pid, .mem = s->mem, .rt = &s->rt, .codes = s->codes, .gen = s->gen++,
+		.prepass = true,
+	};
+	struct snapshot *scratch = snapshot_new(s->pid);
+
+	rmem_set_recording(s->mem, true);
+	pyread_snapshot(&r, scratch);
+	rmem_set_recording(s->mem, false);
+	snapshot_free(scratch);
+}
+
 static int snapshot_stopped(struct session *s, struct snapshot *snap, char *detail, size_t n)
 {
 	struct pyread r = {
-		.pid = s->pid, .mem = s->mem, .rt = &s->rt, .codes = s->codes, .gen = s->gen,
+		.pid = s->pid, .mem = s->mem, .rt = &s->rt, .codes = s->codes,
 	};
+	uint64_t stopping, held, detaching;
 	struct proc_info info;
 	struct target *t;
 	int err;
@@ -160,6 +175,12 @@ static int snapshot_stopped(struct session *s, struct snapshot *snap, char *deta
 		target_explain_eperm(s->pid, detail, n);
 		return -PS_E_TRACED;
 	}
+	/*
+	 * Read the running process first, noting what the walk fetches; once
+	 * stopped, all of it comes back in one vectored read and the stopped
+	 * walk is served from the cache.  Only the stopped walk is kept.
+	 */
+	prepass(s);
 	err = target_stop(s->pid, &t);
 	if (err == -EPERM && proc_info_read(s->pid, &info) == 0 && info.tracer)
 		err = -PS_E_TRACED;
@@ -170,7 +191,10 @@ static int snapshot_stopped(struct session *s, struct snapshot *snap, char *deta
 	if (err)
 		return read_failed(s, err, detail, n);
 	clock_gettime(CLOCK_REALTIME, &snap->when);
+	rmem_invalidate(s->mem);
+	rmem_replay(s->mem);
 	r.target = t;
+	r.gen = s->gen;
 	for (size_t i = 0; i < target_nthreads(t); i++)
 		if (!target_thread(t, i)->stopped)
 			debug_msg("pid %d tid %d did not stop in time (state %c); read anyway",
@@ -178,8 +202,12 @@ static int snapshot_stopped(struct session *s, struct snapshot *snap, char *deta
 	err = pyread_snapshot(&r, snap);
 	target_resume(t);
 	snap->stopped_ns = target_stopped_ns(t);
-	debug_msg("pid %d: %zu threads held stopped for %llu us; %llu reads, %llu bytes, %llu cache hits",
+	target_phases(t, &stopping, &held, &detaching);
+	debug_msg("pid %d: %zu threads stopped for %llu us (stopping %llu, reading %llu, "
+		  "detaching %llu); %llu reads, %llu bytes, %llu cache hits",
 		  (int)s->pid, target_nthreads(t), (unsigned long long)(snap->stopped_ns / 1000),
+		  (unsigned long long)(stopping / 1000), (unsigned long long)(held / 1000),
+		  (unsigned long long)(detaching / 1000),
 		  (unsigned long long)rmem_stats(s->mem)->calls,
 		  (unsigned long long)rmem_stats(s->mem)->bytes,
 		  (unsigned long long)rmem_stats(s->mem)->hits);

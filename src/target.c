@@ -36,7 +36,7 @@ struct target {
 	pid_t pid;
 	struct tthread *th;
 	size_t n, cap;
-	struct timespec t0, t1;
+	struct timespec t0, tstopped, tdetach, t1;
 	bool started;		/* t0 is set: an interrupt was sent */
 	bool resumed;
 	bool group_stopped;
@@ -226,6 +226,7 @@ int target_stop(pid_t pid, struct target **out)
 		if (watchdog_fired)
 			break;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t->tstopped);
 	watchdog_disarm();
 	free(tids);
 	if (!err && t->n == 0)
@@ -272,6 +273,7 @@ void target_resume(struct target *t)
 
 	if (!t || t->resumed)
 		return;
+	clock_gettime(CLOCK_MONOTONIC, &t->tdetach);
 	for (size_t i = 0; i < t->n; i++) {
 		struct tthread *th = &t->th[i];
 
@@ -292,12 +294,24 @@ void target_resume(struct target *t)
 	errno = saved_errno;
 }
 
+static uint64_t ns_between(const struct timespec *a, const struct timespec *b)
+{
+	return (uint64_t)(b->tv_sec - a->tv_sec) * 1000000000u + (uint64_t)(b->tv_nsec - a->tv_nsec);
+}
+
 uint64_t target_stopped_ns(const struct target *t)
 {
+	return t->started && t->resumed ? ns_between(&t->t0, &t->t1) : 0;
+}
+
+void target_phases(const struct target *t, uint64_t *stopping, uint64_t *held, uint64_t *detaching)
+{
+	*stopping = *held = *detaching = 0;
 	if (!t->started || !t->resumed)
-		return 0;
-	return (uint64_t)(t->t1.tv_sec - t->t0.tv_sec) * 1000000000u +
-	       (uint64_t)(t->t1.tv_nsec - t->t0.tv_nsec);
+		return;
+	*stopping = ns_between(&t->t0, &t->tstopped);
+	*held = ns_between(&t->tstopped, &t->tdetach);
+	*detaching = ns_between(&t->tdetach, &t->t1);
 }
 
 bool target_was_group_stopped(const struct target *t)
