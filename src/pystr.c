@@ -176,7 +176,7 @@ static long read_unicode27(struct rmem *m, const struct pyruntime *rt, uint64_t 
 
 	if (kind != 2 && kind != 4)
 		return -PS_E_BAD_DATA;
-	err = rmem_read(m, addr + rt->off.varobject_size, &length, sizeof(length));
+	err = rmem_read(m, addr + rt->off.unicode_length, &length, sizeof(length));
 	if (!err)
 		err = rmem_read_u64(m, addr + rt->off.unicode27_str, &data);
 	if (err)

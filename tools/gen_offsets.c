@@ -1,0 +1,423 @@
+/*
+ * Offset-table generator: compiled against one CPython's headers, it prints
+ * the complete src/offsets/pyXY.h for that version to stdout.
+ *
+ * Every number comes from offsetof/sizeof on the real structs or, for the
+ * unicode state bit-field, from poking the struct at run time.  The one
+ * struct that older headers do not declare, PyModuleObject, is mirrored
+ * below.  tools/gen_offsets.sh builds and runs this once per installed
+ * CPython, in effect:
+ *
+ *	gcc -I"$(python -c 'import sysconfig; print(sysconfig.get_paths()["include"])')" \
+ *		tools/gen_offsets.c && ./a.out > src/offsets/pyXY.h
+ *
+ * The fields are listed in the declaration order of struct py_offsets, and
+ * main() checks that against include/pyoffsets.h before printing anything.
+ */
+
+/* The interpreter itself is built with Py_BUILD_CORE; the internal headers require it. */
+#ifndef Py_BUILD_CORE
+#define Py_BUILD_CORE 1
+#endif
+
+#include <Python.h>
+#include <frameobject.h>
+
+#define PY_AT_LEAST(major, minor) \
+	(PY_VERSION_HEX >= ((major) << 24 | (minor) << 16))
+
+#if !PY_AT_LEAST(3, 11)
+#include <longintrepr.h>		/* Python.h includes it from 3.11 */
+#endif
+#if PY_AT_LEAST(3, 9)
+#include <internal/pycore_gil.h>
+#include <internal/pycore_interp.h>
+#include <internal/pycore_runtime.h>
+#elif PY_AT_LEAST(3, 8)
+#include <internal/pycore_pystate.h>
+#elif PY_AT_LEAST(3, 7)
+#include <internal/pystate.h>
+#endif
+#if PY_AT_LEAST(3, 10)
+#include <internal/pycore_moduleobject.h>
+#endif
+#if PY_AT_LEAST(3, 11)
+#include <internal/pycore_frame.h>
+#endif
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../include/pyoffsets.h"
+
+#if !PY_AT_LEAST(3, 10)
+/*
+ * PyModuleObject is private to Objects/moduleobject.c before 3.10 (3.10
+ * moved it to internal/pycore_moduleobject.h).  Since 2.x it has been
+ * PyObject_HEAD followed by md_dict; only that prefix is mirrored here.
+ */
+struct module_prefix {
+	PyObject ob_base;
+	PyObject *md_dict;
+};
+#endif
+
+#if PY_MAJOR_VERSION >= 3
+/*
+ * The PEP 393 state word of a zeroed PyASCIIObject after setting one
+ * bit-field to all ones, read as the little-endian uint32 a reader of the
+ * target sees.  Bit-fields have no offsetof, so this is how their positions
+ * are found.
+ */
+#define STATE_WORD_WITH(field) ({					\
+	PyASCIIObject o_;						\
+	memset(&o_, 0, sizeof(o_));					\
+	o_.state.field--;	/* unsigned bit-field: wraps to all ones */ \
+	state_word(&o_);						\
+})
+
+static uint32_t state_word(const PyASCIIObject *o)
+{
+	const unsigned char *p = (const unsigned char *)o + offsetof(PyASCIIObject, state);
+
+	return p[0] | p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Position of the lowest bit of a bit-field's mask, after checking that the mask is contiguous. */
+static uint64_t state_shift(const char *field, uint32_t mask)
+{
+	unsigned shift;
+	uint32_t ones;
+
+	if (!mask) {
+		fprintf(stderr, "gen_offsets: state.%s changes no bit of the state word\n", field);
+		exit(1);
+	}
+	shift = __builtin_ctz(mask);
+	ones = mask >> shift;
+	if (ones & (ones + 1)) {	/* not of the form 0...01...1 */
+		fprintf(stderr, "gen_offsets: state.%s has a split mask 0x%08x\n",
+			field, (unsigned)mask);
+		exit(1);
+	}
+	return shift;
+}
+
+/* Position of a one-bit flag. */
+static uint64_t state_bit(const char *field, uint32_t mask)
+{
+	if (mask & (mask - 1)) {
+		fprintf(stderr, "gen_offsets: state.%s is wider than one bit (mask 0x%08x)\n",
+			field, (unsigned)mask);
+		exit(1);
+	}
+	return state_shift(field, mask);
+}
+#endif
+
+struct field {
+	const char *name;
+	size_t pos;		/* offsetof(struct py_offsets, name), to check the order */
+	uint64_t value;
+};
+
+#define F(name, value)	{ #name, offsetof(struct py_offsets, name), (value) }
+#define NONE(name)	F(name, PYO_NONE)
+
+int main(void)
+{
+#if PY_MAJOR_VERSION >= 3
+	uint32_t kind_bits = STATE_WORD_WITH(kind);
+	uint64_t kind_shift = state_shift("kind", kind_bits);
+#endif
+	const struct field fields[] = {
+		F(object_type, offsetof(PyObject, ob_type)),
+		F(varobject_size, offsetof(PyVarObject, ob_size)),
+		F(type_name, offsetof(PyTypeObject, tp_name)),
+		F(type_flags, offsetof(PyTypeObject, tp_flags)),
+
+#if PY_AT_LEAST(3, 7)
+		F(runtime_size, sizeof(_PyRuntimeState)),
+		F(runtime_interpreters_head, offsetof(_PyRuntimeState, interpreters.head)),
+		F(runtime_interpreters_main, offsetof(_PyRuntimeState, interpreters.main)),
+#else
+		NONE(runtime_size),
+		NONE(runtime_interpreters_head),
+		NONE(runtime_interpreters_main),
+#endif
+#if PY_AT_LEAST(3, 7) && !PY_AT_LEAST(3, 12)
+		F(runtime_tstate_current, offsetof(_PyRuntimeState, gilstate.tstate_current)),
+		F(runtime_gil, offsetof(_PyRuntimeState, ceval.gil)),
+#else
+		NONE(runtime_tstate_current),
+		NONE(runtime_gil),
+#endif
+#if PY_AT_LEAST(3, 7) && !PY_AT_LEAST(3, 9)
+		F(runtime_gc, offsetof(_PyRuntimeState, gc)),
+#else
+		NONE(runtime_gc),
+#endif
+
+		F(interp_size, sizeof(PyInterpreterState)),
+		F(interp_next, offsetof(PyInterpreterState, next)),
+#if PY_AT_LEAST(3, 11)
+		F(interp_tstate_head, offsetof(PyInterpreterState, threads.head)),
+#else
+		F(interp_tstate_head, offsetof(PyInterpreterState, tstate_head)),
+#endif
+#if PY_AT_LEAST(3, 7)
+		F(interp_id, offsetof(PyInterpreterState, id)),
+#else
+		NONE(interp_id),
+#endif
+#if PY_AT_LEAST(3, 12)
+		F(interp_modules, offsetof(PyInterpreterState, imports.modules)),
+#else
+		F(interp_modules, offsetof(PyInterpreterState, modules)),
+#endif
+		F(interp_sysdict, offsetof(PyInterpreterState, sysdict)),
+		F(interp_builtins, offsetof(PyInterpreterState, builtins)),
+#if PY_AT_LEAST(3, 12)
+		F(interp_gil, offsetof(PyInterpreterState, ceval.gil)),
+#else
+		NONE(interp_gil),
+#endif
+#if PY_AT_LEAST(3, 9)
+		F(interp_gc, offsetof(PyInterpreterState, gc)),
+#else
+		NONE(interp_gc),
+#endif
+
+#if PY_AT_LEAST(3, 7)
+		F(gil_locked, offsetof(struct _gil_runtime_state, locked)),
+		F(gil_last_holder, offsetof(struct _gil_runtime_state, last_holder)),
+		F(gc_collecting, offsetof(struct _gc_runtime_state, collecting)),
+#else
+		NONE(gil_locked),
+		NONE(gil_last_holder),
+		NONE(gc_collecting),
+#endif
+
+		F(tstate_size, sizeof(PyThreadState)),
+		F(tstate_next, offsetof(PyThreadState, next)),
+		F(tstate_interp, offsetof(PyThreadState, interp)),
+#if PY_AT_LEAST(3, 13)
+		F(tstate_frame, offsetof(PyThreadState, current_frame)),
+		NONE(tstate_cframe),
+		NONE(cframe_current_frame),
+#elif PY_AT_LEAST(3, 11)
+		NONE(tstate_frame),
+		F(tstate_cframe, offsetof(PyThreadState, cframe)),
+		F(cframe_current_frame, offsetof(_PyCFrame, current_frame)),
+#else
+		F(tstate_frame, offsetof(PyThreadState, frame)),
+		NONE(tstate_cframe),
+		NONE(cframe_current_frame),
+#endif
+		F(tstate_thread_id, offsetof(PyThreadState, thread_id)),
+#if PY_AT_LEAST(3, 11)
+		F(tstate_native_thread_id, offsetof(PyThreadState, native_thread_id)),
+#else
+		NONE(tstate_native_thread_id),
+#endif
+
+#if PY_AT_LEAST(3, 11)
+		NONE(frame_size),
+		NONE(frame_back),
+		NONE(frame_code),
+		NONE(frame_lasti),
+		NONE(frame_lineno),
+		NONE(frame_localsplus),
+#else
+		F(frame_size, sizeof(PyFrameObject)),
+		F(frame_back, offsetof(PyFrameObject, f_back)),
+		F(frame_code, offsetof(PyFrameObject, f_code)),
+		F(frame_lasti, offsetof(PyFrameObject, f_lasti)),
+		F(frame_lineno, offsetof(PyFrameObject, f_lineno)),
+		F(frame_localsplus, offsetof(PyFrameObject, f_localsplus)),
+#endif
+
+#if PY_AT_LEAST(3, 11)
+		F(iframe_size, sizeof(_PyInterpreterFrame)),
+#if PY_AT_LEAST(3, 13)
+		F(iframe_code, offsetof(_PyInterpreterFrame, f_executable)),
+#else
+		F(iframe_code, offsetof(_PyInterpreterFrame, f_code)),
+#endif
+		F(iframe_previous, offsetof(_PyInterpreterFrame, previous)),
+#if PY_AT_LEAST(3, 13)
+		F(iframe_instr, offsetof(_PyInterpreterFrame, instr_ptr)),
+#else
+		F(iframe_instr, offsetof(_PyInterpreterFrame, prev_instr)),
+#endif
+		F(iframe_owner, offsetof(_PyInterpreterFrame, owner)),
+#if PY_AT_LEAST(3, 12)
+		NONE(iframe_is_entry),
+#else
+		F(iframe_is_entry, offsetof(_PyInterpreterFrame, is_entry)),
+#endif
+		F(iframe_localsplus, offsetof(_PyInterpreterFrame, localsplus)),
+#else
+		NONE(iframe_size),
+		NONE(iframe_code),
+		NONE(iframe_previous),
+		NONE(iframe_instr),
+		NONE(iframe_owner),
+		NONE(iframe_is_entry),
+		NONE(iframe_localsplus),
+#endif
+
+		F(code_size, sizeof(PyCodeObject)),
+		F(code_argcount, offsetof(PyCodeObject, co_argcount)),
+#if PY_MAJOR_VERSION >= 3
+		F(code_kwonlyargcount, offsetof(PyCodeObject, co_kwonlyargcount)),
+#else
+		NONE(code_kwonlyargcount),
+#endif
+		F(code_nlocals, offsetof(PyCodeObject, co_nlocals)),
+		F(code_flags, offsetof(PyCodeObject, co_flags)),
+		F(code_firstlineno, offsetof(PyCodeObject, co_firstlineno)),
+		F(code_filename, offsetof(PyCodeObject, co_filename)),
+		F(code_name, offsetof(PyCodeObject, co_name)),
+#if PY_AT_LEAST(3, 11)
+		F(code_qualname, offsetof(PyCodeObject, co_qualname)),
+#else
+		NONE(code_qualname),
+#endif
+#if PY_AT_LEAST(3, 10)
+		F(code_linetable, offsetof(PyCodeObject, co_linetable)),
+#else
+		F(code_linetable, offsetof(PyCodeObject, co_lnotab)),
+#endif
+#if PY_AT_LEAST(3, 11)
+		NONE(code_code),
+		F(code_adaptive, offsetof(PyCodeObject, co_code_adaptive)),
+		F(code_firsttraceable, offsetof(PyCodeObject, _co_firsttraceable)),
+		NONE(code_varnames),
+		NONE(code_cellvars),
+		NONE(code_freevars),
+		F(code_localsplusnames, offsetof(PyCodeObject, co_localsplusnames)),
+		F(code_localspluskinds, offsetof(PyCodeObject, co_localspluskinds)),
+#else
+		F(code_code, offsetof(PyCodeObject, co_code)),
+		NONE(code_adaptive),
+		NONE(code_firsttraceable),
+		F(code_varnames, offsetof(PyCodeObject, co_varnames)),
+		F(code_cellvars, offsetof(PyCodeObject, co_cellvars)),
+		F(code_freevars, offsetof(PyCodeObject, co_freevars)),
+		NONE(code_localsplusnames),
+		NONE(code_localspluskinds),
+#endif
+
+#if PY_MAJOR_VERSION >= 3
+		F(bytes_sval, offsetof(PyBytesObject, ob_sval)),
+
+		F(unicode_length, offsetof(PyASCIIObject, length)),
+		F(unicode_state, offsetof(PyASCIIObject, state)),
+		F(unicode_ascii_size, sizeof(PyASCIIObject)),
+		F(unicode_compact_size, sizeof(PyCompactUnicodeObject)),
+		F(unicode_data, offsetof(PyUnicodeObject, data)),
+		F(unicode_kind_shift, kind_shift),
+		F(unicode_kind_mask, kind_bits >> kind_shift),
+		F(unicode_compact_bit, state_bit("compact", STATE_WORD_WITH(compact))),
+		F(unicode_ascii_bit, state_bit("ascii", STATE_WORD_WITH(ascii))),
+#if PY_AT_LEAST(3, 12)
+		NONE(unicode_ready_bit),
+#else
+		F(unicode_ready_bit, state_bit("ready", STATE_WORD_WITH(ready))),
+#endif
+		NONE(unicode27_str),
+		NONE(unicode27_unicode_size),
+#else
+		F(bytes_sval, offsetof(PyStringObject, ob_sval)),
+
+		/* 2.7 has a length too, with the same meaning (code points) */
+		F(unicode_length, offsetof(PyUnicodeObject, length)),
+		NONE(unicode_state),
+		NONE(unicode_ascii_size),
+		NONE(unicode_compact_size),
+		NONE(unicode_data),
+		NONE(unicode_kind_shift),
+		NONE(unicode_kind_mask),
+		NONE(unicode_compact_bit),
+		NONE(unicode_ascii_bit),
+		NONE(unicode_ready_bit),
+		F(unicode27_str, offsetof(PyUnicodeObject, str)),
+		F(unicode27_unicode_size, sizeof(Py_UNICODE)),
+#endif
+
+		F(tuple_item, offsetof(PyTupleObject, ob_item)),
+		F(list_item, offsetof(PyListObject, ob_item)),
+		F(dict_used, offsetof(PyDictObject, ma_used)),
+#if PY_MAJOR_VERSION >= 3
+		F(dict_keys, offsetof(PyDictObject, ma_keys)),
+		F(dict_values, offsetof(PyDictObject, ma_values)),
+#else
+		F(dict_keys, offsetof(PyDictObject, ma_table)),
+		F(dict_values, offsetof(PyDictObject, ma_mask)),
+#endif
+		F(set_used, offsetof(PySetObject, used)),
+		F(set_mask, offsetof(PySetObject, mask)),
+		F(set_table, offsetof(PySetObject, table)),
+		F(float_value, offsetof(PyFloatObject, ob_fval)),
+#if PY_AT_LEAST(3, 12)
+		F(long_digits, offsetof(PyLongObject, long_value.ob_digit)),
+		F(long_tag, offsetof(PyLongObject, long_value.lv_tag)),
+#else
+		F(long_digits, offsetof(PyLongObject, ob_digit)),
+		NONE(long_tag),
+#endif
+		F(long_digit_bits, PyLong_SHIFT),
+#if PY_MAJOR_VERSION >= 3
+		NONE(int27_value),
+#else
+		F(int27_value, offsetof(PyIntObject, ob_ival)),
+#endif
+		F(cell_ref, offsetof(PyCellObject, ob_ref)),
+#if PY_AT_LEAST(3, 10)
+		F(module_dict, offsetof(PyModuleObject, md_dict)),
+#else
+		F(module_dict, offsetof(struct module_prefix, md_dict)),
+#endif
+	};
+	const size_t n = sizeof(fields) / sizeof(fields[0]);
+	size_t i;
+
+	/* Every field of struct py_offsets, once, in declaration order. */
+	for (i = 0; i < n; i++) {
+		if (fields[i].pos != i * sizeof(uint64_t)) {
+			fprintf(stderr, "gen_offsets: %s is out of order\n", fields[i].name);
+			return 1;
+		}
+	}
+	if (n * sizeof(uint64_t) != sizeof(struct py_offsets)) {
+		fprintf(stderr, "gen_offsets: %zu fields listed, struct py_offsets has %zu\n",
+			n, sizeof(struct py_offsets) / sizeof(uint64_t));
+		return 1;
+	}
+
+	printf("/* Generated by tools/gen_offsets.c from CPython %s headers; do not edit. */\n",
+	       PY_VERSION);
+	printf("#define PYOFFSETS_%d_%d { \\\n", PY_MAJOR_VERSION, PY_MINOR_VERSION);
+	printf("\t.major = %d, \\\n", PY_MAJOR_VERSION);
+	printf("\t.minor = %d, \\\n", PY_MINOR_VERSION);
+	printf("\t.source = \"%s headers\", \\\n", PY_VERSION);
+	printf("\t.off = { \\\n");
+	for (i = 0; i < n; i++) {
+		if (fields[i].value == PYO_NONE)
+			printf("\t\t.%s = PYO_NONE, \\\n", fields[i].name);
+		else
+			printf("\t\t.%s = %llu, \\\n", fields[i].name,
+			       (unsigned long long)fields[i].value);
+	}
+	printf("\t}, \\\n");
+	printf("}\n");
+	if (fflush(stdout) || ferror(stdout)) {
+		perror("gen_offsets: stdout");
+		return 1;
+	}
+	return 0;
+}
