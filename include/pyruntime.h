@@ -63,6 +63,9 @@ int pyruntime_locate(pid_t pid, const struct maps *maps, struct rmem *m,
 
 void pyruntime_free(struct pyruntime *rt);
 
+/* Fill what follows from rt->ver: version, vkey, line_format. */
+void pyruntime_derive(struct pyruntime *rt);
+
 /* "2.7, 3.6-3.13": the versions this build reads. */
 const char *pyruntime_supported(void);
 

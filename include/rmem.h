@@ -67,7 +67,9 @@ struct rmem {
 		uint64_t gen;
 		uint16_t valid;		/* one bit per block */
 		uint16_t misses;
+		uint32_t batch;		/* the fill batch that last claimed it */
 	} slot[RMEM_SLOTS];
+	uint32_t batches;		/* fill batches started */
 	unsigned char (*data)[RMEM_PAGE];	/* RMEM_SLOTS pages, lazily allocated */
 	struct rmem_stats stats;
 	bool recording;			/* note every fill in rec (see rmem_replay) */

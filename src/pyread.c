@@ -36,6 +36,7 @@ struct tinfo {
 };
 
 struct rawframe {
+	uint64_t frame;
 	uint64_t code;
 	int64_t pos;		/* f_lasti (<=3.10) or the instruction pointer (3.11+) */
 };
@@ -50,6 +51,40 @@ struct walk {
 	uint64_t err_addr;
 	bool looped, cut;
 };
+
+struct addr_index {
+	uint64_t addr;
+	size_t index;
+};
+
+static int by_addr(const void *a, const void *b)
+{
+	const struct addr_index *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/*
+ * The index of the first element of v that repeats an earlier one (n when
+ * none): where a chain found to loop must be cut, so nothing is shown
+ * twice.
+ */
+static size_t first_repeat(const uint64_t *v, size_t n)
+{
+	struct addr_index *s = xmalloc((n ? n : 1) * sizeof(*s));
+	size_t cut = n;
+
+	for (size_t i = 0; i < n; i++)
+		s[i] = (struct addr_index){ v[i], i };
+	qsort(s, n, sizeof(*s), by_addr);
+	for (size_t i = 1; i < n; i++)
+		if (s[i].addr == s[i - 1].addr && s[i].index < cut)
+			cut = s[i].index;
+	free(s);
+	return cut;
+}
 
 static bool interp_frames(const struct pyruntime *rt)
 {
@@ -165,8 +200,17 @@ static int read_threads(const struct pyread *r, struct snapshot *snap, struct ti
 
 	if (err)
 		return err;
-	for (; interp && ninterps < MAX_INTERPS; ninterps++) {
-		interps[ninterps] = interp;
+	while (interp && ninterps < MAX_INTERPS) {
+		bool seen = false;
+
+		/* A chain that comes back on itself is corrupt: stop at the repeat. */
+		for (size_t k = 0; k < ninterps && !seen; k++)
+			seen = interps[k] == interp;
+		if (seen) {
+			snap->partial++;
+			break;
+		}
+		interps[ninterps++] = interp;
 		if (rmem_read_u64(r->mem, interp + o->interp_next, &interp))
 			break;
 	}
@@ -181,8 +225,21 @@ static int read_threads(const struct pyread *r, struct snapshot *snap, struct ti
 		err = rmem_read_u64(r->mem, interps[k] + o->interp_tstate_head, &ts);
 		if (err == -PS_E_GONE || err == -EPERM)
 			break;
+		uint64_t mark = 0;
+		size_t pow = 1;
+
 		while (!err && ts && count < MAX_THREADS) {
 			uint64_t next = 0;
+
+			/* Brent: a list that comes back to the marked thread state loops. */
+			if (ts == mark) {
+				err = -PS_E_BAD_DATA;
+				break;
+			}
+			if (count + 1 == pow) {
+				mark = ts;
+				pow *= 2;
+			}
 
 			xgrow(&ti, &cap, n + 1, sizeof(*ti));
 			err = read_tstate(r, interps[k], ts, &ti[n], &next);
@@ -197,6 +254,14 @@ static int read_threads(const struct pyread *r, struct snapshot *snap, struct ti
 		}
 		if (err == -PS_E_GONE || err == -EPERM)
 			break;
+		if (err == -PS_E_BAD_DATA && ts == mark) {
+			uint64_t *addrs = xmalloc((count ? count : 1) * sizeof(*addrs));
+
+			for (size_t i = 0; i < count; i++)
+				addrs[i] = ti[first + i].tstate;
+			n = first + first_repeat(addrs, count);
+			free(addrs);
+		}
 		if (err || count == MAX_THREADS) {
 			snap->partial++;
 			debug_msg("pid %d: thread list of interpreter %lld cut short: %s",
@@ -259,7 +324,7 @@ static size_t frame_read_len(const struct py_offsets *o, bool iframes)
 static void push(struct walk *w, uint64_t code, int64_t pos)
 {
 	xgrow(&w->v, &w->cap, w->n + 1, sizeof(*w->v));
-	w->v[w->n++] = (struct rawframe){ code, pos };
+	w->v[w->n++] = (struct rawframe){ w->cur, code, pos };
 }
 
 /* Read the frame at w->cur and step to the one below it. */
@@ -278,6 +343,12 @@ static void step(const struct pyread *r, struct walk *w, size_t len, bool iframe
 	}
 	/* Brent: a chain that comes back to the marked frame is a loop. */
 	if (w->cur == w->mark) {
+		uint64_t *addrs = xmalloc((w->n ? w->n : 1) * sizeof(*addrs));
+
+		for (size_t i = 0; i < w->n; i++)
+			addrs[i] = w->v[i].frame;
+		w->n = first_repeat(addrs, w->n);
+		free(addrs);
 		w->looped = true;
 		w->cur = 0;
 		return;
@@ -404,6 +475,7 @@ static void fill_thread(const struct pyread *r, struct snapshot *snap, struct th
 			const struct walk *w, struct codestrs *cs, struct frame *scratch)
 {
 	const struct pyruntime *rt = r->rt;
+	const struct pycode *first_bad = NULL;
 	size_t nf = 0;
 	unsigned bad = 0;
 
@@ -414,7 +486,8 @@ static void fill_thread(const struct pyread *r, struct snapshot *snap, struct th
 		int line;
 
 		if (!code || !code->valid) {
-			bad++;
+			if (!bad++)
+				first_bad = code;
 			continue;
 		}
 		s = codestr_get(cs, snap, code);
@@ -442,8 +515,10 @@ static void fill_thread(const struct pyread *r, struct snapshot *snap, struct th
 					   PYREAD_MAX_FRAMES);
 	} else if (bad) {
 		t->truncated = true;
-		t->error = snapshot_printf(snap, "%u frame%s with an unreadable code object left out",
-					   bad, bad == 1 ? "" : "s");
+		t->error = snapshot_printf(snap, "%u frame%s left out: code object at 0x%llx: %s",
+					   bad, bad == 1 ? "" : "s",
+					   (unsigned long long)(first_bad ? first_bad->addr : 0),
+					   first_bad ? ps_strerror(first_bad->err) : "none");
 	}
 	if (t->truncated)
 		snap->partial++;

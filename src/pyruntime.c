@@ -420,8 +420,9 @@ static int choose_layout(struct rmem *m, struct pyruntime *rt, char *detail, siz
 	return 0;
 }
 
-static void derive(struct pyruntime *rt)
+void pyruntime_derive(struct pyruntime *rt)
 {
+	py_version_format(&rt->ver, rt->version, sizeof(rt->version));
 	rt->vkey = PY_VER(rt->ver.major, rt->ver.minor);
 	if (rt->vkey < PY_VER(3, 0))
 		rt->line_format = PYLINE_LNOTAB_UNSIGNED;
@@ -479,8 +480,7 @@ static int examine(pid_t pid, const struct maps *maps, const struct map *mp, str
 		elffile_free(ef);
 		return -PS_E_UNSUPPORTED;
 	}
-	py_version_format(&rt->ver, rt->version, sizeof(rt->version));
-	derive(rt);
+	pyruntime_derive(rt);
 
 	if (q[S_RUNTIME].found)
 		rt->runtime = bias + q[S_RUNTIME].value;

@@ -126,21 +126,20 @@ static long read_unicode(struct rmem *m, const struct pyruntime *rt, uint64_t ad
 			 char *buf, size_t size)
 {
 	const struct py_offsets *o = &rt->off;
-	unsigned char hdr[256], units[PYSTR_MAX * 4];
-	size_t need = o->unicode_data + 8, n;
+	unsigned char units[PYSTR_MAX * 4];
+	size_t n;
 	unsigned kind;
 	uint32_t state;
 	int64_t length;
 	uint64_t data;
 	int err;
 
-	if (need > sizeof(hdr) || o->unicode_compact_size > sizeof(hdr))
-		return -PS_E_BAD_DATA;
-	err = rmem_read(m, addr, hdr, need);
+	/* Only the fields every string has: a small string ends soon after them. */
+	err = rmem_read(m, addr + o->unicode_length, &length, sizeof(length));
+	if (!err)
+		err = rmem_read(m, addr + o->unicode_state, &state, sizeof(state));
 	if (err)
 		return err;
-	memcpy(&length, hdr + o->unicode_length, sizeof(length));
-	memcpy(&state, hdr + o->unicode_state, sizeof(state));
 	if (length < 0 || length > MAX_CLAIMED_LEN)
 		return -PS_E_BAD_DATA;
 	kind = (state >> o->unicode_kind_shift) & o->unicode_kind_mask;
@@ -153,7 +152,9 @@ static long read_unicode(struct rmem *m, const struct pyruntime *rt, uint64_t ad
 			return -PS_E_BAD_DATA;
 		data = addr + (ascii ? o->unicode_ascii_size : o->unicode_compact_size);
 	} else {
-		memcpy(&data, hdr + o->unicode_data, sizeof(data));
+		err = rmem_read_u64(m, addr + o->unicode_data, &data);
+		if (err)
+			return err;
 	}
 	if (size > PYSTR_MAX)
 		size = PYSTR_MAX;

@@ -113,13 +113,27 @@ struct fill {
 	struct rmem_slot *slot[MAX_IOV];
 	uint16_t mask[MAX_IOV];
 	size_t n;
+	uint32_t id;
 };
 
-/* The slot for page in this generation, emptied if it held something else. */
-static struct rmem_slot *claim(struct rmem *m, uint64_t page)
+static void fill_begin(struct rmem *m, struct fill *f)
+{
+	f->n = 0;
+	f->id = ++m->batches;
+}
+
+/*
+ * The slot for page in this generation, emptied if it held something else;
+ * NULL when another page already claimed it in this batch (whose data is on
+ * its way into the slot: that page wins, this one is read another way).
+ */
+static struct rmem_slot *claim(struct rmem *m, struct fill *f, uint64_t page)
 {
 	struct rmem_slot *s = slot_of(m, page);
 
+	if (s->batch == f->id && s->page != page)
+		return NULL;
+	s->batch = f->id;
 	if (s->gen != m->gen || s->page != page) {
 		s->page = page;
 		s->gen = m->gen;
@@ -136,11 +150,11 @@ static struct rmem_slot *claim(struct rmem *m, uint64_t page)
 static void fill_range(struct rmem *m, struct fill *f, uint64_t addr, size_t len)
 {
 	for (uint64_t page = addr & ~PAGE_MASK; page < addr + len; page += RMEM_PAGE) {
-		struct rmem_slot *s = claim(m, page);
+		struct rmem_slot *s = f->n < MAX_IOV ? claim(m, f, page) : NULL;
 		uint16_t want = block_mask(page, addr, len);
 		unsigned first, last;
 
-		if (!(want & ~s->valid) || f->n == MAX_IOV)
+		if (!s || !(want & ~s->valid))
 			continue;
 		if (s->misses++)
 			want = (uint16_t)~s->valid;
@@ -172,7 +186,8 @@ static int fill_run(struct rmem *m, struct fill *f)
 		return 0;
 	err = backend_read(m, f->r, f->n);
 	for (size_t i = 0; i < f->n; i++) {
-		if (err || f->r[i].err || f->slot[i]->gen != m->gen)
+		if (err || f->r[i].err || f->slot[i]->gen != m->gen ||
+		    f->slot[i]->page != (f->r[i].addr & ~PAGE_MASK))
 			continue;
 		f->slot[i]->valid |= f->mask[i];
 		if (m->recording) {
@@ -198,11 +213,13 @@ void rmem_replay(struct rmem *m)
 	struct fill f;
 
 	ensure_data(m);
-	f.n = 0;
+	fill_begin(m, &f);
 	for (size_t i = 0; i < m->nrec; i++) {
 		fill_range(m, &f, m->rec[i].addr, m->rec[i].len);
-		if (f.n == MAX_IOV)
+		if (f.n == MAX_IOV) {
 			fill_run(m, &f);
+			fill_begin(m, &f);
+		}
 	}
 	fill_run(m, &f);
 	m->nrec = 0;
@@ -223,7 +240,7 @@ int rmem_read(struct rmem *m, uint64_t addr, void *buf, size_t len)
 	if (len > MAX_CACHED)
 		return read_direct(m, addr, buf, len);
 	ensure_data(m);
-	f.n = 0;
+	fill_begin(m, &f);
 	fill_range(m, &f, addr, len);
 	hit = f.n == 0;
 	err = fill_run(m, &f);
@@ -284,7 +301,7 @@ void rmem_prefetch(struct rmem *m, const uint64_t *addrs, size_t n, size_t len)
 	if (!len || len > MAX_CACHED)
 		return;
 	ensure_data(m);
-	f.n = 0;
+	fill_begin(m, &f);
 	for (size_t i = 0; i < n && f.n < MAX_IOV; i++)
 		if (addrs[i] >= RMEM_PAGE && addrs[i] + len > addrs[i])
 			fill_range(m, &f, addrs[i], len);

@@ -1,0 +1,37 @@
+"""Fixtures shared by the integration tests.
+
+`python` runs a test once per interpreter found (see pythons.py), and once
+more, as a visible skip, for each supported minor version that was not.
+"""
+import os
+
+import pytest
+
+import harness
+import pythons
+
+
+def _params():
+    params = [pytest.param(p, id=p.label) for p in pythons.discover()]
+    for major, minor in pythons.missing_minors():
+        reason = ("no Python %d.%d found (looked on PATH, in pyenv, and in "
+                  "PYSTACK_TEST_PYTHONS)" % (major, minor))
+        params.append(pytest.param(None, id="%d.%d-missing" % (major, minor),
+                                   marks=pytest.mark.skip(reason=reason)))
+    return params
+
+
+@pytest.fixture(params=_params())
+def python(request):
+    return request.param
+
+
+def pytest_configure(config):
+    if not os.access(harness.PYSTACK, os.X_OK):
+        raise pytest.UsageError("pystack binary not found at %s (run make, or set PYSTACK)"
+                                % harness.PYSTACK)
+
+
+def pytest_report_header(config):
+    found = ", ".join(p.label for p in pythons.discover()) or "none"
+    return ["pystack: %s" % harness.PYSTACK, "interpreters: %s" % found]

@@ -1,0 +1,42 @@
+/*
+ * The unit-test runner: every suite over pure code and the fake memory
+ * reader.  With "lines", it instead checks line-table cases read from
+ * stdin (written by real interpreters, see tests/integration/test_lines.py).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "unit.h"
+
+int unit_failures;
+int unit_checks;
+
+static const struct unit_test *const suites[] = {
+	options_tests, maps_tests, pyline_tests, escape_tests, rmem_tests, pystr_tests,
+	pyruntime_tests, pyread_tests,
+};
+
+int main(int argc, char **argv)
+{
+	int passed = 0, failed = 0;
+
+	if (argc > 1 && !strcmp(argv[1], "lines"))
+		return pyline_check_cases(stdin);
+	for (size_t s = 0; s < sizeof(suites) / sizeof(suites[0]); s++) {
+		for (const struct unit_test *t = suites[s]; t->name; t++) {
+			int before = unit_failures;
+
+			if (argc > 1 && !strstr(t->name, argv[1]))
+				continue;
+			t->fn();
+			if (unit_failures == before) {
+				passed++;
+			} else {
+				failed++;
+				fprintf(stderr, "FAIL %s\n", t->name);
+			}
+		}
+	}
+	printf("unit tests: %d checks; %d passed, %d failed\n", unit_checks, passed, failed);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,65 @@
+/*
+ * Unit tests: parsing /proc/PID/maps text, including file names with
+ * spaces, deleted files and malformed lines.
+ */
+#include <stdlib.h>
+
+#include "msg.h"
+#include "proc.h"
+#include "unit.h"
+
+static void parse(void)
+{
+	const char *text =
+		"55d0c8a00000-55d0c8a01000 r--p 00000000 fe:01 1234567                    /usr/bin/python3.11\n"
+		"55d0c8a01000-55d0c8c00000 r-xp 00001000 fe:01 1234567                    /usr/bin/python3.11\n"
+		"55d0ca000000-55d0ca100000 rw-p 00000000 00:00 0                          [heap]\n"
+		"7f0000000000-7f0000021000 rw-p 00000000 00:00 0 \n"
+		"7f1000000000-7f1000001000 r-xp 00002000 08:02 42                         /opt/my app/lib python.so (deleted)\n"
+		"garbage line\n"
+		"7ffd00000000-7ffc00000000 rw-p 00000000 00:00 0                          [bad: end before start]\n"
+		"ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]";
+	struct maps m;
+	char *copy = xstrdup(text);
+
+	CHECK_INT(maps_parse(copy, strlen(copy), &m), 0);
+	CHECK_INT(m.n, 6);
+	CHECK_INT(m.v[0].start, 0x55d0c8a00000ull);
+	CHECK_INT(m.v[0].end, 0x55d0c8a01000ull);
+	CHECK(m.v[0].r && !m.v[0].w && !m.v[0].x);
+	CHECK_STR(m.v[0].path, "/usr/bin/python3.11");
+	CHECK_INT(m.v[0].inode, 1234567);
+	CHECK_INT(m.v[1].offset, 0x1000);
+	CHECK(m.v[1].x);
+	CHECK_STR(m.v[2].path, "[heap]");
+	CHECK(m.v[2].w);
+	CHECK(m.v[3].path == NULL);
+	CHECK_STR(m.v[4].path, "/opt/my app/lib python.so (deleted)");
+	CHECK_INT(m.v[4].offset, 0x2000);
+	CHECK_STR(m.v[5].path, "[vsyscall]");
+	CHECK_INT(m.v[5].start, 0xffffffffff600000ull);
+
+	CHECK(maps_find(&m, 0x55d0c8a00000ull) == &m.v[0]);
+	CHECK(maps_find(&m, 0x55d0c8a00fffull) == &m.v[0]);
+	CHECK(maps_find(&m, 0x55d0c8a01000ull) == &m.v[1]);
+	CHECK(maps_find(&m, 0x55d0ca0fffffull) == &m.v[2]);
+	CHECK(maps_find(&m, 0x55d0ca100000ull) == NULL);
+	CHECK(maps_find(&m, 0) == NULL);
+	maps_free(&m);
+}
+
+static void empty(void)
+{
+	struct maps m;
+
+	CHECK_INT(maps_parse(xstrdup(""), 0, &m), 0);
+	CHECK_INT(m.n, 0);
+	CHECK(maps_find(&m, 0x1000) == NULL);
+	maps_free(&m);
+}
+
+const struct unit_test maps_tests[] = {
+	{ "maps: parse", parse },
+	{ "maps: empty", empty },
+	{ NULL, NULL },
+};

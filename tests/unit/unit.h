@@ -1,0 +1,63 @@
+/*
+ * A small unit-test harness: CHECK macros that count and report failures,
+ * and the list of suites the runner (main.c) calls.
+ */
+#ifndef PYSTACK_UNIT_H
+#define PYSTACK_UNIT_H
+
+#include <stdio.h>
+#include <string.h>
+
+extern int unit_failures;
+extern int unit_checks;
+
+#define CHECK(cond)                                                                    \
+	do {                                                                           \
+		unit_checks++;                                                         \
+		if (!(cond)) {                                                         \
+			unit_failures++;                                               \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+		}                                                                      \
+	} while (0)
+
+#define CHECK_INT(a, b)                                                                \
+	do {                                                                           \
+		long long a_ = (long long)(a), b_ = (long long)(b);                    \
+		unit_checks++;                                                         \
+		if (a_ != b_) {                                                        \
+			unit_failures++;                                               \
+			fprintf(stderr, "%s:%d: %s == %lld, expected %lld\n", __FILE__, __LINE__, \
+				#a, a_, b_);                                           \
+		}                                                                      \
+	} while (0)
+
+#define CHECK_STR(a, b)                                                                \
+	do {                                                                           \
+		const char *a_ = (a), *b_ = (b);                                       \
+		unit_checks++;                                                         \
+		if (!a_ || !b_ || strcmp(a_, b_)) {                                    \
+			unit_failures++;                                               \
+			fprintf(stderr, "%s:%d: %s == \"%s\", expected \"%s\"\n", __FILE__, __LINE__, \
+				#a, a_ ? a_ : "(null)", b_ ? b_ : "(null)");           \
+		}                                                                      \
+	} while (0)
+
+struct unit_test {
+	const char *name;
+	void (*fn)(void);
+};
+
+/* Each suite file defines one of these arrays, ended by { NULL, NULL }. */
+extern const struct unit_test options_tests[];
+extern const struct unit_test maps_tests[];
+extern const struct unit_test pyline_tests[];
+extern const struct unit_test escape_tests[];
+extern const struct unit_test rmem_tests[];
+extern const struct unit_test pystr_tests[];
+extern const struct unit_test pyruntime_tests[];
+extern const struct unit_test pyread_tests[];
+
+/* For the line-table cases that real interpreters produce (see main.c). */
+int pyline_check_cases(FILE *in);
+
+#endif
