@@ -5,12 +5,23 @@
  * 3.10) and InternalDocs/locations.md (3.11 on).  Each decoder walks the
  * table once from the start, so its cost is bounded by the table's length.
  */
+#include <limits.h>
 #include <stdint.h>
 
 #include "pyline.h"
 
+/*
+ * Lines are summed in a long: a hostile table can push them far past an
+ * int (every delta is bounded, so a long cannot overflow within a bounded
+ * table); a result no int can hold means "no line".
+ */
+static int as_line(long line)
+{
+	return line >= INT_MIN && line <= INT_MAX ? (int)line : -1;
+}
+
 /* <=3.9: pairs of (byte increment, line increment). */
-static int lnotab(const unsigned char *t, size_t len, int line, long addr, int is_signed)
+static int lnotab(const unsigned char *t, size_t len, long line, long addr, int is_signed)
 {
 	long a = 0;
 
@@ -20,11 +31,11 @@ static int lnotab(const unsigned char *t, size_t len, int line, long addr, int i
 			break;
 		line += is_signed ? (signed char)t[i + 1] : t[i + 1];
 	}
-	return line;
+	return as_line(line);
 }
 
 /* 3.10: pairs of (bytes covered, line delta); a delta of -128 means no line. */
-static int linetable310(const unsigned char *t, size_t len, int line, long addr)
+static int linetable310(const unsigned char *t, size_t len, long line, long addr)
 {
 	long start = 0;
 
@@ -35,7 +46,7 @@ static int linetable310(const unsigned char *t, size_t len, int line, long addr)
 
 		if (delta != -128) {
 			line += delta;
-			here = line;
+			here = as_line(line);
 		}
 		if (addr >= start && addr < end)
 			return here;
@@ -81,7 +92,7 @@ enum {
  * number of code units covered, minus one, in bits 0-2.  Only a first byte
  * has bit 7 set, which is how the rest of an entry is skipped.
  */
-static int locations(const unsigned char *t, size_t len, int line, long addr)
+static int locations(const unsigned char *t, size_t len, long line, long addr)
 {
 	long unit = addr / 2, start = 0;
 	size_t i = 0;
@@ -101,7 +112,7 @@ static int locations(const unsigned char *t, size_t len, int line, long addr)
 				line += read_svarint(t, len, &i);
 			else if (code >= LOC_ONE_LINE0 && code <= LOC_ONE_LINE2)
 				line += code - LOC_ONE_LINE0;
-			here = line;
+			here = as_line(line);
 		}
 		if (unit >= start && unit < end)
 			return here;

@@ -147,7 +147,8 @@ def test_sigstopped_target_stays_stopped(python):
         oracle = t.oracle()
         os.kill(t.pid, signal.SIGSTOP)
         deadline = time.time() + 10
-        while proc_status(t.pid)["State"][0] != "T" and time.time() < deadline:
+        while (not all(s == "T" for s in task_states(t.pid).values())
+               and time.time() < deadline):
             time.sleep(0.01)
         assert all(s == "T" for s in task_states(t.pid).values())
         r = t.pystack("--json", "-v")
