@@ -19,7 +19,6 @@ struct proc_info {
 	char comm[64];		/* as the kernel keeps it, at most 15 bytes */
 	uid_t uid;		/* real uid of the owner */
 	pid_t tracer;		/* TracerPid, 0 when not traced */
-	pid_t nspid;		/* the PID inside its own namespace (NSpid) */
 };
 
 /* Returns 0, -ESRCH (no such process), or another -errno. */
@@ -27,9 +26,6 @@ int proc_info_read(pid_t pid, struct proc_info *out);
 
 /* The state letter of one thread, or a negative error (-ESRCH: gone). */
 int proc_task_state(pid_t pid, pid_t tid, char *state);
-
-/* The innermost-namespace id of a thread (NSpid), or tid if unknown. */
-pid_t proc_task_nspid(pid_t pid, pid_t tid);
 
 /*
  * The thread ids of pid, in /proc order, appended to *tids (grown with
@@ -45,9 +41,6 @@ char *proc_cmdline(pid_t pid);
 
 /* The path of the executable as the target sees it; malloc'd, or NULL. */
 char *proc_exe(pid_t pid);
-
-/* The name a thread has given itself (/proc/PID/task/TID/comm), malloc'd, or NULL. */
-char *proc_task_comm(pid_t pid, pid_t tid);
 
 struct map {
 	uint64_t start, end, offset;

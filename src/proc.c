@@ -2,7 +2,6 @@
  * Reading /proc: process and thread state, owner and tracer, command line,
  * executable, and the memory maps.
  */
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -117,17 +116,6 @@ static int parse_stat(const char *buf, char *state, pid_t *ppid, unsigned long *
 	return 0;
 }
 
-static pid_t last_field_pid(const char *line)
-{
-	const char *p = line + strlen(line);
-
-	while (p > line && isspace((unsigned char)p[-1]))
-		p--;
-	while (p > line && isdigit((unsigned char)p[-1]))
-		p--;
-	return (pid_t)atoi(p);
-}
-
 int proc_info_read(pid_t pid, struct proc_info *out)
 {
 	char buf[4096];
@@ -142,7 +130,6 @@ int proc_info_read(pid_t pid, struct proc_info *out)
 	if (parse_stat(buf, &out->state, &out->ppid, &flags, out->comm, sizeof(out->comm)))
 		return -EINVAL;
 	out->kthread = flags & PF_KTHREAD;
-	out->nspid = pid;
 
 	n = read_small(buf, sizeof(buf), "/proc/%d/status", (int)pid);
 	if (n < 0)
@@ -155,8 +142,6 @@ int proc_info_read(pid_t pid, struct proc_info *out)
 			out->uid = (uid_t)strtoul(line + 4, NULL, 10);
 		else if (!strncmp(line, "TracerPid:", 10))
 			out->tracer = (pid_t)strtol(line + 10, NULL, 10);
-		else if (!strncmp(line, "NSpid:", 6))
-			out->nspid = last_field_pid(line);
 	}
 	return 0;
 }
@@ -169,18 +154,6 @@ int proc_task_state(pid_t pid, pid_t tid, char *state)
 	if (n < 0)
 		return n;
 	return parse_stat(buf, state, NULL, NULL, NULL, 0);
-}
-
-pid_t proc_task_nspid(pid_t pid, pid_t tid)
-{
-	char buf[2048];
-
-	if (read_small(buf, sizeof(buf), "/proc/%d/task/%d/status", (int)pid, (int)tid) < 0)
-		return tid;
-	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
-		if (!strncmp(line, "NSpid:", 6))
-			return last_field_pid(line);
-	return tid;
 }
 
 long proc_tasks(pid_t pid, pid_t **tids, size_t *cap)
@@ -239,18 +212,6 @@ char *proc_exe(pid_t pid)
 		return NULL;
 	target[n] = '\0';
 	return xstrdup(target);
-}
-
-char *proc_task_comm(pid_t pid, pid_t tid)
-{
-	char buf[64];
-	int n = read_small(buf, sizeof(buf), "/proc/%d/task/%d/comm", (int)pid, (int)tid);
-
-	if (n <= 0)
-		return NULL;
-	if (buf[n - 1] == '\n')
-		buf[n - 1] = '\0';
-	return xstrdup(buf);
 }
 
 /* Parse a hexadecimal field ending at a character in stop; NULL if malformed. */

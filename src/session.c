@@ -202,6 +202,8 @@ static int snapshot_stopped(struct session *s, struct snapshot *snap, char *deta
 	err = pyread_snapshot(&r, snap);
 	target_resume(t);
 	snap->stopped_ns = target_stopped_ns(t);
+	if (target_was_group_stopped(t))
+		debug_msg("pid %d was stopped (SIGSTOP) before the read, and stays stopped", (int)s->pid);
 	target_phases(t, &stopping, &held, &detaching);
 	debug_msg("pid %d: %zu threads stopped for %llu us (stopping %llu, reading %llu, "
 		  "detaching %llu); %llu reads, %llu bytes, %llu cache hits",
