@@ -13,7 +13,9 @@
 /*
  * For a terminal: printable UTF-8 passes; control characters (C0, DEL,
  * C1), bidirectional and line-separator format characters, surrogates and
- * invalid bytes are written as \n, \t, \r, \xNN, \uNNNN.
+ * invalid bytes are written as \n, \t, \r, \xNN, \uNNNN.  A surrogate
+ * escaping a byte (U+DC80..U+DCFF) is shown as that byte, \xNN, as a
+ * Python 2 byte string with the same name would be.
  */
 void escape_text(FILE *f, const char *s);
 
@@ -23,6 +25,13 @@ void escape_text(FILE *f, const char *s);
  * surrogateescape convention, which Python's os.fsdecode also uses).
  */
 void escape_json(FILE *f, const char *s);
+
+/*
+ * A file name back as the file system has it: Python 3 keeps bytes that are
+ * not UTF-8 as the surrogates U+DC80..U+DCFF (the surrogateescape error
+ * handler); those become the bytes again.  Returns a malloc'd string.
+ */
+char *escape_fs_name(const char *s);
 
 /*
  * Decode one UTF-8 sequence (accepting encoded surrogates) at p, of at most

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "escape.h"
+#include "msg.h"
 
 int utf8_decode(const unsigned char *p, size_t n, uint32_t *cp)
 {
@@ -96,6 +97,8 @@ void escape_text(FILE *f, const char *s)
 			fputs("\\r", f);
 		} else if (c < 0xa0) {
 			fprintf(f, "\\x%02x", (unsigned)c);
+		} else if (c >= 0xdc80 && c <= 0xdcff) {
+			fprintf(f, "\\x%02x", (unsigned)(c - 0xdc00));
 		} else {
 			fprintf(f, "\\u%04x", (unsigned)c);
 		}
@@ -147,4 +150,28 @@ void escape_json(FILE *f, const char *s)
 		run = p;
 	}
 	flush_run(f, run, p);
+}
+
+char *escape_fs_name(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), len = 0;
+	char *out = xmalloc(n + 1);
+
+	while (n) {
+		uint32_t c;
+		int k = utf8_decode(p, n, &c);
+
+		if (k == 3 && c >= 0xdc80 && c <= 0xdcff) {
+			out[len++] = (char)(c - 0xdc00);
+		} else {
+			k = k ? k : 1;
+			memcpy(out + len, p, (size_t)k);
+			len += (size_t)k;
+		}
+		p += k;
+		n -= (size_t)k;
+	}
+	out[len] = '\0';
+	return out;
 }

@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "msg.h"
-#include "proc.h"
 #include "snapshot.h"
 #include "source.h"
 
@@ -56,15 +56,17 @@ void source_cache_free(struct source_cache *c)
 
 static char *read_source(pid_t pid, const char *name, size_t *len)
 {
-	char *path, *text = NULL;
+	char *path, *fsname, *text = NULL;
 	struct stat st;
 	int fd;
 
 	/* Names such as "<string>" or "<frozen importlib._bootstrap>" are not files. */
 	if (!name[0] || name[0] == '<')
 		return NULL;
-	path = name[0] == '/' ? xasprintf("/proc/%d/root%s", (int)pid, name)
-			      : xasprintf("/proc/%d/cwd/%s", (int)pid, name);
+	fsname = escape_fs_name(name);
+	path = name[0] == '/' ? xasprintf("/proc/%d/root%s", (int)pid, fsname)
+			      : xasprintf("/proc/%d/cwd/%s", (int)pid, fsname);
+	free(fsname);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	free(path);
 	if (fd < 0)

@@ -37,7 +37,8 @@ static void text(void)
 	CHECK_ESC(escape_text, "x\xe2\x80\xa8y", "x\\u2028y");
 	/* Invalid UTF-8, and WTF-8 surrogates. */
 	CHECK_ESC(escape_text, "a\xff\xfe" "b", "a\\xff\\xfeb");
-	CHECK_ESC(escape_text, "\xed\xb2\x80", "\\udc80");
+	CHECK_ESC(escape_text, "\xed\xb2\x80", "\\x80");		/* an escaped byte */
+	CHECK_ESC(escape_text, "\xed\xa0\x80", "\\ud800");
 	CHECK_ESC(escape_text, "\xc0\x80", "\\xc0\\x80");	/* overlong NUL */
 	CHECK_ESC(escape_text, "\xe6\x97", "\\xe6\\x97");	/* cut short */
 	CHECK_ESC(escape_text, "", "");
@@ -68,7 +69,19 @@ static void utf8(void)
 	CHECK_INT(utf8_decode((const unsigned char *)"\xe6\x97\xa5", 2, &c), 0);
 }
 
+static void fs_names(void)
+{
+	char *s = escape_fs_name("/tmp/bad\xed\xb3\xbf_\xed\xb3\xbe.py");
+
+	CHECK_STR(s, "/tmp/bad\xff_\xfe.py");
+	free(s);
+	s = escape_fs_name("caf\xc3\xa9 \xed\xa0\x80");	/* a lone high surrogate stays */
+	CHECK_STR(s, "caf\xc3\xa9 \xed\xa0\x80");
+	free(s);
+}
+
 const struct unit_test escape_tests[] = {
+	{ "escape: file names", fs_names },
 	{ "escape: text", text },
 	{ "escape: json", json },
 	{ "escape: utf8", utf8 },
