@@ -3,7 +3,11 @@
  * .symtab when present), sections, segments, and the file bytes behind an
  * address.  Files are opened through /proc/PID/root (or
  * /proc/PID/map_files), so a target in another mount namespace, or one whose
- * file was replaced on disk, is read from the file it actually mapped.
+ * file was replaced on disk, is read from the file it actually mapped.  When
+ * neither can be opened (a deleted file, read without the privilege
+ * map_files needs), the file is rebuilt from the process's memory: its
+ * mapped parts at their file offsets, with symbols found through the
+ * dynamic segment, since section headers are not loaded.
  */
 #ifndef PYSTACK_ELFFILE_H
 #define PYSTACK_ELFFILE_H
@@ -14,13 +18,17 @@
 #include <sys/types.h>
 
 struct map;
+struct maps;
+struct rmem;
 struct elffile;
 
 /*
- * Open the file behind mapping m of process pid.  Returns 0, -PS_E_BAD_ELF,
- * or -errno.  Free with elffile_free().
+ * Open the file behind mapping m of process pid (maps are its mappings, mem
+ * reads its memory).  Returns 0, -PS_E_BAD_ELF, or -errno.  Free with
+ * elffile_free().
  */
-int elffile_open_mapped(pid_t pid, const struct map *m, struct elffile **out);
+int elffile_open_mapped(pid_t pid, const struct maps *maps, const struct map *m,
+			struct rmem *mem, struct elffile **out);
 
 /* Open a file by path (tests, tools). */
 int elffile_open(const char *path, struct elffile **out);
@@ -59,6 +67,15 @@ int elffile_bias(struct elffile *f, uint64_t map_start, uint64_t map_offset, uin
 
 /* The link-time range of the writable PT_LOAD segments (data and bss). */
 int elffile_rw_range(struct elffile *f, uint64_t *start, uint64_t *end);
+
+/*
+ * The i-th read-only data segment (PT_LOAD, neither writable nor
+ * executable), where .rodata lives; 0, or -ENOENT past the last.
+ */
+int elffile_ro_segment(struct elffile *f, size_t i, uint64_t *vaddr, uint64_t *size);
+
+/* Whether the file was rebuilt from the process's memory. */
+bool elffile_from_memory(const struct elffile *f);
 
 /* Whether the file is a shared object (ET_DYN without an interpreter). */
 bool elffile_is_library(const struct elffile *f);

@@ -13,9 +13,12 @@
 
 struct proc_info {
 	pid_t pid;
+	pid_t tgid;		/* the process a thread id belongs to */
 	char state;		/* R, S, D, T, t, Z, X, ... from /proc/PID/stat */
 	pid_t ppid;
 	bool kthread;		/* a kernel thread (PF_KTHREAD) */
+	bool exiting;		/* on its way out (PF_EXITING) */
+	bool dumpable;		/* /proc/PID/status belongs to the owner, not to root */
 	char comm[64];		/* as the kernel keeps it, at most 15 bytes */
 	uid_t uid;		/* real uid of the owner */
 	pid_t tracer;		/* TracerPid, 0 when not traced */
@@ -26,6 +29,12 @@ int proc_info_read(pid_t pid, struct proc_info *out);
 
 /* The state letter of one thread, or a negative error (-ESRCH: gone). */
 int proc_task_state(pid_t pid, pid_t tid, char *state);
+
+/*
+ * A thread of pid that is alive (not a zombie): pid itself, or another
+ * when the main thread has exited but the process runs on.  0 if none.
+ */
+pid_t proc_live_thread(pid_t pid);
 
 /*
  * The thread ids of pid, in /proc order, appended to *tids (grown with

@@ -17,11 +17,12 @@ struct session;
 
 struct session_opts {
 	bool nonblocking;	/* read without stopping the target */
+	bool source_lines;	/* read the source line of each Python frame */
 };
 
 /*
- * Open a session with pid: check the process, read its maps, locate the
- * interpreter.  Returns 0, or a negative error with a one-line explanation
+ * Open a session with pid (a thread id stands for its process): check the
+ * process, read its maps, locate the interpreter.  Returns 0, or a negative error with a one-line explanation
  * in detail: -ESRCH, -PS_E_KTHREAD, -PS_E_ZOMBIE, -PS_E_NOT_PYTHON,
  * -PS_E_UNSUPPORTED, -PS_E_NO_INTERP, -EPERM, -PS_E_GONE.
  */
@@ -35,6 +36,9 @@ int session_snapshot(struct session *s, const struct session_opts *opts, struct 
 		     char *detail, size_t ndetail);
 
 const struct pyruntime *session_runtime(const struct session *s);
+
+/* The process read: the pid given, or the process of the thread id given. */
+pid_t session_pid(const struct session *s);
 
 void session_close(struct session *s);
 

@@ -15,7 +15,6 @@
 #include "render.h"
 #include "session.h"
 #include "snapshot.h"
-#include "source.h"
 
 struct dump_args {
 	struct common_opts common;
@@ -33,8 +32,15 @@ static error_t dump_parse(int key, char *arg, struct argp_state *state)
 		state->child_inputs[0] = &a->common;
 		return 0;
 	case ARGP_KEY_ARG:
-		if (parse_pid(arg, &pid))
+		switch (parse_pid(arg, &pid)) {
+		case 0:
+			break;
+		case -ERANGE:
+			argp_error(state, "invalid PID '%s': out of range", arg);
+			break;
+		default:
 			argp_error(state, "invalid PID '%s' (a process id is a positive number)", arg);
+		}
 		xgrow(&a->pids, &a->cap, a->npids + 1, sizeof(*a->pids));
 		a->pids[a->npids++] = pid;
 		return 0;
@@ -51,7 +57,10 @@ static error_t dump_parse(int key, char *arg, struct argp_state *state)
 static int dump_one(pid_t pid, const struct dump_args *a, const struct renderer *r,
 		    const struct render_opts *ro)
 {
-	struct session_opts so = { .nonblocking = a->common.nonblocking };
+	struct session_opts so = {
+		.nonblocking = a->common.nonblocking,
+		.source_lines = r == &render_text,
+	};
 	struct session *s;
 	struct snapshot *snap;
 	char detail[1024];
@@ -66,12 +75,6 @@ static int dump_one(pid_t pid, const struct dump_args *a, const struct renderer 
 		error_msg("%s", detail);
 		session_close(s);
 		return EXIT_NOTHING;
-	}
-	if (r == &render_text) {
-		struct source_cache *src = source_cache_new(pid);
-
-		source_annotate(src, snap);
-		source_cache_free(src);
 	}
 	r->snapshot(snap, ro);
 	if (snap->partial)
@@ -105,6 +108,14 @@ int cmd_dump(int argc, char **argv)
 	const struct renderer *r;
 	int shown = 0, failed = 0, partial = 0;
 
+	/* "-5" would otherwise be read as an unknown option "-5". */
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		if (argv[i][0] == '-' && argv[i][1] >= '0' && argv[i][1] <= '9') {
+			fprintf(stderr, "%s: invalid PID '%s' (a process id is a positive number)\n"
+				"Try `%s --help' for more information.\n", argv[0], argv[i], argv[0]);
+			return EXIT_USAGE;
+		}
+	}
 	argp_parse(&dump_argp, argc, argv, 0, NULL, &a);
 	r = renderer_find(a.common.format);
 	ro.color = r == &render_text && color_enabled(a.common.color, STDOUT_FILENO);

@@ -19,6 +19,7 @@
 #include "errors.h"
 #include "msg.h"
 #include "proc.h"
+#include "rmem.h"
 
 struct symtab {
 	const Elf64_Sym *sym;
@@ -36,9 +37,13 @@ struct gnuhash {
 	size_t nchain;
 };
 
+/* A file rebuilt from memory is refused past this size. */
+#define MAX_IMAGE	(512u << 20)
+
 struct elffile {
 	int fd;
 	Elf *elf;
+	unsigned char *image;		/* the rebuilt file, when read from memory */
 	char *path;
 	const unsigned char *raw;
 	size_t rawsize;
@@ -67,21 +72,17 @@ static void symtab_load(struct elffile *f, const GElf_Shdr *sh, struct symtab *t
 	tab->strsize = strsh.sh_size;
 }
 
-static void gnuhash_load(struct elffile *f, const GElf_Shdr *sh)
+/* A .gnu.hash table of words 32-bit words at w, checked for size. */
+static bool gnuhash_init(struct gnuhash *g, const uint32_t *w, size_t words)
 {
-	struct gnuhash *g = &f->gnuhash;
-	const uint32_t *w;
-	size_t words, need;
+	size_t need;
 
-	if (sh->sh_offset > f->rawsize || sh->sh_size > f->rawsize - sh->sh_offset ||
-	    sh->sh_offset % 8 || sh->sh_size < 16)
-		return;
-	w = (const uint32_t *)(f->raw + sh->sh_offset);
-	words = sh->sh_size / 4;
+	if (words < 4)
+		return false;
 	/* Header, then the bloom words (two uint32 each), buckets, chain. */
 	need = 4 + 2 * (size_t)w[2] + w[0];
 	if (!w[0] || !w[2] || w[2] > words || w[0] > words || need > words)
-		return;
+		return false;
 	g->nbuckets = w[0];
 	g->symoffset = w[1];
 	g->bloom_size = w[2];
@@ -90,6 +91,109 @@ static void gnuhash_load(struct elffile *f, const GElf_Shdr *sh)
 	g->buckets = w + 4 + 2 * g->bloom_size;
 	g->chain = g->buckets + g->nbuckets;
 	g->nchain = words - need;
+	return true;
+}
+
+static void gnuhash_load(struct elffile *f, const GElf_Shdr *sh)
+{
+	if (sh->sh_offset > f->rawsize || sh->sh_size > f->rawsize - sh->sh_offset ||
+	    sh->sh_offset % 8)
+		return;
+	gnuhash_init(&f->gnuhash, (const uint32_t *)(f->raw + sh->sh_offset), sh->sh_size / 4);
+}
+
+/* The file offset of link-time address v, or (uint64_t)-1. */
+static uint64_t vaddr_offset(const struct elffile *f, uint64_t v)
+{
+	for (size_t i = 0; i < f->phnum; i++) {
+		const GElf_Phdr *p = &f->phdr[i];
+
+		if (p->p_type == PT_LOAD && v >= p->p_vaddr && v - p->p_vaddr < p->p_filesz)
+			return p->p_offset + (v - p->p_vaddr);
+	}
+	return (uint64_t)-1;
+}
+
+/* How many symbols a .gnu.hash table covers: one past the last chain's end. */
+static size_t gnuhash_symbols(const struct gnuhash *g)
+{
+	size_t last = 0;
+
+	for (uint32_t b = 0; b < g->nbuckets; b++)
+		if (g->buckets[b] > last)
+			last = g->buckets[b];
+	if (last < g->symoffset)
+		return g->symoffset;
+	while (last - g->symoffset < g->nchain && !(g->chain[last - g->symoffset] & 1))
+		last++;
+	return last + 1;
+}
+
+/*
+ * Find .dynsym, its strings and .gnu.hash through PT_DYNAMIC, for a file
+ * without section headers.  In a rebuilt image the loader may have turned
+ * the addresses into run-time ones: then reloc (the load bias) is taken off.
+ */
+static void dynamic_load(struct elffile *f, uint64_t reloc)
+{
+	uint64_t symtab = 0, strtab = 0, strsz = 0, gnuhash = 0, syment = sizeof(Elf64_Sym);
+
+	for (size_t i = 0; i < f->phnum; i++) {
+		const GElf_Phdr *p = &f->phdr[i];
+		const Elf64_Dyn *d;
+		size_t n;
+
+		if (p->p_type != PT_DYNAMIC || p->p_offset > f->rawsize ||
+		    p->p_filesz > f->rawsize - p->p_offset || p->p_offset % 8)
+			continue;
+		d = (const Elf64_Dyn *)(f->raw + p->p_offset);
+		n = p->p_filesz / sizeof(*d);
+		for (size_t k = 0; k < n && d[k].d_tag != DT_NULL; k++) {
+			uint64_t v = d[k].d_un.d_ptr;
+
+			switch (d[k].d_tag) {
+			case DT_SYMTAB:
+				symtab = v;
+				break;
+			case DT_STRTAB:
+				strtab = v;
+				break;
+			case DT_STRSZ:
+				strsz = v;
+				break;
+			case DT_SYMENT:
+				syment = v;
+				break;
+			case DT_GNU_HASH:
+				gnuhash = v;
+				break;
+			default:
+				break;
+			}
+		}
+	}
+	if (!symtab || !strtab || !gnuhash || syment != sizeof(Elf64_Sym))
+		return;
+	uint64_t *addrs[] = { &symtab, &strtab, &gnuhash };
+
+	for (size_t i = 0; i < 3; i++) {
+		uint64_t off = vaddr_offset(f, *addrs[i]);
+
+		if (off == (uint64_t)-1 && reloc && *addrs[i] >= reloc)
+			off = vaddr_offset(f, *addrs[i] - reloc);
+		if (off == (uint64_t)-1 || off >= f->rawsize)
+			return;
+		*addrs[i] = off;
+	}
+	if (gnuhash % 4 || !gnuhash_init(&f->gnuhash, (const uint32_t *)(f->raw + gnuhash),
+					 (f->rawsize - gnuhash) / 4))
+		return;
+	f->dynsym.sym = (const Elf64_Sym *)(f->raw + symtab);
+	f->dynsym.count = gnuhash_symbols(&f->gnuhash);
+	if (symtab % 8 || f->dynsym.count > (f->rawsize - symtab) / sizeof(Elf64_Sym))
+		f->dynsym.count = 0;
+	f->dynsym.str = (const char *)(f->raw + strtab);
+	f->dynsym.strsize = strsz < f->rawsize - strtab ? strsz : f->rawsize - strtab;
 }
 
 static int load(struct elffile *f)
@@ -98,7 +202,6 @@ static int load(struct elffile *f)
 	Elf_Scn *scn = NULL;
 	GElf_Ehdr eh;
 
-	f->elf = elf_begin(f->fd, ELF_C_READ_MMAP, NULL);
 	if (!f->elf || elf_kind(f->elf) != ELF_K_ELF || !gelf_getehdr(f->elf, &eh) ||
 	    gelf_getclass(f->elf) != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB)
 		return -PS_E_BAD_ELF;
@@ -141,7 +244,10 @@ int elffile_open(const char *path, struct elffile **out)
 	f = xcalloc(1, sizeof(*f));
 	f->fd = fd;
 	f->path = xstrdup(path);
+	f->elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	err = load(f);
+	if (!err && !f->dynsym.count)
+		dynamic_load(f, 0);	/* no section headers (sstrip) */
 	if (err) {
 		elffile_free(f);
 		return err;
@@ -150,7 +256,60 @@ int elffile_open(const char *path, struct elffile **out)
 	return 0;
 }
 
-int elffile_open_mapped(pid_t pid, const struct map *m, struct elffile **out)
+/* Rebuild the file behind mapping m from every mapping of it in memory. */
+static int open_memory(const struct maps *maps, const struct map *m, struct rmem *mem,
+		       struct elffile **out)
+{
+	struct elffile *f;
+	uint64_t size = 0, bias;
+	Elf64_Ehdr *eh;
+	int err;
+
+	for (size_t i = 0; i < maps->n; i++) {
+		const struct map *o = &maps->v[i];
+
+		if (o->inode == m->inode && o->path && !strcmp(o->path, m->path) && o->r &&
+		    o->offset + (o->end - o->start) > size)
+			size = o->offset + (o->end - o->start);
+	}
+	if (size < sizeof(Elf64_Ehdr) || size > MAX_IMAGE)
+		return -PS_E_BAD_ELF;
+	f = xcalloc(1, sizeof(*f));
+	f->fd = -1;
+	f->path = xstrdup(m->path);
+	f->image = xcalloc(1, size);
+	for (size_t i = 0; i < maps->n; i++) {
+		const struct map *o = &maps->v[i];
+
+		if (o->inode != m->inode || !o->path || strcmp(o->path, m->path) || !o->r)
+			continue;
+		err = rmem_read(mem, o->start, f->image + o->offset, o->end - o->start);
+		if (err && (err == -PS_E_GONE || err == -EPERM)) {
+			elffile_free(f);
+			return err;
+		}
+	}
+	/* Section headers are never loaded: tell libelf there are none. */
+	eh = (Elf64_Ehdr *)f->image;
+	eh->e_shoff = 0;
+	eh->e_shnum = 0;
+	eh->e_shstrndx = 0;
+	f->elf = elf_memory((char *)f->image, size);
+	err = load(f);
+	if (!err && !f->dynsym.count && !elffile_bias(f, m->start, m->offset, &bias))
+		dynamic_load(f, bias);
+	if (!err && !f->dynsym.count)
+		err = -PS_E_BAD_ELF;
+	if (err) {
+		elffile_free(f);
+		return err;
+	}
+	*out = f;
+	return 0;
+}
+
+int elffile_open_mapped(pid_t pid, const struct maps *maps, const struct map *m,
+			struct rmem *mem, struct elffile **out)
 {
 	char *path;
 	struct stat st;
@@ -165,11 +324,14 @@ int elffile_open_mapped(pid_t pid, const struct map *m, struct elffile **out)
 		if (err == 0)
 			return 0;
 	}
-	/* ... else the mapping itself (deleted or replaced files). */
+	/* ... else the mapping itself (deleted or replaced files) ... */
 	path = xasprintf("/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)pid, m->start, m->end);
 	err = elffile_open(path, out);
 	free(path);
-	return err;
+	if (err == 0 || !m->path)
+		return err;
+	/* ... else what the process has of it in memory. */
+	return open_memory(maps, m, mem, out);
 }
 
 void elffile_free(struct elffile *f)
@@ -180,6 +342,7 @@ void elffile_free(struct elffile *f)
 		elf_end(f->elf);
 	if (f->fd >= 0)
 		close(f->fd);
+	free(f->image);
 	free(f->phdr);
 	free(f->path);
 	free(f);
@@ -345,6 +508,27 @@ int elffile_rw_range(struct elffile *f, uint64_t *start, uint64_t *end)
 	*start = lo;
 	*end = hi;
 	return 0;
+}
+
+int elffile_ro_segment(struct elffile *f, size_t i, uint64_t *vaddr, uint64_t *size)
+{
+	for (size_t k = 0; k < f->phnum; k++) {
+		const GElf_Phdr *p = &f->phdr[k];
+
+		if (p->p_type != PT_LOAD || (p->p_flags & (PF_W | PF_X)))
+			continue;
+		if (i-- == 0) {
+			*vaddr = p->p_vaddr;
+			*size = p->p_filesz;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+bool elffile_from_memory(const struct elffile *f)
+{
+	return f->image != NULL;
 }
 
 bool elffile_is_library(const struct elffile *f)

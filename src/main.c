@@ -100,6 +100,9 @@ int main(int argc, char **argv)
 	char *name;
 	int status;
 
+	/* Messages say "pystack", however the binary was invoked. */
+	if (argc > 0)
+		argv[0] = (char *)"pystack";
 	argp_parse(&root_argp, argc, argv, ARGP_IN_ORDER, NULL, &a);
 	/* argp names the program after argv[0]: make it "pystack dump". */
 	name = malloc(strlen("pystack ") + strlen(a.cmd->name) + 1);

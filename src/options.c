@@ -83,9 +83,9 @@ int parse_pid(const char *s, pid_t *out)
 		return -EINVAL;
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (*end)
+	if (*end || v == 0)
 		return -EINVAL;
-	if (errno == ERANGE || v < 1 || v > INT_MAX)
+	if (errno == ERANGE || v > INT_MAX)
 		return -ERANGE;
 	*out = (pid_t)v;
 	return 0;

@@ -10,11 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "msg.h"
 #include "proc.h"
 
+#define PF_EXITING 0x00000004
 #define PF_KTHREAD 0x00200000
 
 int proc_read_file(const char *path, char **out, size_t *len)
@@ -120,6 +122,7 @@ int proc_info_read(pid_t pid, struct proc_info *out)
 {
 	char buf[4096];
 	unsigned long flags;
+	struct stat st;
 	int n;
 
 	memset(out, 0, sizeof(*out));
@@ -130,7 +133,11 @@ int proc_info_read(pid_t pid, struct proc_info *out)
 	if (parse_stat(buf, &out->state, &out->ppid, &flags, out->comm, sizeof(out->comm)))
 		return -EINVAL;
 	out->kthread = flags & PF_KTHREAD;
+	out->exiting = flags & PF_EXITING;
 
+	/* The kernel hands the files of a process that is not dumpable to root. */
+	snprintf(buf, sizeof(buf), "/proc/%d/status", (int)pid);
+	out->dumpable = stat(buf, &st) != 0 || st.st_uid != 0;
 	n = read_small(buf, sizeof(buf), "/proc/%d/status", (int)pid);
 	if (n < 0)
 		return n;
@@ -138,8 +145,12 @@ int proc_info_read(pid_t pid, struct proc_info *out)
 		next = strchr(line, '\n');
 		if (next)
 			*next++ = '\0';
-		if (!strncmp(line, "Uid:", 4))
+		if (!strncmp(line, "Uid:", 4)) {
 			out->uid = (uid_t)strtoul(line + 4, NULL, 10);
+			out->dumpable = out->dumpable || out->uid == 0;
+		}
+		else if (!strncmp(line, "Tgid:", 5))
+			out->tgid = (pid_t)strtol(line + 5, NULL, 10);
 		else if (!strncmp(line, "TracerPid:", 10))
 			out->tracer = (pid_t)strtol(line + 10, NULL, 10);
 	}
@@ -154,6 +165,22 @@ int proc_task_state(pid_t pid, pid_t tid, char *state)
 	if (n < 0)
 		return n;
 	return parse_stat(buf, state, NULL, NULL, NULL, 0);
+}
+
+pid_t proc_live_thread(pid_t pid)
+{
+	pid_t *tids = NULL, found = 0;
+	size_t cap = 0;
+	long n = proc_tasks(pid, &tids, &cap);
+
+	for (long i = 0; i < n && !found; i++) {
+		char state;
+
+		if (proc_task_state(pid, tids[i], &state) == 0 && state != 'Z' && state != 'X')
+			found = tids[i];
+	}
+	free(tids);
+	return found;
 }
 
 long proc_tasks(pid_t pid, pid_t **tids, size_t *cap)

@@ -283,18 +283,12 @@ static bool parse_version_at(const char *s, const char *end, const char *start,
  * minor is searched; otherwise every supported minor, preferring the newest
  * (a static binary may hold other version-like strings, say "3.2.0").
  */
-static int version_from_rodata(struct elffile *ef, const unsigned *hint, struct py_version *v)
+/* Search [ro, ro + size) for the PY_VERSION of a supported minor (or just hint). */
+static bool find_version(const char *ro, uint64_t size, const unsigned *hint, struct py_version *v)
 {
-	uint64_t addr, size;
-	const char *ro;
 	unsigned n;
 	const struct py_offsets_table *t = pyoffsets_tables(&n);
 
-	if (elffile_section(ef, ".rodata", &addr, &size))
-		return -ENOENT;
-	ro = elffile_bytes(ef, addr, size);
-	if (!ro)
-		return -ENOENT;
 	for (unsigned i = n; i-- > 0;) {
 		char needle[16];
 		const char *s = ro, *end = ro + size;
@@ -305,9 +299,32 @@ static int version_from_rodata(struct elffile *ef, const unsigned *hint, struct 
 		while ((s = memmem(s, (size_t)(end - s), needle, strlen(needle)))) {
 			if (parse_version_at(s, end, ro, v) && v->major == t[i].major &&
 			    v->minor == t[i].minor)
-				return 0;
+				return true;
 			s++;
 		}
+	}
+	return false;
+}
+
+/*
+ * Find PY_VERSION in .rodata (or, without section headers, in the read-only
+ * segments).  With a hint from the file name only that minor is searched;
+ * otherwise every supported minor, preferring the newest (a static binary
+ * may hold other version-like strings, say "3.2.0").
+ */
+static int version_from_rodata(struct elffile *ef, const unsigned *hint, struct py_version *v)
+{
+	uint64_t addr, size;
+	const char *ro;
+
+	if (!elffile_section(ef, ".rodata", &addr, &size)) {
+		ro = elffile_bytes(ef, addr, size);
+		return ro && find_version(ro, size, hint, v) ? 0 : -ENOENT;
+	}
+	for (size_t i = 0; !elffile_ro_segment(ef, i, &addr, &size); i++) {
+		ro = elffile_bytes(ef, addr, size);
+		if (ro && find_version(ro, size, hint, v))
+			return 0;
 	}
 	return -ENOENT;
 }
@@ -392,8 +409,8 @@ static int choose_layout(struct rmem *m, struct pyruntime *rt, char *detail, siz
 	int err;
 
 	if (!t) {
-		snprintf(detail, ndetail, "Python %s is not supported (supported: %s)", rt->version,
-			 pyruntime_supported());
+		snprintf(detail, ndetail, "Python %s is not supported by this build of pystack, which "
+			 "reads %s: use a newer pystack", rt->version, pyruntime_supported());
 		return -PS_E_UNSUPPORTED;
 	}
 	rt->off = t->off;
@@ -448,7 +465,10 @@ static int examine(pid_t pid, const struct maps *maps, const struct map *mp, str
 	bool have_hint;
 	int err;
 
-	if (elffile_open_mapped(pid, mp, &ef))
+	err = elffile_open_mapped(pid, maps, mp, m, &ef);
+	if (err == -PS_E_GONE || err == -EPERM)
+		return err;
+	if (err)
 		return 0;
 	init_queries(q);
 	elffile_lookup(ef, q, S_COUNT, false);
@@ -466,6 +486,8 @@ static int examine(pid_t pid, const struct maps *maps, const struct map *mp, str
 	rt->binary = xstrdup(mp->path);
 	rt->shared = elffile_is_library(ef);
 	rt->stripped = !elffile_has_symtab(ef);
+	if (elffile_from_memory(ef))
+		debug_msg("%s cannot be opened (deleted or replaced?): read from memory", mp->path);
 
 	have_hint = version_hint(mp->path, &hint[0], &hint[1]);
 	if (q[S_VERSION].found && q[S_VERSION].size >= 4 && elffile_bytes(ef, q[S_VERSION].value, 4)) {

@@ -17,24 +17,41 @@
 #include "rmem.h"
 #include "session.h"
 #include "snapshot.h"
+#include "source.h"
 #include "target.h"
 
 /* Attempts at a consistent read without stopping the target. */
 #define NONBLOCKING_TRIES 3
 
 struct session {
-	pid_t pid;
+	pid_t pid;		/* the process */
+	pid_t io;		/* a live thread of it, for /proc and memory */
 	struct maps maps;
 	struct rmem *mem;
 	struct pyruntime rt;
 	struct pycode_cache *codes;
 	uint64_t gen;
 	char *exe, *cmdline;
+	struct source_cache *sources;
 };
+
+/* Whether pid has exited (or is exiting) by now: then that explains any failure. */
+static bool exited(pid_t pid)
+{
+	struct proc_info info;
+
+	if (proc_info_read(pid, &info) || info.exiting)
+		return true;
+	return (info.state == 'Z' || info.state == 'X') && !proc_live_thread(pid);
+}
 
 /* Translate a failure of the process checks or the locate step into words. */
 static int explain(pid_t pid, int err, const struct proc_info *info, char *detail, size_t n)
 {
+	if (err != -ESRCH && err != -PS_E_KTHREAD && err != -PS_E_ZOMBIE && exited(pid)) {
+		snprintf(detail, n, "process %d exited while it was being read", (int)pid);
+		return -PS_E_GONE;
+	}
 	switch (-err) {
 	case ESRCH:
 	case PS_E_GONE:
@@ -66,33 +83,48 @@ int session_open(pid_t pid, struct session **out, char *detail, size_t ndetail)
 	struct session *s;
 	struct proc_info info;
 	char why[512];
+	pid_t io = pid;
 	int err;
 
 	detail[0] = '\0';
 	err = proc_info_read(pid, &info);
+	if (!err && info.tgid > 0 && info.tgid != pid) {
+		debug_msg("%d is a thread of process %d: reading the whole process", (int)pid,
+			  (int)info.tgid);
+		pid = io = info.tgid;
+		err = proc_info_read(pid, &info);
+	}
 	if (!err && info.kthread)
 		err = -PS_E_KTHREAD;
-	else if (!err && (info.state == 'Z' || info.state == 'X'))
-		err = -PS_E_ZOMBIE;
+	else if (!err && (info.state == 'Z' || info.state == 'X')) {
+		/* The main thread may have exited while the others run on. */
+		io = proc_live_thread(pid);
+		if (!io)
+			err = -PS_E_ZOMBIE;
+		else
+			debug_msg("pid %d: the main thread has exited; reading through thread %d",
+				  (int)pid, (int)io);
+	}
 	if (err)
 		return explain(pid, err, &info, detail, ndetail);
 
 	s = xcalloc(1, sizeof(*s));
 	s->pid = pid;
-	err = maps_read(pid, &s->maps);
+	s->io = io;
+	err = maps_read(io, &s->maps);
 	if (!err && s->maps.n == 0)
-		err = proc_info_read(pid, &info) ? -ESRCH : -PS_E_NOT_PYTHON;
+		err = -PS_E_NOT_PYTHON;
 	if (err) {
 		session_close(s);
-		if (err == -PS_E_NOT_PYTHON) {
+		if (err == -PS_E_NOT_PYTHON && !exited(pid)) {
 			snprintf(detail, ndetail, "process %d (%s) is not a Python process: it maps "
 				 "no files", (int)pid, info.comm);
 			return err;
 		}
 		return explain(pid, err, &info, detail, ndetail);
 	}
-	s->mem = rmem_live_new(pid);
-	err = pyruntime_locate(pid, &s->maps, s->mem, &s->rt, why, sizeof(why));
+	s->mem = rmem_live_new(io);
+	err = pyruntime_locate(io, &s->maps, s->mem, &s->rt, why, sizeof(why));
 	if (err) {
 		session_close(s);
 		if (err == -PS_E_NOT_PYTHON)
@@ -103,8 +135,9 @@ int session_open(pid_t pid, struct session **out, char *detail, size_t ndetail)
 		return explain(pid, err, &info, detail, ndetail);
 	}
 	s->codes = pycode_cache_new();
-	s->exe = proc_exe(pid);
-	s->cmdline = proc_cmdline(pid);
+	s->sources = source_cache_new(io);
+	s->exe = proc_exe(io);
+	s->cmdline = proc_cmdline(io);
 	debug_msg("pid %d: Python %s in %s (%s, %s); layout %s; interpreters found by %s",
 		  (int)pid, s->rt.version, s->rt.binary, s->rt.shared ? "shared" : "static",
 		  s->rt.stripped ? "stripped" : "with .symtab", s->rt.layout, s->rt.found_by);
@@ -115,6 +148,11 @@ int session_open(pid_t pid, struct session **out, char *detail, size_t ndetail)
 const struct pyruntime *session_runtime(const struct session *s)
 {
 	return &s->rt;
+}
+
+pid_t session_pid(const struct session *s)
+{
+	return s->pid;
 }
 
 static struct snapshot *new_snapshot(const struct session *s)
@@ -132,19 +170,19 @@ static struct snapshot *new_snapshot(const struct session *s)
 /* Explain a failed read; returns the error to report. */
 static int read_failed(const struct session *s, int err, char *detail, size_t n)
 {
-	struct proc_info info;
-
+	if (err == -PS_E_GONE || exited(s->pid)) {
+		snprintf(detail, n, "process %d exited while it was being read", (int)s->pid);
+		return -PS_E_GONE;
+	}
 	if (err == -EPERM)
 		target_explain_eperm(s->pid, detail, n);
-	else if (err == -PS_E_GONE || proc_info_read(s->pid, &info) || info.state == 'Z')
-		snprintf(detail, n, "process %d exited while it was being read", (int)s->pid);
 	else if (err == -PS_E_NO_INTERP)
 		snprintf(detail, n, "process %d: Python %s is not initialised yet, or is shutting "
 			 "down: no interpreter to read", (int)s->pid, s->rt.version);
 	else
 		snprintf(detail, n, "process %d: reading Python %s failed: %s", (int)s->pid,
 			 s->rt.version, ps_strerror(err));
-	return err == -PS_E_GONE ? -PS_E_GONE : err;
+	return err;
 }
 
 static void prepass(struct session *s)
@@ -249,6 +287,8 @@ int session_snapshot(struct session *s, const struct session_opts *opts, struct 
 		snapshot_free(snap);
 		return err;
 	}
+	if (opts->source_lines)
+		source_annotate(s->sources, snap);
 	*out = snap;
 	return 0;
 }
@@ -258,6 +298,7 @@ void session_close(struct session *s)
 	if (!s)
 		return;
 	pycode_cache_free(s->codes);
+	source_cache_free(s->sources);
 	rmem_free(s->mem);
 	pyruntime_free(&s->rt);
 	maps_free(&s->maps);

@@ -363,16 +363,26 @@ void target_explain_eperm(pid_t pid, char *buf, size_t size)
 	int scope = yama_scope();
 	bool cap = have_cap_sys_ptrace();
 
-	if (proc_info_read(pid, &info) == 0 && info.tracer) {
+	if (proc_info_read(pid, &info) != 0 || info.exiting || info.state == 'Z' || info.state == 'X') {
+		snprintf(buf, size, "process %d exited while it was being read", (int)pid);
+		return;
+	}
+	if (info.tracer) {
 		snprintf(buf, size, "process %d is already traced by process %d; detach that "
 			 "debugger, or use --nonblocking", (int)pid, (int)info.tracer);
 		return;
 	}
-	if (proc_info_read(pid, &info) == 0 && info.uid != me && !cap) {
+	if (info.uid != me && !cap) {
 		snprintf(buf, size, "permission denied: process %d belongs to uid %u and you are "
 			 "uid %u; run pystack as that user or as root, or grant it CAP_SYS_PTRACE "
 			 "(in a container: --cap-add=SYS_PTRACE)", (int)pid, (unsigned)info.uid,
 			 (unsigned)me);
+		return;
+	}
+	if (!info.dumpable && !cap) {
+		snprintf(buf, size, "permission denied: process %d is not dumpable (it runs a setuid "
+			 "or setcap program, or called prctl(PR_SET_DUMPABLE, 0)), so even its owner "
+			 "cannot read it; run pystack as root or grant it CAP_SYS_PTRACE", (int)pid);
 		return;
 	}
 	if (scope >= 1 && !cap) {
@@ -381,8 +391,13 @@ void target_explain_eperm(pid_t pid, char *buf, size_t size)
 			 "CAP_SYS_PTRACE, or set the sysctl kernel.yama.ptrace_scope=0", scope);
 		return;
 	}
-	snprintf(buf, size, "permission denied tracing process %d%s; run as its owner or root, "
-		 "grant CAP_SYS_PTRACE (in a container: --cap-add=SYS_PTRACE), and check "
-		 "kernel.yama.ptrace_scope and any LSM (SELinux, AppArmor) policy", (int)pid,
-		 cap ? " even with CAP_SYS_PTRACE" : "");
+	if (cap) {
+		snprintf(buf, size, "permission denied tracing process %d even with CAP_SYS_PTRACE: "
+			 "a security module (SELinux, AppArmor, seccomp) or the kernel protects it%s",
+			 (int)pid, info.dumpable ? "" : " (it is not dumpable)");
+		return;
+	}
+	snprintf(buf, size, "permission denied tracing process %d; run as root, grant "
+		 "CAP_SYS_PTRACE (in a container: --cap-add=SYS_PTRACE), and check "
+		 "kernel.yama.ptrace_scope and any security module policy", (int)pid);
 }

@@ -14,7 +14,7 @@ static void pids(void)
 	CHECK_INT(parse_pid("4242", &p), 0);
 	CHECK_INT(p, 4242);
 	CHECK_INT(parse_pid("1", &p), 0);
-	CHECK_INT(parse_pid("0", &p), -ERANGE);
+	CHECK_INT(parse_pid("0", &p), -EINVAL);
 	CHECK_INT(parse_pid("-5", &p), -EINVAL);
 	CHECK_INT(parse_pid("+5", &p), -EINVAL);
 	CHECK_INT(parse_pid(" 5", &p), -EINVAL);
