@@ -17,11 +17,13 @@ CC          ?= cc
 PYTHON_TEST ?= $(firstword $(wildcard /usr/bin/python3) python3)
 
 PKGS        := libelf
+# Headers only: libdw and libunwind are loaded at run time, for native frames.
+DL_PKGS     := libdw libunwind-ptrace
 WARN        := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
                -Wold-style-definition -Wundef -Wwrite-strings -Wimplicit-fallthrough=5 -Wvla \
                $(if $(WERROR),-Werror)
 PS_CPPFLAGS := -D_GNU_SOURCE -DPYSTACK_VERSION='"$(VERSION)"' -Iinclude -Isrc \
-               $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+               $(shell pkg-config --cflags $(PKGS) $(DL_PKGS) 2>/dev/null)
 PS_CFLAGS   := -std=gnu11 -g -O2 $(WARN) \
                $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all)
 PS_LDFLAGS  := $(if $(SANITIZE),-fsanitize=$(SANITIZE))

@@ -60,6 +60,16 @@ int elffile_section(struct elffile *f, const char *name, uint64_t *addr, uint64_
 const void *elffile_bytes(struct elffile *f, uint64_t vaddr, size_t len);
 
 /*
+ * As elffile_bytes(), but only from segments that are not writable: their
+ * bytes in memory are the file's.  (RELRO data is read-only at run time but
+ * relocated, so it never qualifies.)
+ */
+const void *elffile_readonly_bytes(struct elffile *f, uint64_t vaddr, size_t len);
+
+/* The link-time address and size of PT_GNU_EH_FRAME (.eh_frame_hdr); 0 or -ENOENT. */
+int elffile_eh_frame_hdr(struct elffile *f, uint64_t *vaddr, uint64_t *size);
+
+/*
  * The load bias of the file in a process: the difference between run-time
  * and link-time addresses, from one mapping of it (start and file offset).
  */
@@ -76,6 +86,9 @@ int elffile_ro_segment(struct elffile *f, size_t i, uint64_t *vaddr, uint64_t *s
 
 /* Whether the file was rebuilt from the process's memory. */
 bool elffile_from_memory(const struct elffile *f);
+
+/* The whole file image (as mapped, or as rebuilt); valid until elffile_free(). */
+const void *elffile_image(const struct elffile *f, size_t *size);
 
 /* Whether the file is a shared object (ET_DYN without an interpreter). */
 bool elffile_is_library(const struct elffile *f);

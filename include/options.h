@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "merge.h"
+
 enum color_mode {
 	COLOR_AUTO,
 	COLOR_ALWAYS,
@@ -19,6 +21,7 @@ enum color_mode {
 struct common_opts {
 	const char *format;	/* "text" or "json" */
 	bool nonblocking;
+	enum native_mode native;
 	enum color_mode color;
 };
 

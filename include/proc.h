@@ -56,11 +56,20 @@ struct map {
 	uint64_t inode;
 	bool r, w, x;
 	const char *path;	/* NULL for anonymous; points into maps->text */
+	int file;		/* index in maps->files, or -1 */
+};
+
+/* A mapped ELF file (or the vDSO): all its mappings share an index. */
+struct mapped_file {
+	const struct map *first;	/* its first mapping */
+	uint64_t text_start, text_end;	/* its executable range (empty if none) */
 };
 
 struct maps {
 	struct map *v;
 	size_t n;
+	struct mapped_file *files;
+	size_t nfiles;
 	char *text;		/* the raw file, also what paths point into */
 	size_t len;
 };
@@ -75,6 +84,9 @@ void maps_free(struct maps *m);
 
 /* The mapping that contains addr, or NULL. */
 const struct map *maps_find(const struct maps *m, uint64_t addr);
+
+/* The index of the mapped file that contains addr, or -1. */
+int maps_file_at(const struct maps *m, uint64_t addr);
 
 /* Read a whole small /proc file into a malloc'd NUL-terminated buffer. */
 int proc_read_file(const char *path, char **out, size_t *len);

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "merge.h"
+
 struct pyruntime;
 struct snapshot;
 struct session;
@@ -18,6 +20,7 @@ struct session;
 struct session_opts {
 	bool nonblocking;	/* read without stopping the target */
 	bool source_lines;	/* read the source line of each Python frame */
+	enum native_mode native; /* native frames too (needs the target stopped) */
 };
 
 /*

@@ -27,6 +27,7 @@ struct frame {
 	int line;		/* 0 when unknown */
 	const char *source;	/* the source line, when read (see source.h) */
 	uint64_t code;		/* the code object (Python), for telling frames apart */
+	bool entry;		/* Python, 3.11+: the first frame of a call into the eval loop */
 	/* Native frames. */
 	const char *module;	/* the mapped file */
 	uint64_t address;	/* the instruction pointer */
@@ -53,10 +54,15 @@ struct thread {
 	size_t nframes;
 	bool truncated;		/* the frame chain was cut: see error */
 	const char *error;	/* why not everything was read, or NULL */
+	/* With native frames: a native stack that could not be merged, and why. */
+	struct frame *native;	/* innermost first */
+	size_t nnative;
+	const char *note;
 };
 
 struct snapshot {
 	pid_t pid;
+	bool native;		/* native frames were asked for */
 	struct timespec when;	/* CLOCK_REALTIME at the read */
 	uint64_t stopped_ns;	/* how long the target was held stopped */
 	const char *python;	/* "3.12.1" */

@@ -60,6 +60,7 @@ static int dump_one(pid_t pid, const struct dump_args *a, const struct renderer 
 	struct session_opts so = {
 		.nonblocking = a->common.nonblocking,
 		.source_lines = r == &render_text,
+		.native = a->common.native,
 	};
 	struct session *s;
 	struct snapshot *snap;

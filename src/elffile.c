@@ -474,6 +474,33 @@ const void *elffile_bytes(struct elffile *f, uint64_t vaddr, size_t len)
 	return NULL;
 }
 
+const void *elffile_readonly_bytes(struct elffile *f, uint64_t vaddr, size_t len)
+{
+	for (size_t i = 0; i < f->phnum; i++) {
+		const GElf_Phdr *p = &f->phdr[i];
+
+		if (p->p_type != PT_LOAD || (p->p_flags & PF_W) || vaddr < p->p_vaddr ||
+		    vaddr - p->p_vaddr > p->p_filesz || len > p->p_filesz - (vaddr - p->p_vaddr))
+			continue;
+		if (p->p_offset > f->rawsize || p->p_offset + p->p_filesz > f->rawsize)
+			return NULL;
+		return f->raw + p->p_offset + (vaddr - p->p_vaddr);
+	}
+	return NULL;
+}
+
+int elffile_eh_frame_hdr(struct elffile *f, uint64_t *vaddr, uint64_t *size)
+{
+	for (size_t i = 0; i < f->phnum; i++) {
+		if (f->phdr[i].p_type == PT_GNU_EH_FRAME) {
+			*vaddr = f->phdr[i].p_vaddr;
+			*size = f->phdr[i].p_memsz;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
 int elffile_bias(struct elffile *f, uint64_t map_start, uint64_t map_offset, uint64_t *bias)
 {
 	for (size_t i = 0; i < f->phnum; i++) {
@@ -529,6 +556,12 @@ int elffile_ro_segment(struct elffile *f, size_t i, uint64_t *vaddr, uint64_t *s
 bool elffile_from_memory(const struct elffile *f)
 {
 	return f->image != NULL;
+}
+
+const void *elffile_image(const struct elffile *f, size_t *size)
+{
+	*size = f->rawsize;
+	return f->raw;
 }
 
 bool elffile_is_library(const struct elffile *f)

@@ -18,6 +18,8 @@ enum {
 	OPT_VERBOSE = 'v',
 	OPT_NONBLOCKING = 0x100,
 	OPT_COLOR,
+	OPT_NATIVE,
+	OPT_NATIVE_ALL,
 };
 
 static const struct argp_option common_options[] = {
@@ -28,6 +30,11 @@ static const struct argp_option common_options[] = {
 	  "colour the text: auto (default: only on a terminal, and not with NO_COLOR), always, never", 1 },
 	{ "colour", OPT_COLOR, "WHEN", OPTION_ALIAS | OPTION_ARG_OPTIONAL, NULL, 1 },
 	{ NULL, 0, NULL, 0, "Reading:", 2 },
+	{ "native", OPT_NATIVE, NULL, 0,
+	  "also the native (C, C++) frames, merged with the Python frames in call order; the "
+	  "interpreter's own call machinery is left out", 2 },
+	{ "native-all", OPT_NATIVE_ALL, NULL, 0,
+	  "as --native, keeping the interpreter's frames, and showing threads that run no Python", 2 },
 	{ "nonblocking", OPT_NONBLOCKING, NULL, 0,
 	  "read without stopping the process (the stacks may be inconsistent: torn reads are retried)", 2 },
 	{ "verbose", OPT_VERBOSE, NULL, 0,
@@ -60,6 +67,18 @@ static error_t common_parse(int key, char *arg, struct argp_state *state)
 		return 0;
 	case OPT_NONBLOCKING:
 		o->nonblocking = true;
+		return 0;
+	case OPT_NATIVE:
+		if (o->native != NATIVE_ALL)
+			o->native = NATIVE_ON;
+		return 0;
+	case OPT_NATIVE_ALL:
+		o->native = NATIVE_ALL;
+		return 0;
+	case ARGP_KEY_END:
+		if (o->native && o->nonblocking)
+			argp_error(state, "--native reads registers, which needs the process stopped: "
+				   "it cannot go with --nonblocking");
 		return 0;
 	case OPT_VERBOSE:
 		msg_verbose = 1;

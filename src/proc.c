@@ -290,6 +290,40 @@ static bool parse_map_line(char *line, struct map *m)
 	return true;
 }
 
+/* Group the mappings by file: same path and inode, a real file or the vDSO. */
+static void group_files(struct maps *m)
+{
+	size_t cap = 0;
+
+	for (size_t i = 0; i < m->n; i++) {
+		struct map *mp = &m->v[i];
+		struct mapped_file *f = NULL;
+
+		mp->file = -1;
+		if (!mp->path || (mp->path[0] != '/' && strcmp(mp->path, "[vdso]")))
+			continue;
+		for (size_t k = m->nfiles; k-- > 0 && !f;) {
+			const struct map *o = m->files[k].first;
+
+			if (o->inode == mp->inode && !strcmp(o->path, mp->path))
+				f = &m->files[k];
+		}
+		if (!f) {
+			xgrow(&m->files, &cap, m->nfiles + 1, sizeof(*m->files));
+			f = &m->files[m->nfiles++];
+			f->first = mp;
+			f->text_start = f->text_end = 0;
+		}
+		mp->file = (int)(f - m->files);
+		if (mp->x) {
+			if (f->text_start == f->text_end || mp->start < f->text_start)
+				f->text_start = mp->start;
+			if (mp->end > f->text_end)
+				f->text_end = mp->end;
+		}
+	}
+}
+
 int maps_parse(char *text, size_t len, struct maps *out)
 {
 	size_t cap = 0;
@@ -309,6 +343,7 @@ int maps_parse(char *text, size_t len, struct maps *out)
 			out->n++;
 		line = nl + 1;
 	}
+	group_files(out);
 	return 0;
 }
 
@@ -330,6 +365,7 @@ void maps_free(struct maps *m)
 	if (!m)
 		return;
 	free(m->v);
+	free(m->files);
 	free(m->text);
 	memset(m, 0, sizeof(*m));
 }
@@ -350,4 +386,11 @@ const struct map *maps_find(const struct maps *m, uint64_t addr)
 			return &m->v[mid];
 	}
 	return NULL;
+}
+
+int maps_file_at(const struct maps *m, uint64_t addr)
+{
+	const struct map *mp = maps_find(m, addr);
+
+	return mp ? mp->file : -1;
 }

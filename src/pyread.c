@@ -39,6 +39,7 @@ struct rawframe {
 	uint64_t frame;
 	uint64_t code;
 	int64_t pos;		/* f_lasti (<=3.10) or the instruction pointer (3.11+) */
+	bool entry;		/* 3.11+: the first frame of a call into the eval loop */
 };
 
 struct walk {
@@ -311,9 +312,10 @@ static void resolve_cframes(const struct pyread *r, struct tinfo *ti, size_t n)
 static size_t frame_read_len(const struct py_offsets *o, bool iframes)
 {
 	uint64_t fields[] = { o->frame_back, o->frame_code, o->frame_lasti };
-	uint64_t ifields[] = { o->iframe_previous, o->iframe_code, o->iframe_instr, o->iframe_owner };
+	uint64_t ifields[] = { o->iframe_previous, o->iframe_code, o->iframe_instr, o->iframe_owner,
+			       o->iframe_is_entry };
 	uint64_t *f = iframes ? ifields : fields;
-	size_t nf = iframes ? 4 : 3, len = 0;
+	size_t nf = iframes ? 5 : 3, len = 0;
 
 	for (size_t i = 0; i < nf; i++)
 		if (f[i] != PYO_NONE && f[i] + 8 > len)
@@ -321,10 +323,10 @@ static size_t frame_read_len(const struct py_offsets *o, bool iframes)
 	return len;
 }
 
-static void push(struct walk *w, uint64_t code, int64_t pos)
+static void push(struct walk *w, uint64_t code, int64_t pos, bool entry)
 {
 	xgrow(&w->v, &w->cap, w->n + 1, sizeof(*w->v));
-	w->v[w->n++] = (struct rawframe){ w->cur, code, pos };
+	w->v[w->n++] = (struct rawframe){ w->cur, code, pos, entry };
 }
 
 /* Read the frame at w->cur and step to the one below it. */
@@ -368,15 +370,22 @@ static void step(const struct pyread *r, struct walk *w, size_t len, bool iframe
 		memcpy(&code, buf + o->frame_code, 8);
 		memcpy(&next, buf + o->frame_back, 8);
 		memcpy(&lasti, buf + o->frame_lasti, 4);
-		push(w, code, lasti);
+		push(w, code, lasti, false);
 	} else {
 		memcpy(&code, buf + o->iframe_code, 8);
 		memcpy(&next, buf + o->iframe_previous, 8);
 		memcpy(&instr, buf + o->iframe_instr, 8);
-		if (r->rt->vkey < PY_VER(3, 12) || buf[o->iframe_owner] != FRAME_OWNED_BY_CSTACK)
-			push(w, code, (int64_t)instr);
+		if (r->rt->vkey < PY_VER(3, 12))
+			push(w, code, (int64_t)instr, buf[o->iframe_is_entry] != 0);
+		else if (buf[o->iframe_owner] != FRAME_OWNED_BY_CSTACK)
+			push(w, code, (int64_t)instr, false);
+		else if (w->n)
+			w->v[w->n - 1].entry = true;	/* the frame a shim frame calls */
 	}
 	w->cur = next;
+	/* The bottom frame of a thread is always where its outermost call began. */
+	if (!next && w->n && iframes)
+		w->v[w->n - 1].entry = true;
 }
 
 static void walk_all(const struct pyread *r, struct walk *w, size_t n)
@@ -499,6 +508,7 @@ static void fill_thread(const struct pyread *r, struct snapshot *snap, struct th
 		f->file = s->file;
 		f->line = line > 0 ? line : 0;
 		f->code = code->addr;
+		f->entry = w->v[i].entry;
 		nf++;
 	}
 	snapshot_set_frames(snap, t, scratch, nf);

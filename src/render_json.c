@@ -30,6 +30,7 @@ static void frame(FILE *f, const struct frame *fr)
 		str(f, "qualname", fr->qualname);
 		fputs(", ", f);
 	} else {
+		fprintf(f, "\"offset\": %" PRIu64 ", ", fr->offset);
 		str(f, "module", fr->module);
 		fprintf(f, ", \"address\": \"0x%" PRIx64 "\", ", fr->address);
 	}
@@ -48,9 +49,24 @@ static const char *status_word(enum thread_status s)
 	return s == THREAD_RUNNING ? "running" : s == THREAD_IDLE ? "idle" : "unknown";
 }
 
+static void frames(FILE *f, const char *key, const struct frame *v, size_t n)
+{
+	fprintf(f, ", \"%s\": [", key);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			fputs(", ", f);
+		frame(f, &v[i]);
+	}
+	fputc(']', f);
+}
+
 static void thread(FILE *f, const struct thread *t)
 {
-	fprintf(f, "{\"tid\": %d, \"thread_id\": %" PRIu64 ", ", (int)t->tid, t->thread_id);
+	fprintf(f, "{\"tid\": %d, ", (int)t->tid);
+	if (t->thread_id)
+		fprintf(f, "\"thread_id\": %" PRIu64 ", ", t->thread_id);
+	else
+		fputs("\"thread_id\": null, ", f);
 	str(f, "name", t->name);
 	fprintf(f, ", \"main\": %s, \"holds_gil\": %s, \"gc\": %s, \"status\": \"%s\"",
 		t->main ? "true" : "false", t->holds_gil ? "true" : "false",
@@ -61,13 +77,14 @@ static void thread(FILE *f, const struct thread *t)
 		fputs(", ", f);
 		str(f, "error", t->error);
 	}
-	fputs(", \"frames\": [", f);
-	for (size_t i = 0; i < t->nframes; i++) {
-		if (i)
-			fputs(", ", f);
-		frame(f, &t->frames[i]);
+	if (t->note) {
+		fputs(", ", f);
+		str(f, "note", t->note);
 	}
-	fputs("]}", f);
+	frames(f, "frames", t->frames, t->nframes);
+	if (t->nnative)
+		frames(f, "native_frames", t->native, t->nnative);
+	fputc('}', f);
 }
 
 static void json_snapshot(const struct snapshot *s, const struct render_opts *o)

@@ -43,6 +43,12 @@ static void print_thread_header(const struct thread *t, const struct render_opts
 		fprintf(f, "Thread %d", (int)t->tid);
 	else
 		fputs("Thread ?", f);
+	if (!t->thread_id) {
+		fprintf(f, " (%s, no Python)", status_word(t->status));
+		paint(o, RESET);
+		fputc('\n', f);
+		return;
+	}
 	if (t->name) {
 		fputs(" \"", f);
 		escape_text(f, t->name);
@@ -57,9 +63,49 @@ static void print_thread_header(const struct thread *t, const struct render_opts
 	fputc('\n', f);
 }
 
+static const char *basename_of(const char *path)
+{
+	const char *b = strrchr(path, '/');
+
+	return b ? b + 1 : path;
+}
+
+static void print_native(const struct frame *fr, const struct render_opts *o)
+{
+	FILE *f = o->out;
+
+	fputs("  Native ", f);
+	paint(o, YELLOW);
+	if (fr->function) {
+		escape_text(f, fr->function);
+		if (fr->inlined)
+			fputs(" (inlined)", f);
+		else if (fr->offset)
+			fprintf(f, "+0x%llx", (unsigned long long)fr->offset);
+	} else {
+		fprintf(f, "0x%llx", (unsigned long long)fr->address);
+	}
+	paint(o, RESET);
+	fputs(" (", f);
+	escape_text(f, fr->module ? basename_of(fr->module) : "???");
+	fputc(')', f);
+	if (fr->file) {
+		fputs(" at ", f);
+		escape_text(f, fr->file);
+		if (fr->line > 0)
+			fprintf(f, ":%d", fr->line);
+	}
+	fputc('\n', f);
+}
+
 static void print_frame(const struct frame *fr, const struct render_opts *o)
 {
 	FILE *f = o->out;
+
+	if (fr->kind == FRAME_NATIVE) {
+		print_native(fr, o);
+		return;
+	}
 
 	fputs("  File ", f);
 	paint(o, CYAN);
@@ -101,13 +147,27 @@ static void text_snapshot(const struct snapshot *s, const struct render_opts *o)
 
 		fputc('\n', f);
 		print_thread_header(t, o);
-		if (!t->nframes && !t->truncated) {
+		if (!t->nframes && !t->truncated && t->thread_id) {
 			paint(o, DIM);
 			fputs("  (no Python frames)\n", f);
 			paint(o, RESET);
 		}
 		for (size_t k = t->nframes; k-- > 0;)
 			print_frame(&t->frames[k], o);
+		if (t->nnative) {
+			paint(o, DIM);
+			fputs("  Native stack:\n", f);
+			paint(o, RESET);
+			for (size_t k = t->nnative; k-- > 0;)
+				print_frame(&t->native[k], o);
+		}
+		if (t->note) {
+			paint(o, DIM);
+			fputs("  (", f);
+			escape_text(f, t->note);
+			fputs(")\n", f);
+			paint(o, RESET);
+		}
 		if (t->error) {
 			paint(o, RED);
 			fputs("  (incomplete: ", f);

@@ -10,6 +10,7 @@
 
 #include "errors.h"
 #include "msg.h"
+#include "native.h"
 #include "proc.h"
 #include "pycode.h"
 #include "pyread.h"
@@ -33,6 +34,7 @@ struct session {
 	uint64_t gen;
 	char *exe, *cmdline;
 	struct source_cache *sources;
+	struct native *native;		/* set up on the first native snapshot */
 };
 
 /* Whether pid has exited (or is exiting) by now: then that explains any failure. */
@@ -199,7 +201,8 @@ static void prepass(struct session *s)
 	snapshot_free(scratch);
 }
 
-static int snapshot_stopped(struct session *s, struct snapshot *snap, char *detail, size_t n)
+static int snapshot_stopped(struct session *s, const struct session_opts *opts,
+			    struct snapshot *snap, char *detail, size_t n)
 {
 	struct pyread r = {
 		.pid = s->pid, .mem = s->mem, .rt = &s->rt, .codes = s->codes,
@@ -238,8 +241,12 @@ static int snapshot_stopped(struct session *s, struct snapshot *snap, char *deta
 			debug_msg("pid %d tid %d did not stop in time (state %c); read anyway",
 				  (int)s->pid, (int)target_thread(t, i)->tid, target_thread(t, i)->state);
 	err = pyread_snapshot(&r, snap);
+	if (!err && opts->native)
+		native_unwind(s->native, t);
 	target_resume(t);
 	snap->stopped_ns = target_stopped_ns(t);
+	if (!err && opts->native)
+		native_merge(s->native, snap, opts->native);
 	if (target_was_group_stopped(t))
 		debug_msg("pid %d was stopped (SIGSTOP) before the read, and stays stopped", (int)s->pid);
 	target_phases(t, &stopping, &held, &detaching);
@@ -262,13 +269,23 @@ int session_snapshot(struct session *s, const struct session_opts *opts, struct 
 	int err = 0;
 
 	detail[0] = '\0';
+	/* Loading libunwind and libdw is slow: never while the process is stopped. */
+	if (opts->native && !s->native) {
+		char why[256];
+
+		err = native_new(s->io, &s->maps, s->mem, &s->rt, &s->native, why, sizeof(why));
+		if (err) {
+			snprintf(detail, ndetail, "native frames are not available: %s", why);
+			return err;
+		}
+	}
 	for (int attempt = 0; attempt < (opts->nonblocking ? NONBLOCKING_TRIES : 1); attempt++) {
 		snapshot_free(snap);
 		snap = new_snapshot(s);
 		s->gen++;
 		rmem_invalidate(s->mem);
 		if (!opts->nonblocking) {
-			err = snapshot_stopped(s, snap, detail, ndetail);
+			err = snapshot_stopped(s, opts, snap, detail, ndetail);
 			break;
 		}
 		/* Without stopping, a torn read shows as a chain that breaks: try again. */
@@ -297,6 +314,7 @@ void session_close(struct session *s)
 {
 	if (!s)
 		return;
+	native_free(s->native);
 	pycode_cache_free(s->codes);
 	source_cache_free(s->sources);
 	rmem_free(s->mem);

@@ -3,7 +3,7 @@
 # missing.  Quiet when everything is there; needs root (or sudo) otherwise.
 set -eu
 
-packages="gcc make pkg-config libelf-dev libdw-dev libunwind-dev python3 python3-pytest"
+packages="gcc g++ binutils make pkg-config libelf-dev libdw-dev libunwind-dev libdeflate0 python3 python3-pytest"
 
 missing=""
 for p in $packages; do

@@ -1,0 +1,49 @@
+/*
+ * Merging Python frames into native stacks (see merge.h).
+ */
+#include <stdio.h>
+
+#include "merge.h"
+
+/* How many Python frames the eval-loop call at position start runs. */
+static size_t group_len(size_t npy, const bool *entry, bool grouped, size_t start)
+{
+	size_t n = 1;
+
+	if (!grouped)
+		return 1;
+	while (start + n - 1 < npy - 1 && !entry[start + n - 1])
+		n++;
+	return n;
+}
+
+long merge_stacks(size_t npy, const bool *entry, bool grouped, const struct merge_native *native,
+		  size_t nnative, enum native_mode mode, struct merge_item *out, char *why,
+		  size_t nwhy)
+{
+	size_t groups = 0, evals = 0, py = 0, n = 0;
+
+	for (size_t i = 0; i < npy; i += group_len(npy, entry, grouped, i))
+		groups++;
+	for (size_t j = 0; j < nnative; j++)
+		evals += native[j].eval;
+	if (groups != evals) {
+		snprintf(why, nwhy, "%zu eval-loop frame%s in the native stack for %zu Python "
+			 "call%s", evals, evals == 1 ? "" : "s", groups, groups == 1 ? "" : "s");
+		return -1;
+	}
+	for (size_t j = 0; j < nnative; j++) {
+		if (native[j].eval) {
+			size_t len = group_len(npy, entry, grouped, py);
+
+			for (size_t k = 0; k < len; k++)
+				out[n++] = (struct merge_item){ true, py++ };
+			continue;
+		}
+		/* Below the innermost Python frame, the interpreter's frames are machinery. */
+		if (mode != NATIVE_ALL && native[j].interp && py > 0)
+			continue;
+		out[n++] = (struct merge_item){ false, j };
+	}
+	return (long)n;
+}

@@ -1,0 +1,375 @@
+/*
+ * Unwinding stopped threads with libunwind (see unwind.h).
+ *
+ * One address space serves every thread of the process.  Each mapped file
+ * (and the vDSO) is a module; its ELF image is opened the first time an
+ * address needs it, and its .eh_frame_hdr search table is handed to
+ * libunwind's own table search.  Reads of a module's read-only segments are
+ * answered from the image; everything else (stacks, data) from the cached
+ * remote reader.
+ */
+#include <errno.h>
+#include <libunwind-ptrace.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/user.h>
+
+#include "dlib.h"
+#include "elffile.h"
+#include "errors.h"
+#include "msg.h"
+#include "proc.h"
+#include "rmem.h"
+#include "unwind.h"
+
+/* libunwind's table search: exported by libunwind, but not declared in its headers. */
+int _Ux86_64_dwarf_search_unwind_table(unw_addr_space_t as, unw_word_t ip, unw_dyn_info_t *di,
+				       unw_proc_info_t *pi, int need_unwind_info, void *arg);
+
+/* DWARF pointer encodings used by .eh_frame_hdr. */
+#define DW_EH_PE_FORMAT	0x0f
+#define DW_EH_PE_udata2	0x02
+#define DW_EH_PE_udata4	0x03
+#define DW_EH_PE_udata8	0x04
+#define DW_EH_PE_sdata2	0x0a
+#define DW_EH_PE_sdata4	0x0b
+#define DW_EH_PE_sdata8	0x0c
+#define DW_EH_PE_datarel 0x30
+#define DW_EH_PE_omit	0xff
+
+struct unwind_fns {
+	__typeof__(&_Ux86_64_create_addr_space) create_addr_space;
+	__typeof__(&_Ux86_64_destroy_addr_space) destroy_addr_space;
+	__typeof__(&_Ux86_64_set_caching_policy) set_caching_policy;
+	__typeof__(&_Ux86_64_init_remote) init_remote;
+	__typeof__(&_Ux86_64_step) step;
+	__typeof__(&_Ux86_64_get_reg) get_reg;
+	__typeof__(&_Ux86_64_is_signal_frame) is_signal_frame;
+	__typeof__(&_Ux86_64_dwarf_search_unwind_table) search_table;
+	__typeof__(&_UPT_create) upt_create;
+	__typeof__(&_UPT_destroy) upt_destroy;
+	__typeof__(&_UPT_find_proc_info) upt_find_proc_info;
+	__typeof__(&_UPT_put_unwind_info) upt_put_unwind_info;
+	__typeof__(&_UPT_get_dyn_info_list_addr) upt_get_dyn_info_list_addr;
+	unw_accessors_t *upt_accessors;
+};
+
+/* What the unwinder knows of one mapped file (maps->files[i] is mods[i]). */
+struct module {
+	bool loaded, usable;
+	struct elffile *elf;
+	uint64_t bias;
+	unw_dyn_info_t di;		/* the .eh_frame_hdr table, when there is one */
+	bool has_table;
+};
+
+struct unwinder {
+	pid_t pid;
+	const struct maps *maps;
+	struct rmem *mem;
+	void *lib;
+	struct unwind_fns fn;
+	unw_accessors_t acc;
+	unw_addr_space_t as;
+	struct module *mods;		/* one per mapped file */
+};
+
+/* What libunwind hands back to every accessor while one thread unwinds. */
+struct unwind_ctx {
+	struct unwinder *u;
+	void *upt;
+	struct user_regs_struct regs;
+};
+
+/* Size in bytes of a value with DWARF pointer encoding enc, or 0 if unsupported. */
+static size_t enc_size(unsigned enc)
+{
+	switch (enc & DW_EH_PE_FORMAT) {
+	case DW_EH_PE_udata2:
+	case DW_EH_PE_sdata2:
+		return 2;
+	case DW_EH_PE_udata4:
+	case DW_EH_PE_sdata4:
+		return 4;
+	case 0:	/* absptr */
+	case DW_EH_PE_udata8:
+	case DW_EH_PE_sdata8:
+		return 8;
+	default:
+		return 0;
+	}
+}
+
+static uint64_t read_uenc(const unsigned char *p, size_t size)
+{
+	uint64_t v = 0;
+
+	memcpy(&v, p, size);
+	return v;
+}
+
+/*
+ * Describe the module's .eh_frame_hdr search table to libunwind: a binary
+ * search table of (start, FDE) pairs, 4-byte offsets from the header.
+ */
+static void load_table(struct module *m, const struct mapped_file *file)
+{
+	uint64_t vaddr, size, count;
+	const unsigned char *h;
+	size_t ptr_size, count_size;
+
+	if (elffile_eh_frame_hdr(m->elf, &vaddr, &size) || size < 4)
+		return;
+	h = elffile_readonly_bytes(m->elf, vaddr, (size_t)size);
+	if (!h || h[0] != 1 || h[3] != (DW_EH_PE_datarel | DW_EH_PE_sdata4))
+		return;
+	ptr_size = enc_size(h[1]);
+	count_size = enc_size(h[2]);
+	if (!ptr_size || !count_size || h[2] == DW_EH_PE_omit || 4 + ptr_size + count_size > size)
+		return;
+	count = read_uenc(h + 4 + ptr_size, count_size);
+	if (count == 0 || count > (size - 4 - ptr_size - count_size) / 8)
+		return;
+	memset(&m->di, 0, sizeof(m->di));
+	m->di.format = UNW_INFO_FORMAT_REMOTE_TABLE;
+	m->di.start_ip = file->text_start;
+	m->di.end_ip = file->text_end;
+	m->di.u.rti.segbase = m->bias + vaddr;
+	m->di.u.rti.table_data = m->bias + vaddr + 4 + ptr_size + count_size;
+	m->di.u.rti.table_len = count * 8 / sizeof(unw_word_t);
+	m->has_table = true;
+}
+
+/* The module at addr, its file opened on first use; NULL if none or unusable. */
+static struct module *module_loaded(struct unwinder *u, uint64_t addr)
+{
+	int i = maps_file_at(u->maps, addr);
+	const struct mapped_file *file;
+	struct module *m;
+
+	if (i < 0)
+		return NULL;
+	m = &u->mods[i];
+	file = &u->maps->files[i];
+	if (!m->loaded) {
+		m->loaded = true;
+		if (!elffile_open_mapped(u->pid, u->maps, file->first, u->mem, &m->elf) &&
+		    !elffile_bias(m->elf, file->first->start, file->first->offset, &m->bias)) {
+			m->usable = true;
+			load_table(m, file);
+		}
+	}
+	return m->usable ? m : NULL;
+}
+
+static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi,
+			  int need_unwind_info, void *arg)
+{
+	struct unwind_ctx *c = arg;
+	struct module *m = module_loaded(c->u, ip);
+	int ret = -UNW_ENOINFO;
+
+	if (m && m->has_table)
+		ret = c->u->fn.search_table(as, ip, &m->di, pi, need_unwind_info, arg);
+	/* A module without a usable table: libunwind-ptrace looks in the file itself. */
+	if (ret == -UNW_ENOINFO && !(m && m->has_table))
+		ret = c->u->fn.upt_find_proc_info(as, ip, pi, need_unwind_info, c->upt);
+	return ret;
+}
+
+static void put_unwind_info(unw_addr_space_t as, unw_proc_info_t *pi, void *arg)
+{
+	struct unwind_ctx *c = arg;
+
+	c->u->fn.upt_put_unwind_info(as, pi, c->upt);
+}
+
+static int get_dyn_info_list_addr(unw_addr_space_t as, unw_word_t *dil_addr, void *arg)
+{
+	struct unwind_ctx *c = arg;
+
+	return c->u->fn.upt_get_dyn_info_list_addr(as, dil_addr, c->upt);
+}
+
+static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int write, void *arg)
+{
+	struct unwind_ctx *c = arg;
+	struct module *m;
+	const void *local;
+
+	(void)as;
+	if (write)
+		return -UNW_EINVAL;	/* pystack never writes to the process */
+	m = module_loaded(c->u, addr);
+	if (m && addr >= m->bias &&
+	    (local = elffile_readonly_bytes(m->elf, addr - m->bias, sizeof(*val)))) {
+		memcpy(val, local, sizeof(*val));
+		return 0;
+	}
+	return rmem_read(c->u->mem, addr, val, sizeof(*val)) ? -UNW_EINVAL : 0;
+}
+
+static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val, int write, void *arg)
+{
+	const struct user_regs_struct *r = &((struct unwind_ctx *)arg)->regs;
+	const unsigned long long *v;
+
+	(void)as;
+	if (write)
+		return -UNW_EINVAL;
+	switch (reg) {
+	case UNW_X86_64_RAX: v = &r->rax; break;
+	case UNW_X86_64_RDX: v = &r->rdx; break;
+	case UNW_X86_64_RCX: v = &r->rcx; break;
+	case UNW_X86_64_RBX: v = &r->rbx; break;
+	case UNW_X86_64_RSI: v = &r->rsi; break;
+	case UNW_X86_64_RDI: v = &r->rdi; break;
+	case UNW_X86_64_RBP: v = &r->rbp; break;
+	case UNW_X86_64_RSP: v = &r->rsp; break;
+	case UNW_X86_64_R8: v = &r->r8; break;
+	case UNW_X86_64_R9: v = &r->r9; break;
+	case UNW_X86_64_R10: v = &r->r10; break;
+	case UNW_X86_64_R11: v = &r->r11; break;
+	case UNW_X86_64_R12: v = &r->r12; break;
+	case UNW_X86_64_R13: v = &r->r13; break;
+	case UNW_X86_64_R14: v = &r->r14; break;
+	case UNW_X86_64_R15: v = &r->r15; break;
+	case UNW_X86_64_RIP: v = &r->rip; break;
+	default:
+		return -UNW_EBADREG;
+	}
+	*val = *v;
+	return 0;
+}
+
+static int access_fpreg(unw_addr_space_t as, unw_regnum_t reg, unw_fpreg_t *val, int write,
+			void *arg)
+{
+	(void)as, (void)reg, (void)val, (void)write, (void)arg;
+	return -UNW_EBADREG;
+}
+
+static int resume(unw_addr_space_t as, unw_cursor_t *c, void *arg)
+{
+	(void)as, (void)c, (void)arg;
+	return -UNW_EINVAL;
+}
+
+static int get_proc_name(unw_addr_space_t as, unw_word_t addr, char *buf, size_t len,
+			 unw_word_t *off, void *arg)
+{
+	(void)as, (void)addr, (void)buf, (void)len, (void)off, (void)arg;
+	return -UNW_ENOINFO;	/* names come from the symbolizer, after the detach */
+}
+
+int unwinder_new(pid_t pid, const struct maps *maps, struct rmem *mem, struct unwinder **out,
+		 char *why, size_t nwhy)
+{
+	/* Debian's libunwind-ptrace does not declare its need for libunwind-x86_64. */
+	static const char *const deps[] = { "libunwind-x86_64.so.8", NULL };
+	static const char *const libs[] = { "libunwind-ptrace.so.0", NULL };
+	struct unwinder *u = xcalloc(1, sizeof(*u));
+	const struct dlib_sym syms[] = {
+		{ "_Ux86_64_create_addr_space", (void **)&u->fn.create_addr_space },
+		{ "_Ux86_64_destroy_addr_space", (void **)&u->fn.destroy_addr_space },
+		{ "_Ux86_64_set_caching_policy", (void **)&u->fn.set_caching_policy },
+		{ "_Ux86_64_init_remote", (void **)&u->fn.init_remote },
+		{ "_Ux86_64_step", (void **)&u->fn.step },
+		{ "_Ux86_64_get_reg", (void **)&u->fn.get_reg },
+		{ "_Ux86_64_is_signal_frame", (void **)&u->fn.is_signal_frame },
+		{ "_Ux86_64_dwarf_search_unwind_table", (void **)&u->fn.search_table },
+		{ "_UPT_create", (void **)&u->fn.upt_create },
+		{ "_UPT_destroy", (void **)&u->fn.upt_destroy },
+		{ "_UPT_find_proc_info", (void **)&u->fn.upt_find_proc_info },
+		{ "_UPT_put_unwind_info", (void **)&u->fn.upt_put_unwind_info },
+		{ "_UPT_get_dyn_info_list_addr", (void **)&u->fn.upt_get_dyn_info_list_addr },
+		{ "_UPT_accessors", (void **)&u->fn.upt_accessors },
+	};
+
+	u->lib = dlib_load(deps, libs, syms, sizeof(syms) / sizeof(syms[0]), "libunwind8", why, nwhy);
+	if (!u->lib) {
+		free(u);
+		return -ENOENT;
+	}
+	u->pid = pid;
+	u->maps = maps;
+	u->mem = mem;
+	/* libunwind-ptrace's accessors, with reading and lookup done our way. */
+	u->acc = *u->fn.upt_accessors;
+	u->acc.find_proc_info = find_proc_info;
+	u->acc.put_unwind_info = put_unwind_info;
+	u->acc.get_dyn_info_list_addr = get_dyn_info_list_addr;
+	u->acc.access_mem = access_mem;
+	u->acc.access_reg = access_reg;
+	u->acc.access_fpreg = access_fpreg;
+	u->acc.resume = resume;
+	u->acc.get_proc_name = get_proc_name;
+	u->as = u->fn.create_addr_space(&u->acc, 0);
+	if (!u->as) {
+		snprintf(why, nwhy, "libunwind could not create an address space");
+		unwinder_free(u);
+		return -ENOMEM;
+	}
+	u->fn.set_caching_policy(u->as, UNW_CACHE_GLOBAL);
+	u->mods = xcalloc(maps->nfiles ? maps->nfiles : 1, sizeof(*u->mods));
+	*out = u;
+	return 0;
+}
+
+void unwinder_free(struct unwinder *u)
+{
+	if (!u)
+		return;
+	if (u->as)
+		u->fn.destroy_addr_space(u->as);
+	for (size_t i = 0; u->mods && i < u->maps->nfiles; i++)
+		elffile_free(u->mods[i].elf);
+	free(u->mods);
+	/* The library stays loaded: libunwind keeps global state (its caches). */
+	free(u);
+}
+
+long unwinder_unwind(struct unwinder *u, pid_t tid, struct native_ip *ips, size_t max, bool *cut)
+{
+	struct unwind_ctx c = { .u = u };
+	unw_cursor_t cursor;
+	uint64_t prev_sp = 0;
+	bool after_signal = false;
+	long n = 0;
+
+	*cut = false;
+	if (ptrace(PTRACE_GETREGS, tid, 0, &c.regs) < 0)
+		return -errno;
+	c.upt = u->fn.upt_create(tid);
+	if (!c.upt)
+		return -ENOMEM;
+	if (u->fn.init_remote(&cursor, u->as, &c) < 0) {
+		u->fn.upt_destroy(c.upt);
+		return -PS_E_BAD_DATA;
+	}
+	for (;;) {
+		unw_word_t ip = 0, sp = 0;
+
+		if (u->fn.get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0 ||
+		    u->fn.get_reg(&cursor, UNW_REG_SP, &sp) < 0)
+			break;
+		/* A stack that does not move on is corrupt or misunderstood: stop. */
+		if (n > 0 && (sp < prev_sp || (sp == prev_sp && ip == ips[n - 1].ip)))
+			break;
+		if ((size_t)n == max) {
+			*cut = true;
+			break;
+		}
+		ips[n].ip = ip;
+		ips[n].exact = n == 0 || after_signal;
+		n++;
+		prev_sp = sp;
+		after_signal = u->fn.is_signal_frame(&cursor) > 0;
+		if (u->fn.step(&cursor) <= 0)
+			break;
+	}
+	u->fn.upt_destroy(c.upt);
+	return n;
+}

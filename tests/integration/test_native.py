@@ -1,0 +1,230 @@
+"""pystack dump --native: C frames merged with Python frames in call order.
+
+A small C++ extension (tests/targets/native_ext.cpp) is built against each
+interpreter's own headers, so every thread of tests/targets/native_target.py
+has a known native shape: Python calling C calling Python, a blocking C call
+with the GIL released, sorted() with a Python key, libc's qsort calling a
+ctypes callback, and a thread started from C that runs no Python.  The
+tests check frames and their order, modules, demangled names and source
+lines, and that the Python frames are exactly those of a plain dump.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from harness import ROOT, TARGETS, Target, run_pystack
+
+SOURCE = os.path.join(TARGETS, "native_ext.cpp")
+EXT = "pystack_native_test"
+
+_CONFIG = (
+    "import sys, sysconfig, json; g = sysconfig.get_config_var; p = sysconfig.get_paths(); "
+    "print(json.dumps([p['include'], p.get('platinclude') or p['include'], "
+    "g('EXT_SUFFIX') or g('SO') or '.so']))"
+)
+
+
+def source_line(marker):
+    with open(SOURCE) as f:
+        for n, line in enumerate(f, 1):
+            if "// " + marker in line:
+                return n
+    raise AssertionError(marker)
+
+
+def build(python, outdir, flags=()):
+    """Compile the extension for python into outdir; returns the .so path."""
+    cxx = shutil.which("g++") or shutil.which("c++")
+    if not cxx:
+        pytest.skip("no C++ compiler (g++) to build the test extension")
+    include, platinclude, suffix = json.loads(subprocess.run(
+        [python.exe, "-c", _CONFIG], capture_output=True, text=True, check=True).stdout)
+    if not os.path.exists(os.path.join(include, "Python.h")):
+        pytest.skip("no headers for %s (Python.h not in %s)" % (python.exe, include))
+    os.makedirs(outdir, exist_ok=True)
+    so = os.path.join(outdir, EXT + suffix)
+    cmd = [cxx, "-shared", "-fPIC", "-O1", "-g", "-fno-strict-aliasing", "-Wno-register",
+           "-I" + include, "-I" + platinclude, "-o", so, SOURCE, "-lpthread"] + list(flags)
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    return so
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory):
+    cache = {}
+
+    def get(python):
+        if python.exe not in cache:
+            cache[python.exe] = build(python, str(tmp_path_factory.mktemp("ext")))
+        return cache[python.exe]
+    return get
+
+
+def frames_of(snap, ident):
+    return [t for t in snap["threads"] if t["thread_id"] == ident][0]["frames"]
+
+
+def find(frames, function, kind="python"):
+    idx = [i for i, f in enumerate(frames) if f["kind"] == kind and f["function"] == function]
+    assert idx, "no %s frame %s in %s" % (kind, function, describe(frames))
+    return idx[0]
+
+
+def describe(frames):
+    return " <- ".join(("%s" if f["kind"] == "python" else "[%s]") % f["function"]
+                       for f in frames)
+
+
+def module_name(f):
+    return os.path.basename(f.get("module") or "?")
+
+
+def dumps(python, builds, *modes):
+    """The target's snapshot in each mode (after a plain one)."""
+    with Target(python, "native_target.py", os.path.dirname(builds(python))) as t:
+        facts = json.loads(t.info)
+        snaps = [t.dump_json(*(["--" + m] if m else [])) for m in ("",) + modes]
+        t.finish()
+    return facts, snaps
+
+
+def test_python_calling_c_calling_python(python, builds):
+    facts, (plain, native, full) = dumps(python, builds, "native", "native-all")
+    so = os.path.basename(builds(python))
+    for snap in (native, full):
+        frames = frames_of(snap, facts["threads"]["through"])
+        order = [find(frames, "in_callback"), find(frames, "level_two", "native"),
+                 find(frames, "level_one", "native"), find(frames, "through")]
+        assert order == sorted(order), describe(frames)
+        for name in ("level_one", "level_two"):
+            f = frames[find(frames, name, "native")]
+            assert module_name(f) == so and f["file"].endswith("native_ext.cpp"), f
+            assert f["line"] == source_line("CALL-ONE" if name == "level_one" else "CALL-TWO")
+            assert f["address"].startswith("0x") and not f["inlined"]
+        # The leaf: the thread sleeps in libc, under the Python callback.
+        assert any(module_name(f).startswith("libc.so")
+                   for f in frames[:find(frames, "in_callback")]), describe(frames)
+    # --native hides the interpreter's machinery between the two; --native-all keeps it.
+    interp = os.path.basename(native["binary"])
+    between = lambda frames: frames[find(frames, "in_callback") + 1:find(frames, "level_two", "native")]
+    assert not [f for f in between(frames_of(native, facts["threads"]["through"]))
+                if module_name(f) == interp]
+    assert [f for f in between(frames_of(full, facts["threads"]["through"]))
+            if module_name(f) == interp]
+
+
+def test_python_frames_are_those_of_a_plain_dump(python, builds):
+    facts, (plain, native, full) = dumps(python, builds, "native", "native-all")
+    for snap in (native, full):
+        for t in plain["threads"]:
+            merged = [f for f in frames_of(snap, t["thread_id"]) if f["kind"] == "python"]
+            assert merged == t["frames"], (t["thread_id"], describe(merged), describe(t["frames"]))
+            assert "note" not in [th for th in snap["threads"]
+                                  if th["thread_id"] == t["thread_id"]][0], snap
+
+
+def test_blocked_in_c_with_demangled_names_and_lines(python, builds):
+    facts, (plain, native) = dumps(python, builds, "native")
+    frames = frames_of(native, facts["threads"]["in_c"])
+    calls = [f for f in frames if f["kind"] == "native"
+             and f["function"] == "pystack_test::blocking_call(int)"]
+    assert len(calls) == 3, describe(frames)
+    assert calls[0]["line"] == source_line("CALL-SLEEP")
+    assert [c["line"] for c in calls[1:]] == [source_line("CALL-RECURSE")] * 2
+    assert find(frames, "pystack_test::blocking_call(int)", "native") < find(frames, "in_c")
+
+
+def test_sorted_key_and_qsort_callbacks(python, builds):
+    facts, (plain, native, full) = dumps(python, builds, "native", "native-all")
+    interp = os.path.basename(native["binary"])
+    # sorted() is the interpreter's own C code: shown only with --native-all.
+    f = frames_of(native, facts["threads"]["sort_it"])
+    assert find(f, "sort_it") == find(f, "key") + 1, describe(f)
+    f = frames_of(full, facts["threads"]["sort_it"])
+    assert any(module_name(x) == interp for x in f[find(f, "key") + 1:find(f, "sort_it")]), describe(f)
+    # libc's qsort sits between the comparison and its caller, in both modes.
+    for snap in (native, full):
+        f = frames_of(snap, facts["threads"]["qsort_it"])
+        assert any(module_name(x).startswith("libc.so") and "qsort" in (x["function"] or "")
+                   for x in f[find(f, "compare") + 1:find(f, "qsort_it")]), describe(f)
+
+
+def test_thread_started_from_c(python, builds):
+    facts, (plain, native, full) = dumps(python, builds, "native", "native-all")
+    assert not [t for t in native["threads"] if t["thread_id"] is None]
+    c_threads = [t for t in full["threads"] if t["thread_id"] is None]
+    assert any("c_thread_main" in [f["function"] for f in t["frames"]] for t in c_threads), \
+        [describe(t["frames"]) for t in c_threads]
+    for t in c_threads:
+        assert t["tid"] > 0 and not t["main"]
+        assert all(f["kind"] == "native" for f in t["frames"])
+
+
+def test_text_output(python, builds):
+    with Target(python, "native_target.py", os.path.dirname(builds(python))) as t:
+        text = t.pystack("--native").stdout
+        t.finish()
+    assert re.search(r"^  Native level_two\+0x[0-9a-f]+ \(%s[^)]*\) at \S*native_ext\.cpp:%d$"
+                     % (EXT, source_line("CALL-TWO")), text, re.M), text
+    assert "  Native pystack_test::blocking_call(int)" in text
+
+
+def test_separate_debug_file(python, tmp_path):
+    """Debug information in a separate file, found by .gnu_debuglink beside
+    the library, compressed as distributions ship it."""
+    if not shutil.which("objcopy"):
+        pytest.skip("objcopy is needed to split the debug information")
+    so = build(python, str(tmp_path / "ext"))
+    debug = so + ".debug"
+    for cmd in (["objcopy", "--only-keep-debug", "--compress-debug-sections=zlib", so, debug],
+                ["objcopy", "--strip-debug", "--add-gnu-debuglink=" + debug, so]):
+        subprocess.run(cmd, check=True, cwd=os.path.dirname(so))
+    out = subprocess.run(["readelf", "-S", so], capture_output=True, text=True).stdout
+    assert ".debug_info" not in out and ".gnu_debuglink" in out
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"))
+    with Target(python, "native_target.py", os.path.dirname(so)) as t:
+        facts = json.loads(t.info)
+        first = run_pystack("dump", "--native", "--json", t.pid, env=env)
+        again = run_pystack("dump", "--native", "--json", t.pid, env=env)
+        t.finish()
+    for r in (first, again):
+        assert r.returncode == 0, r.stderr
+        frames = frames_of(json.loads(r.stdout), facts["threads"]["through"])
+        f = frames[find(frames, "level_two", "native")]
+        assert f["file"].endswith("native_ext.cpp") and f["line"] == source_line("CALL-TWO"), f
+    # The first read kept an inflated copy for the next one.
+    assert os.listdir(str(tmp_path / "cache" / "pystack"))
+
+
+def test_native_needs_the_process_stopped():
+    r = run_pystack("dump", "--native", "--nonblocking", "1")
+    assert r.returncode == 64 and "--nonblocking" in r.stderr
+
+
+NATIVE_KEYS = {"kind": str, "function": (str, type(None)), "offset": int, "module": (str, type(None)),
+               "address": str, "file": (str, type(None)), "line": (int, type(None)), "inlined": bool}
+
+
+def test_native_frame_schema(python, builds):
+    facts, (plain, native) = dumps(python, builds, "native")
+    natives = [f for t in native["threads"] for f in t["frames"] if f["kind"] == "native"]
+    assert natives
+    for f in natives:
+        assert set(f) == set(NATIVE_KEYS), f
+        for key, kind in NATIVE_KEYS.items():
+            assert isinstance(f[key], kind), (key, f)
+        assert int(f["address"], 16) > 0
+
+
+def test_python_only_path_loads_no_native_libraries():
+    """libdw and libunwind are loaded at run time, only for --native."""
+    out = subprocess.run(["readelf", "-d", os.path.join(ROOT, "build", "pystack")
+                          if not os.environ.get("PYSTACK") else os.environ["PYSTACK"]],
+                         capture_output=True, text=True).stdout
+    needed = re.findall(r"\(NEEDED\).*\[(.*)\]", out)
+    assert needed and not [n for n in needed if "libdw" in n or "unwind" in n], needed

@@ -1,0 +1,69 @@
+# Threads whose native stacks the --native tests know in advance.
+#   native_target.py DIR    (DIR holds the built pystack_native_test module)
+#   through:  Python -> C (level_one, level_two) -> Python callback, blocked
+#   in_c:     Python -> C, GIL released, in pystack_test::blocking_call(int)
+#   sorter:   Python -> sorted() in C -> Python key function, blocked
+#   qsort:    Python -> ctypes -> libc qsort -> Python comparison, blocked
+#   and a thread started from C that never runs Python.
+import ctypes
+import sys
+import threading
+import time
+
+import oracle
+
+sys.path.insert(0, sys.argv[1])
+import pystack_native_test as ext  # noqa: E402
+
+
+def block():
+    oracle.arrive()
+    time.sleep(100000)
+
+
+def in_callback():
+    block()
+
+
+def through():
+    return ext.call_through(in_callback)
+
+
+def in_c():
+    oracle.arrive()
+    ext.sleep_in_c()
+
+
+def key(item):
+    block()
+    return item
+
+
+def sort_it():
+    return sorted([2, 1], key=key)
+
+
+CMP = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_int))
+
+
+def compare(a, b):
+    block()
+    return a[0] - b[0]
+
+
+def qsort_it():
+    values = (ctypes.c_int * 2)(2, 1)
+    libc = ctypes.CDLL(None)
+    libc.qsort(values, 2, ctypes.sizeof(ctypes.c_int), CMP(compare))
+
+
+names = {}
+for fn in (through, in_c, sort_it, qsort_it):
+    t = threading.Thread(target=fn, name=fn.__name__)
+    t.start()
+ext.start_c_thread()
+oracle.started(4)
+time.sleep(0.2)
+idents = dict((t.name, t.ident) for t in threading.enumerate())
+oracle.ready(threads=idents)
+oracle.idle()

@@ -1,0 +1,103 @@
+/*
+ * Unit tests: merging Python frames into native stacks, for both frame
+ * models, both modes, and stacks that do not fit together.
+ */
+#include "merge.h"
+#include "unit.h"
+
+#define E { true, false }	/* an eval-loop frame */
+#define I { false, true }	/* the interpreter's own code */
+#define L { false, false }	/* a library or extension */
+
+static long run(size_t npy, const bool *entry, bool grouped, const struct merge_native *n,
+		size_t nn, enum native_mode mode, struct merge_item *out)
+{
+	char why[128];
+
+	return merge_stacks(npy, entry, grouped, n, nn, mode, out, why, sizeof(why));
+}
+
+/* "p0" for Python frame 0, "n3" for native frame 3, joined by spaces. */
+static void render(const struct merge_item *v, long n, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (long i = 0; i < n && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%c%zu", i ? " " : "",
+					v[i].python ? 'p' : 'n', v[i].index);
+}
+
+static void one_frame_per_eval(void)
+{
+	/* libc sleep, interp leaf, eval(p0), interp, extension, interp, eval(p1), libc start */
+	static const struct merge_native n[] = { L, I, E, I, L, I, E, L };
+	struct merge_item out[16];
+	char s[128];
+	long k;
+
+	k = run(2, NULL, false, n, 8, NATIVE_ON, out);
+	render(out, k, s, sizeof(s));
+	CHECK_STR(s, "n0 n1 p0 n4 p1 n7");
+	k = run(2, NULL, false, n, 8, NATIVE_ALL, out);
+	render(out, k, s, sizeof(s));
+	CHECK_STR(s, "n0 n1 p0 n3 n4 n5 p1 n7");
+}
+
+static void grouped_by_entry_frames(void)
+{
+	/* Python: p0 p1 (entry) | p2 (entry) | p3 p4 p5 (last: entry by rule) */
+	static const bool entry[] = { false, true, true, false, false, true };
+	static const struct merge_native n[] = { L, E, I, L, E, I, E, L };
+	struct merge_item out[16];
+	char s[128];
+	long k = run(6, entry, true, n, 8, NATIVE_ON, out);
+
+	render(out, k, s, sizeof(s));
+	CHECK_STR(s, "n0 p0 p1 n3 p2 p3 p4 p5 n7");
+}
+
+static void last_group_without_entry_mark(void)
+{
+	static const bool entry[] = { false, false, false };
+	static const struct merge_native n[] = { E, L };
+	struct merge_item out[8];
+	char s[64];
+	long k = run(3, entry, true, n, 2, NATIVE_ON, out);
+
+	render(out, k, s, sizeof(s));
+	CHECK_STR(s, "p0 p1 p2 n1");
+}
+
+static void no_python_keeps_everything(void)
+{
+	static const struct merge_native n[] = { L, I, I, L };
+	struct merge_item out[8];
+	char s[64];
+	long k = run(0, NULL, true, n, 4, NATIVE_ON, out);
+
+	render(out, k, s, sizeof(s));
+	CHECK_STR(s, "n0 n1 n2 n3");
+}
+
+static void stacks_that_do_not_fit(void)
+{
+	static const bool entry[] = { true, true, true };
+	static const struct merge_native n[] = { L, E, E, L };
+	struct merge_item out[8];
+	char why[128];
+
+	CHECK_INT(merge_stacks(3, entry, true, n, 4, NATIVE_ON, out, why, sizeof(why)), -1);
+	CHECK(strstr(why, "2 eval-loop frames") && strstr(why, "3 Python calls"));
+	CHECK_INT(merge_stacks(1, NULL, false, n, 4, NATIVE_ALL, out, why, sizeof(why)), -1);
+	CHECK_INT(merge_stacks(2, NULL, false, n, 4, NATIVE_ALL, out, why, sizeof(why)), 4);
+}
+
+const struct unit_test merge_tests[] = {
+	{ "merge: one frame per eval (<=3.10)", one_frame_per_eval },
+	{ "merge: grouped by entry frames (3.11+)", grouped_by_entry_frames },
+	{ "merge: last group", last_group_without_entry_mark },
+	{ "merge: no Python", no_python_keeps_everything },
+	{ "merge: stacks that do not fit", stacks_that_do_not_fit },
+	{ NULL, NULL },
+};
