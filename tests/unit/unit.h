@@ -57,6 +57,7 @@ extern const struct unit_test pystr_tests[];
 extern const struct unit_test pyruntime_tests[];
 extern const struct unit_test pyread_tests[];
 extern const struct unit_test merge_tests[];
+extern const struct unit_test render_tests[];
 
 /* For the line-table cases that real interpreters produce (see main.c). */
 int pyline_check_cases(FILE *in);

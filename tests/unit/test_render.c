@@ -1,0 +1,109 @@
+/*
+ * Unit tests: the text and JSON renderers over hand-made snapshots, with
+ * native frames merged and apart, notes and errors, and hostile strings.
+ */
+#include <stdlib.h>
+
+#include "render.h"
+#include "snapshot.h"
+#include "unit.h"
+
+static char *render(const struct renderer *r, const struct snapshot *s)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	struct render_opts o = { .color = false };
+
+	o.out = open_memstream(&buf, &len);
+	r->snapshot(s, &o);
+	fclose(o.out);
+	return buf;
+}
+
+static struct snapshot *sample(void)
+{
+	struct snapshot *s = snapshot_new(4242);
+	struct thread *t = snapshot_add_thread(s);
+	struct frame f[2] = {
+		{ .kind = FRAME_PYTHON, .function = "handle", .qualname = "Server.handle",
+		  .file = "/srv/app/\x1b[2Jserver.py", .line = 120, .source = "with self.lock:" },
+		{ .kind = FRAME_PYTHON, .function = "<module>", .file = "/srv/app/main.py", .line = 3 },
+	};
+	struct frame n[2] = {
+		{ .kind = FRAME_NATIVE, .function = "pthread_cond_wait", .offset = 0x1a1,
+		  .module = "/usr/lib/x86_64-linux-gnu/libc.so.6", .address = 0x7f0000001234 },
+		{ .kind = FRAME_NATIVE, .module = "/opt/libx.so", .address = 0x7f0000005678,
+		  .file = "x.c", .line = 9, .inlined = true },
+	};
+
+	s->python = "3.12.1";
+	s->cmdline = "python3 server.py \x07";
+	s->binary = "/usr/lib/libpython3.12.so.1.0";
+	s->shared = true;
+	s->stopped_ns = 180000;
+	t->tid = 4242;
+	t->thread_id = 0x7f3a2b1c4740;
+	t->main = true;
+	t->status = THREAD_IDLE;
+	snapshot_set_frames(s, t, f, 2);
+	t->native = snapshot_alloc(s, sizeof(n));
+	memcpy(t->native, n, sizeof(n));
+	t->nnative = 2;
+	t->note = "native and Python frames shown apart: 1 eval-loop frame for 2 Python calls";
+	t = snapshot_add_thread(s);
+	t->tid = 4250;
+	t->status = THREAD_RUNNING;	/* no Python: thread_id 0 */
+	snapshot_set_frames(s, t, n, 1);
+	return s;
+}
+
+static void text(void)
+{
+	struct snapshot *s = sample();
+	char *out = render(&render_text, s);
+
+	CHECK(strstr(out, "Process 4242: python3 server.py \\x07\n"));
+	CHECK(strstr(out, "Python 3.12.1 (shared libpython, /usr/lib/libpython3.12.so.1.0)\n"));
+	CHECK(strstr(out, "Thread 4242 (idle) [pthread 0x7f3a2b1c4740]\n"));
+	/* Outermost first; escapes; the source line under its frame. */
+	CHECK(strstr(out, "  File \"/srv/app/main.py\", line 3, in <module>\n"
+			  "  File \"/srv/app/\\x1b[2Jserver.py\", line 120, in Server.handle\n"
+			  "    with self.lock:\n"));
+	CHECK(strstr(out, "  Native stack:\n"
+			  "  Native 0x7f0000005678 (libx.so) at x.c:9\n"
+			  "  Native pthread_cond_wait+0x1a1 (libc.so.6)\n"));
+	CHECK(strstr(out, "  (native and Python frames shown apart: 1 eval-loop frame"));
+	CHECK(strstr(out, "Thread 4250 (running, no Python)\n"));
+	CHECK(!strchr(out, '\x1b') && !strchr(out, '\x07'));
+	free(out);
+	snapshot_free(s);
+}
+
+static void json(void)
+{
+	struct snapshot *s = sample();
+	char *out = render(&render_json, s);
+
+	/* One line, ending in a newline. */
+	CHECK(strchr(out, '\n') == out + strlen(out) - 1);
+	CHECK(strstr(out, "\"pid\": 4242"));
+	CHECK(strstr(out, "\"stopped_us\": 180"));
+	CHECK(strstr(out, "\"cmdline\": \"python3 server.py \\u0007\""));
+	CHECK(strstr(out, "\"file\": \"/srv/app/\\u001b[2Jserver.py\""));
+	CHECK(strstr(out, "\"thread_id\": 139887808104256"));
+	CHECK(strstr(out, "\"thread_id\": null"));
+	CHECK(strstr(out, "\"native_frames\": [{\"kind\": \"native\", \"function\": \"pthread_cond_wait\", "
+			  "\"offset\": 417, \"module\": \"/usr/lib/x86_64-linux-gnu/libc.so.6\", "
+			  "\"address\": \"0x7f0000001234\", \"file\": null, \"line\": null, \"inlined\": false}"));
+	CHECK(strstr(out, "\"note\": \"native and Python frames shown apart"));
+	CHECK(strstr(out, "\"qualname\": \"Server.handle\""));
+	CHECK(strstr(out, "{\"kind\": \"python\", \"function\": \"<module>\", \"qualname\": null"));
+	free(out);
+	snapshot_free(s);
+}
+
+const struct unit_test render_tests[] = {
+	{ "render: text", text },
+	{ "render: json", json },
+	{ NULL, NULL },
+};
