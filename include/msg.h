@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 extern int msg_verbose;
 
@@ -22,6 +23,10 @@ void *xrealloc(void *ptr, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A stream writing into a growing malloc'd buffer (open_memstream), checked. */
+FILE *xopen_memstream(char **buf, size_t *len);
+void xclose_memstream(FILE *f);
 
 /*
  * Grow *array (of *cap elements of elsize bytes) so that it holds at least

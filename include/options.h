@@ -19,7 +19,7 @@ enum color_mode {
 };
 
 struct common_opts {
-	const char *format;	/* "text" or "json" */
+	const char *format;	/* "text", "json" or "collapsed" */
 	bool nonblocking;
 	enum native_mode native;
 	enum color_mode color;
@@ -32,6 +32,15 @@ extern const struct argp common_argp;
 
 /* A PID: digits only, 1 to the kernel's maximum.  0 or -EINVAL / -ERANGE. */
 int parse_pid(const char *s, pid_t *out);
+
+/* A count: digits only, 1 to max.  0 or -EINVAL / -ERANGE. */
+int parse_count(const char *s, unsigned long max, unsigned long *out);
+
+/*
+ * argp would read "-5" as an unknown option: say instead that it is not a
+ * PID (on stderr, as argp does).  True when argv holds one.
+ */
+bool reject_negative_pid(int argc, char **argv);
 
 /*
  * A duration: a number with an optional ns, us, ms, s or m suffix (a bare

@@ -72,15 +72,29 @@ struct maps {
 	size_t nfiles;
 	char *text;		/* the raw file, also what paths point into */
 	size_t len;
+	uint64_t hash;		/* of the raw file, as maps_read() found it */
 };
 
 /* Read /proc/PID/maps.  Free with maps_free(). */
 int maps_read(pid_t pid, struct maps *out);
 
+/*
+ * Read /proc/PID/maps again: 0 when it is as old was (out untouched), 1
+ * with out filled when it changed, or a negative error.
+ */
+int maps_reread(pid_t pid, const struct maps *old, struct maps *out);
+
 /* Parse the text of a maps file (taken over by out, which frees it). */
 int maps_parse(char *text, size_t len, struct maps *out);
 
 void maps_free(struct maps *m);
+
+/*
+ * Whether a and b map the same files at the same places (the anonymous
+ * mappings may differ): then what was learnt from a's files holds for b,
+ * file index for file index.
+ */
+bool maps_same_files(const struct maps *a, const struct maps *b);
 
 /* The mapping that contains addr, or NULL. */
 const struct map *maps_find(const struct maps *m, uint64_t addr);

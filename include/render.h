@@ -13,6 +13,10 @@ struct snapshot;
 struct render_opts {
 	FILE *out;
 	bool color;		/* ANSI colours (text only) */
+	double stuck_after;	/* watch: flag threads unchanged this long (seconds; 0: never) */
+	/* Text, to fit a screen: */
+	size_t max_frames;	/* only the innermost frames of each thread (0: all) */
+	bool hide_source;	/* leave out the source lines */
 };
 
 struct renderer {
@@ -22,6 +26,7 @@ struct renderer {
 
 extern const struct renderer render_text;
 extern const struct renderer render_json;
+extern const struct renderer render_collapsed;	/* see folded.h */
 
 /* The renderer called name, or NULL. */
 const struct renderer *renderer_find(const char *name);

@@ -58,6 +58,9 @@ struct thread {
 	struct frame *native;	/* innermost first */
 	size_t nnative;
 	const char *note;
+	/* Set by watch: how long the stack has stayed the same (-1: not watched). */
+	double unchanged_s;
+	bool changed;		/* different from the previous snapshot */
 };
 
 struct snapshot {
@@ -73,6 +76,9 @@ struct snapshot {
 	struct thread *threads;
 	size_t nthreads, cap;
 	unsigned partial;	/* how many things could not be read */
+	/* Watch: the snapshot's number (from 1; 0 outside a watch), and how many
+	 * intervals were skipped before it because a read overran. */
+	unsigned long seq, skipped;
 	struct snapshot_chunk *arena;
 };
 

@@ -109,14 +109,8 @@ int cmd_dump(int argc, char **argv)
 	const struct renderer *r;
 	int shown = 0, failed = 0, partial = 0;
 
-	/* "-5" would otherwise be read as an unknown option "-5". */
-	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
-		if (argv[i][0] == '-' && argv[i][1] >= '0' && argv[i][1] <= '9') {
-			fprintf(stderr, "%s: invalid PID '%s' (a process id is a positive number)\n"
-				"Try `%s --help' for more information.\n", argv[0], argv[i], argv[0]);
-			return EXIT_USAGE;
-		}
-	}
+	if (reject_negative_pid(argc, argv))
+		return EXIT_USAGE;
 	argp_parse(&dump_argp, argc, argv, 0, NULL, &a);
 	r = renderer_find(a.common.format);
 	ro.color = r == &render_text && color_enabled(a.common.color, STDOUT_FILENO);

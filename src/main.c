@@ -20,6 +20,7 @@ static const struct command {
 	const char *summary;
 } commands[] = {
 	{ "dump", cmd_dump, "one snapshot of each process, then exit" },
+	{ "watch", cmd_watch, "a snapshot every interval, showing what moves and what is stuck" },
 };
 
 struct root_args {

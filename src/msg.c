@@ -107,3 +107,14 @@ void xgrow(void *array, size_t *cap, size_t need, size_t elsize)
 	*p = xrealloc(*p, ncap * elsize);
 	*cap = ncap;
 }
+
+FILE *xopen_memstream(char **buf, size_t *len)
+{
+	return check(open_memstream(buf, len));
+}
+
+void xclose_memstream(FILE *f)
+{
+	if (fclose(f))
+		check(NULL);
+}

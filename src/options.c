@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,7 +26,9 @@ enum {
 static const struct argp_option common_options[] = {
 	{ NULL, 0, NULL, 0, "Output:", 1 },
 	{ "json", OPT_JSON, NULL, 0, "JSON Lines: one object per process per snapshot", 1 },
-	{ "format", OPT_FORMAT, "FORMAT", 0, "text (default) or json", 1 },
+	{ "format", OPT_FORMAT, "FORMAT", 0,
+	  "text (default), json, or collapsed: the folded stacks flame graph tools read "
+	  "(\"process;thread;outer;...;inner count\")", 1 },
 	{ "color", OPT_COLOR, "WHEN", OPTION_ARG_OPTIONAL,
 	  "colour the text: auto (default: only on a terminal, and not with NO_COLOR), always, never", 1 },
 	{ "colour", OPT_COLOR, "WHEN", OPTION_ALIAS | OPTION_ARG_OPTIONAL, NULL, 1 },
@@ -51,8 +54,8 @@ static error_t common_parse(int key, char *arg, struct argp_state *state)
 		o->format = "json";
 		return 0;
 	case OPT_FORMAT:
-		if (strcmp(arg, "text") && strcmp(arg, "json"))
-			argp_error(state, "unknown format '%s' (text or json)", arg);
+		if (strcmp(arg, "text") && strcmp(arg, "json") && strcmp(arg, "collapsed"))
+			argp_error(state, "unknown format '%s' (text, json or collapsed)", arg);
 		o->format = arg;
 		return 0;
 	case OPT_COLOR:
@@ -108,6 +111,35 @@ int parse_pid(const char *s, pid_t *out)
 		return -ERANGE;
 	*out = (pid_t)v;
 	return 0;
+}
+
+int parse_count(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!*s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*end || v == 0)
+		return -EINVAL;
+	if (errno == ERANGE || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+bool reject_negative_pid(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		if (argv[i][0] == '-' && argv[i][1] >= '0' && argv[i][1] <= '9') {
+			fprintf(stderr, "%s: invalid PID '%s' (a process id is a positive number)\n"
+				"Try `%s --help' for more information.\n", argv[0], argv[i], argv[0]);
+			return true;
+		}
+	}
+	return false;
 }
 
 int parse_duration(const char *s, uint64_t *ns)

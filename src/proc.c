@@ -347,17 +347,41 @@ int maps_parse(char *text, size_t len, struct maps *out)
 	return 0;
 }
 
+static uint64_t text_hash(const char *text, size_t len)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)text[i]) * 1099511628211ull;
+	return h ^ len;
+}
+
 int maps_read(pid_t pid, struct maps *out)
+{
+	int err = maps_reread(pid, NULL, out);
+
+	return err < 0 ? err : 0;
+}
+
+int maps_reread(pid_t pid, const struct maps *old, struct maps *out)
 {
 	char path[64], *text;
 	size_t len;
+	uint64_t hash;
 	int err;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
 	err = proc_read_file(path, &text, &len);
 	if (err)
 		return err == -ENOENT ? -ESRCH : err;
-	return maps_parse(text, len, out);
+	hash = text_hash(text, len);
+	if (old && old->hash == hash && old->len == len) {
+		free(text);
+		return 0;
+	}
+	maps_parse(text, len, out);
+	out->hash = hash;
+	return 1;
 }
 
 void maps_free(struct maps *m)
@@ -368,6 +392,21 @@ void maps_free(struct maps *m)
 	free(m->files);
 	free(m->text);
 	memset(m, 0, sizeof(*m));
+}
+
+bool maps_same_files(const struct maps *a, const struct maps *b)
+{
+	if (a->nfiles != b->nfiles)
+		return false;
+	for (size_t i = 0; i < a->nfiles; i++) {
+		const struct mapped_file *x = &a->files[i], *y = &b->files[i];
+
+		if (x->first->start != y->first->start || x->first->offset != y->first->offset ||
+		    x->first->inode != y->first->inode || strcmp(x->first->path, y->first->path) ||
+		    x->text_start != y->text_start || x->text_end != y->text_end)
+			return false;
+	}
+	return true;
 }
 
 const struct map *maps_find(const struct maps *m, uint64_t addr)

@@ -73,6 +73,9 @@ static void thread(FILE *f, const struct thread *t)
 		t->gc ? "true" : "false", status_word(t->status));
 	if (t->interp_id >= 0)
 		fprintf(f, ", \"interpreter\": %lld", t->interp_id);
+	if (t->unchanged_s >= 0)
+		fprintf(f, ", \"unchanged_s\": %.3f, \"changed\": %s", t->unchanged_s,
+			t->changed ? "true" : "false");
 	if (t->error) {
 		fputs(", ", f);
 		str(f, "error", t->error);
@@ -104,8 +107,11 @@ static void json_snapshot(const struct snapshot *s, const struct render_opts *o)
 	str(f, "cmdline", s->cmdline);
 	fputs(", ", f);
 	str(f, "binary", s->binary);
-	fprintf(f, ", \"stopped_us\": %" PRIu64 ", \"partial\": %s, \"threads\": [",
-		s->stopped_ns / 1000, s->partial ? "true" : "false");
+	fprintf(f, ", \"stopped_us\": %" PRIu64 ", \"partial\": %s", s->stopped_ns / 1000,
+		s->partial ? "true" : "false");
+	if (s->seq)
+		fprintf(f, ", \"snapshot\": %lu, \"skipped\": %lu", s->seq, s->skipped);
+	fputs(", \"threads\": [", f);
 	for (size_t i = 0; i < s->nthreads; i++) {
 		if (i)
 			fputs(", ", f);

@@ -11,6 +11,7 @@
 #define BOLD	"\033[1m"
 #define DIM	"\033[2m"
 #define RED	"\033[31m"
+#define GREEN	"\033[32m"
 #define YELLOW	"\033[33m"
 #define CYAN	"\033[36m"
 #define RESET	"\033[0m"
@@ -54,8 +55,23 @@ static void print_thread_header(const struct thread *t, const struct render_opts
 		escape_text(f, t->name);
 		fputc('"', f);
 	}
-	fprintf(f, " (%s%s%s)", status_word(t->status), t->holds_gil ? ", holds GIL" : "",
+	fprintf(f, " (%s%s%s", status_word(t->status), t->holds_gil ? ", holds GIL" : "",
 		t->gc ? ", collecting garbage" : "");
+	if (t->changed) {
+		paint(o, GREEN);
+		fputs(", changed", f);
+		paint(o, RESET);
+		paint(o, BOLD);
+	}
+	else if (t->unchanged_s >= 0)
+		fprintf(f, ", unchanged for %.1fs", t->unchanged_s);
+	if (o->stuck_after > 0 && t->unchanged_s >= o->stuck_after) {
+		paint(o, RED);
+		fputs(", STUCK", f);
+		paint(o, RESET);
+		paint(o, BOLD);
+	}
+	fputc(')', f);
 	fprintf(f, " [pthread 0x%llx]", (unsigned long long)t->thread_id);
 	if (t->interp_id > 0)
 		fprintf(f, " [interpreter %lld]", t->interp_id);
@@ -121,11 +137,25 @@ static void print_frame(const struct frame *fr, const struct render_opts *o)
 	escape_text(f, fr->qualname ? fr->qualname : fr->function ? fr->function : "???");
 	paint(o, RESET);
 	fputc('\n', f);
-	if (fr->source) {
+	if (fr->source && !o->hide_source) {
 		fputs("    ", f);
 		escape_text(f, fr->source);
 		fputc('\n', f);
 	}
+}
+
+/* Frames v[n-1] (outermost) to v[0], or only the innermost o->max_frames. */
+static void print_frames(const struct frame *v, size_t n, const struct render_opts *o)
+{
+	size_t shown = o->max_frames && o->max_frames < n ? o->max_frames : n;
+
+	if (shown < n) {
+		paint(o, DIM);
+		fprintf(o->out, "  ... %zu outer frame%s\n", n - shown, n - shown == 1 ? "" : "s");
+		paint(o, RESET);
+	}
+	for (size_t k = shown; k-- > 0;)
+		print_frame(&v[k], o);
 }
 
 static void text_snapshot(const struct snapshot *s, const struct render_opts *o)
@@ -152,14 +182,12 @@ static void text_snapshot(const struct snapshot *s, const struct render_opts *o)
 			fputs("  (no Python frames)\n", f);
 			paint(o, RESET);
 		}
-		for (size_t k = t->nframes; k-- > 0;)
-			print_frame(&t->frames[k], o);
+		print_frames(t->frames, t->nframes, o);
 		if (t->nnative) {
 			paint(o, DIM);
 			fputs("  Native stack:\n", f);
 			paint(o, RESET);
-			for (size_t k = t->nnative; k-- > 0;)
-				print_frame(&t->native[k], o);
+			print_frames(t->native, t->nnative, o);
 		}
 		if (t->note) {
 			paint(o, DIM);
@@ -186,7 +214,7 @@ const struct renderer render_text = {
 
 const struct renderer *renderer_find(const char *name)
 {
-	static const struct renderer *const all[] = { &render_text, &render_json };
+	static const struct renderer *const all[] = { &render_text, &render_json, &render_collapsed };
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		if (!strcmp(all[i]->name, name))

@@ -35,6 +35,7 @@ struct session {
 	char *exe, *cmdline;
 	struct source_cache *sources;
 	struct native *native;		/* set up on the first native snapshot */
+	unsigned long snapshots;	/* taken so far */
 };
 
 /* Whether pid has exited (or is exiting) by now: then that explains any failure. */
@@ -187,6 +188,50 @@ static int read_failed(const struct session *s, int err, char *detail, size_t n)
 	return err;
 }
 
+/* Where the interpreter's binary starts in maps, or 0. */
+static uint64_t binary_start(const struct maps *maps, const char *binary)
+{
+	for (size_t i = 0; i < maps->nfiles; i++)
+		if (!strcmp(maps->files[i].first->path, binary))
+			return maps->files[i].first->start;
+	return 0;
+}
+
+/*
+ * Between snapshots, follow changes to the maps.  Anonymous mappings come
+ * and go all the time (the allocator's arenas): the new maps replace the
+ * old in place, and all that was learnt of the files holds.  When files
+ * came or went (a library loaded), the native state is rebuilt on the next
+ * native snapshot.  When the interpreter's own binary moved, the process
+ * runs another program now (it called exec).
+ */
+static int refresh(struct session *s, char *detail, size_t n)
+{
+	struct maps fresh;
+	int err = maps_reread(s->io, &s->maps, &fresh);
+
+	if (err <= 0)
+		return err ? read_failed(s, err, detail, n) : 0;
+	if (binary_start(&fresh, s->rt.binary) != binary_start(&s->maps, s->rt.binary)) {
+		maps_free(&fresh);
+		/* An exiting process unmaps everything. */
+		if (exited(s->pid))
+			return read_failed(s, -PS_E_GONE, detail, n);
+		snprintf(detail, n, "process %d no longer runs the Python it ran (it called exec, "
+			 "or unloaded %s): start again to read the new program", (int)s->pid,
+			 s->rt.binary);
+		return -PS_E_NOT_PYTHON;
+	}
+	if (!maps_same_files(&s->maps, &fresh) && s->native) {
+		debug_msg("pid %d: mapped files changed; native state rebuilt", (int)s->pid);
+		native_free(s->native);
+		s->native = NULL;
+	}
+	maps_free(&s->maps);
+	s->maps = fresh;
+	return 0;
+}
+
 static void prepass(struct session *s)
 {
 	struct pyread r = {
@@ -269,6 +314,11 @@ int session_snapshot(struct session *s, const struct session_opts *opts, struct 
 	int err = 0;
 
 	detail[0] = '\0';
+	if (s->snapshots++) {
+		err = refresh(s, detail, ndetail);
+		if (err)
+			return err;
+	}
 	/* Loading libunwind and libdw is slow: never while the process is stopped. */
 	if (opts->native && !s->native) {
 		char why[256];

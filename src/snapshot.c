@@ -95,6 +95,7 @@ struct thread *snapshot_add_thread(struct snapshot *s)
 	t = &s->threads[s->nthreads++];
 	memset(t, 0, sizeof(*t));
 	t->interp_id = -1;
+	t->unchanged_s = -1;
 	return t;
 }
 

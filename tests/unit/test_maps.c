@@ -58,8 +58,48 @@ static void empty(void)
 	maps_free(&m);
 }
 
+static void parse_text(const char *text, struct maps *m)
+{
+	char *copy = xstrdup(text);
+
+	CHECK_INT(maps_parse(copy, strlen(copy), m), 0);
+}
+
+/* Anonymous mappings come and go; only a change of files makes a rebuild. */
+static void same_files(void)
+{
+	const char *lib =
+		"7f1000000000-7f1000001000 r--p 00000000 08:02 42   /usr/lib/libpython3.12.so.1.0\n"
+		"7f1000001000-7f1000090000 r-xp 00001000 08:02 42   /usr/lib/libpython3.12.so.1.0\n";
+	char *a_text = xasprintf("%s", lib);
+	char *b_text = xasprintf("7e0000000000-7e0000100000 rw-p 00000000 00:00 0\n%s"
+				 "7f2000000000-7f2000100000 rw-p 00000000 00:00 0\n", lib);
+	char *c_text = xasprintf("%s7f3000000000-7f3000001000 r-xp 00000000 08:02 77   /opt/ext.so\n", lib);
+	char *d_text = xasprintf("7f1000000000-7f1000001000 r--p 00000000 08:02 43   /usr/lib/libpython3.12.so.1.0\n"
+				 "7f1000001000-7f1000090000 r-xp 00001000 08:02 43   /usr/lib/libpython3.12.so.1.0\n");
+	struct maps a, b, c, d;
+
+	parse_text(a_text, &a);
+	parse_text(b_text, &b);
+	parse_text(c_text, &c);
+	parse_text(d_text, &d);
+	CHECK_INT(a.nfiles, 1);
+	CHECK(maps_same_files(&a, &b));
+	CHECK(!maps_same_files(&a, &c));	/* a library loaded */
+	CHECK(!maps_same_files(&a, &d));	/* the file replaced (another inode) */
+	maps_free(&a);
+	maps_free(&b);
+	maps_free(&c);
+	maps_free(&d);
+	free(a_text);
+	free(b_text);
+	free(c_text);
+	free(d_text);
+}
+
 const struct unit_test maps_tests[] = {
 	{ "maps: parse", parse },
 	{ "maps: empty", empty },
+	{ "maps: same files", same_files },
 	{ NULL, NULL },
 };

@@ -57,8 +57,26 @@ static void durations(void)
 	CHECK_INT(parse_duration("99999999999999999999999m", &ns), -ERANGE);
 }
 
+static void counts(void)
+{
+	unsigned long n = 0;
+
+	CHECK_INT(parse_count("10", 1000, &n), 0);
+	CHECK_INT(n, 10);
+	CHECK_INT(parse_count("1000", 1000, &n), 0);
+	CHECK_INT(parse_count("1001", 1000, &n), -ERANGE);
+	CHECK_INT(parse_count("99999999999999999999999", 1000, &n), -ERANGE);
+	CHECK_INT(parse_count("0", 1000, &n), -EINVAL);
+	CHECK_INT(parse_count("-1", 1000, &n), -EINVAL);
+	CHECK_INT(parse_count("1.5", 1000, &n), -EINVAL);
+	CHECK_INT(parse_count("", 1000, &n), -EINVAL);
+	CHECK_INT(parse_count("7x", 1000, &n), -EINVAL);
+	CHECK_INT(n, 1000);
+}
+
 const struct unit_test options_tests[] = {
 	{ "options: pids", pids },
+	{ "options: counts", counts },
 	{ "options: durations", durations },
 	{ NULL, NULL },
 };

@@ -102,8 +102,68 @@ static void json(void)
 	snapshot_free(s);
 }
 
+static char *render_with(const struct snapshot *s, struct render_opts o)
+{
+	char *buf = NULL;
+	size_t len = 0;
+
+	o.out = open_memstream(&buf, &len);
+	render_text.snapshot(s, &o);
+	fclose(o.out);
+	return buf;
+}
+
+/* What a watch adds: how long a stack stayed, the stuck flag, the snapshot's number. */
+static void watched(void)
+{
+	struct snapshot *s = sample();
+	char *out;
+
+	s->threads[0].unchanged_s = 12.34;
+	s->threads[1].unchanged_s = 0;
+	s->threads[1].changed = true;
+	s->threads[1].thread_id = 0x10;
+	s->seq = 7;
+	s->skipped = 2;
+	out = render_with(s, (struct render_opts){ .stuck_after = 10 });
+	CHECK(strstr(out, "Thread 4242 (idle, unchanged for 12.3s, STUCK) [pthread 0x7f3a2b1c4740]\n"));
+	CHECK(strstr(out, "Thread 4250 (running, changed) [pthread 0x10]\n"));
+	free(out);
+	out = render_with(s, (struct render_opts){ .stuck_after = 0 });
+	CHECK(strstr(out, "(idle, unchanged for 12.3s) "));
+	free(out);
+	out = render(&render_json, s);
+	CHECK(strstr(out, "\"snapshot\": 7, \"skipped\": 2"));
+	CHECK(strstr(out, "\"unchanged_s\": 12.340, \"changed\": false"));
+	CHECK(strstr(out, "\"unchanged_s\": 0.000, \"changed\": true"));
+	free(out);
+	snapshot_free(s);
+}
+
+/* Fitting a screen: the innermost frames only, no source lines. */
+static void compact(void)
+{
+	struct snapshot *s = sample();
+	char *out = render_with(s, (struct render_opts){ .max_frames = 1, .hide_source = true });
+
+	CHECK(strstr(out, "  ... 1 outer frame\n"
+			  "  File \"/srv/app/\\x1b[2Jserver.py\", line 120, in Server.handle\n"
+			  "  Native stack:\n"
+			  "  ... 1 outer frame\n"
+			  "  Native pthread_cond_wait+0x1a1 (libc.so.6)\n"));
+	CHECK(!strstr(out, "with self.lock"));
+	CHECK(!strstr(out, "\"unchanged_s\""));
+	free(out);
+	out = render(&render_json, s);
+	CHECK(!strstr(out, "unchanged_s") && !strstr(out, "\"snapshot\""));
+	free(out);
+	snapshot_free(s);
+}
+
 const struct unit_test render_tests[] = {
 	{ "render: text", text },
 	{ "render: json", json },
+	{ "render: watched", watched },
+	{ "render: compact", compact },
 	{ NULL, NULL },
 };

@@ -58,6 +58,8 @@ extern const struct unit_test pyruntime_tests[];
 extern const struct unit_test pyread_tests[];
 extern const struct unit_test merge_tests[];
 extern const struct unit_test render_tests[];
+extern const struct unit_test flamegraph_tests[];
+extern const struct unit_test track_tests[];
 
 /* For the line-table cases that real interpreters produce (see main.c). */
 int pyline_check_cases(FILE *in);

@@ -1,0 +1,657 @@
+/*
+ * pystack watch: a snapshot of one process every interval, on absolute
+ * deadlines, until a count or a duration is reached, a signal or the q key
+ * arrives, or the process ends.  Each thread's stack is compared with the
+ * last one (track.h); snapshots are shown live on a terminal (screen.h) or
+ * appended, and aggregated for flame graphs (folded.h, flamegraph.h).
+ */
+#include <argp.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "errors.h"
+#include "flamegraph.h"
+#include "folded.h"
+#include "msg.h"
+#include "options.h"
+#include "render.h"
+#include "screen.h"
+#include "session.h"
+#include "snapshot.h"
+#include "track.h"
+
+#define NS 1000000000ull
+#define DEFAULT_INTERVAL_NS NS
+#define DEFAULT_STUCK_NS (10 * NS)
+#define MAX_COUNT 1000000000ul
+/* Stop times are kept as a histogram in microseconds, the last bucket for the rest. */
+#define HIST_US 10000
+
+enum {
+	OPT_INTERVAL = 'i',
+	OPT_COUNT = 'c',
+	OPT_DURATION = 'd',
+	OPT_FLAMEGRAPH = 0x200,
+	OPT_STUCK,
+};
+
+struct watch_args {
+	struct common_opts common;
+	pid_t pid;
+	uint64_t interval_ns, duration_ns, stuck_ns;
+	unsigned long count;		/* 0: no limit */
+	const char *flamegraph;
+};
+
+enum output {
+	OUT_LIVE,		/* redrawn in place on a terminal */
+	OUT_APPEND,		/* text snapshots one after another, with a header */
+	OUT_JSON,		/* one line per snapshot */
+	OUT_COLLAPSED,		/* the folded stacks of the whole watch, at the end */
+};
+
+/* How a watch ended. */
+enum ending {
+	END_NONE,
+	END_DONE,		/* the count or the duration was reached */
+	END_SIGNAL,
+	END_QUIT,		/* the q key */
+	END_EXITED,		/* the process exited */
+	END_UNREADABLE,		/* reading failed: the message was printed */
+	END_OUTPUT,		/* standard output was closed */
+};
+
+struct watch {
+	const struct watch_args *a;
+	struct session *session;
+	struct session_opts so;
+	enum output out;
+	struct render_opts ro;
+	struct screen *screen;
+	struct tracker *tracker;
+	struct folded *folded;		/* with --format=collapsed or --flamegraph */
+	struct snapshot *last;
+	uint64_t start_ns;		/* the first snapshot, CLOCK_MONOTONIC */
+	unsigned long taken, skipped, partial;
+	uint32_t stop_hist[HIST_US + 1];
+	uint64_t stop_max_ns;
+	sigset_t wait_mask;		/* the signal mask while waiting */
+	bool write_failed;		/* standard output failed, not by EPIPE */
+	int fg_fd;			/* the flame graph's temporary file, or -1 */
+	char *fg_tmp;
+};
+
+static volatile sig_atomic_t stop_signal, resized, suspended;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGWINCH)
+		resized = 1;
+	else if (sig == SIGTSTP)
+		suspended = 1;
+	else
+		stop_signal = sig;
+}
+
+static error_t watch_parse(int key, char *arg, struct argp_state *state)
+{
+	struct watch_args *a = state->input;
+	int err;
+
+	switch (key) {
+	case ARGP_KEY_INIT:
+		state->child_inputs[0] = &a->common;
+		return 0;
+	case OPT_INTERVAL:
+	case OPT_DURATION:
+	case OPT_STUCK:
+		err = parse_duration(arg, key == OPT_INTERVAL ? &a->interval_ns :
+				     key == OPT_DURATION ? &a->duration_ns : &a->stuck_ns);
+		if (err)
+			argp_error(state, "invalid duration '%s' for --%s (a number with ns, us, ms, "
+				   "s or m: 500ms, 1s, 2m)%s", arg, key == OPT_INTERVAL ? "interval" :
+				   key == OPT_DURATION ? "duration" : "stuck",
+				   err == -ERANGE ? ": out of range" : "");
+		if (key == OPT_DURATION && !a->duration_ns)
+			argp_error(state, "--duration must be more than 0");
+		return 0;
+	case OPT_COUNT:
+		err = parse_count(arg, MAX_COUNT, &a->count);
+		if (err)
+			argp_error(state, "invalid count '%s' for --count (1 to %lu)", arg, MAX_COUNT);
+		return 0;
+	case OPT_FLAMEGRAPH:
+		if (!*arg)
+			argp_error(state, "--flamegraph needs a file name");
+		a->flamegraph = arg;
+		return 0;
+	case ARGP_KEY_ARG:
+		if (a->pid)
+			argp_error(state, "watch reads one process; run one watch per process");
+		switch (parse_pid(arg, &a->pid)) {
+		case 0:
+			break;
+		case -ERANGE:
+			argp_error(state, "invalid PID '%s': out of range", arg);
+			break;
+		default:
+			argp_error(state, "invalid PID '%s' (a process id is a positive number)", arg);
+		}
+		return 0;
+	case ARGP_KEY_END:
+		if (!a->pid)
+			argp_error(state, "no PID given");
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
+}
+
+/* "1s", "250ms", "1.5s": a duration as the options take it. */
+static void format_duration(char *buf, size_t n, uint64_t ns)
+{
+	if (ns == 0)
+		snprintf(buf, n, "0s (back to back)");
+	else if (ns % NS == 0)
+		snprintf(buf, n, "%llus", (unsigned long long)(ns / NS));
+	else if (ns >= NS)
+		snprintf(buf, n, "%.3gs", (double)ns / 1e9);
+	else if (ns % 1000000 == 0)
+		snprintf(buf, n, "%llums", (unsigned long long)(ns / 1000000));
+	else
+		snprintf(buf, n, "%.3gms", (double)ns / 1e6);
+}
+
+static uint64_t stop_median_us(const struct watch *w)
+{
+	unsigned long seen = 0;
+
+	for (size_t i = 0; i <= HIST_US; i++) {
+		seen += w->stop_hist[i];
+		if (2 * seen >= w->taken)
+			return i;
+	}
+	return 0;
+}
+
+/* Render s into a string, as the text renderer would with ro. */
+static char *render_string(const struct snapshot *s, const struct render_opts *ro)
+{
+	struct render_opts o = *ro;
+	char *buf = NULL;
+	size_t len = 0;
+
+	o.out = xopen_memstream(&buf, &len);
+	render_text.snapshot(s, &o);
+	xclose_memstream(o.out);
+	return buf;
+}
+
+static size_t count_lines(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/*
+ * The last snapshot, made to fit rows: without source lines, then with
+ * fewer and fewer of each thread's outer frames, until it does.
+ */
+static char *render_fitting(const struct watch *w, size_t rows)
+{
+	static const size_t max_frames[] = { 0, 0, 12, 6, 3, 1 };
+	struct render_opts o = w->ro;
+	char *body = NULL;
+
+	for (size_t i = 0; i < sizeof(max_frames) / sizeof(max_frames[0]); i++) {
+		free(body);
+		o.hide_source = i > 0;
+		o.max_frames = max_frames[i];
+		body = render_string(w->last, &o);
+		if (count_lines(body) <= rows)
+			break;
+	}
+	return body;
+}
+
+static void draw(struct watch *w)
+{
+	char status[512], every[32];
+	int rows, cols;
+	char *body;
+
+	if (!w->screen || !w->last)
+		return;
+	screen_size(w->screen, &rows, &cols);
+	format_duration(every, sizeof(every), w->a->interval_ns);
+	snprintf(status, sizeof(status),
+		 " pystack watch %d, every %s: snapshot %lu, %.1fs, stopped %llu us%s   q: quit",
+		 (int)w->a->pid, every, w->taken, (double)(monotonic_ns() - w->start_ns) / 1e9,
+		 (unsigned long long)(w->last->stopped_ns / 1000),
+		 w->last->skipped ? " (late)" : "");
+	body = render_fitting(w, rows > 1 ? (size_t)rows - 1 : 1);
+	screen_draw(w->screen, status, body);
+	free(body);
+}
+
+/* The line above each appended text snapshot. */
+static void print_header(const struct watch *w, const struct snapshot *s, uint64_t at_ns)
+{
+	struct tm tm;
+	char when[64], zone[16];
+
+	localtime_r(&s->when.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	strftime(zone, sizeof(zone), "%z", &tm);
+	if (w->ro.color)
+		fputs("\033[1m", stdout);
+	printf("--- snapshot %lu at %s.%03ld %s (+%.3fs", s->seq, when, s->when.tv_nsec / 1000000,
+	       zone, (double)(at_ns - w->start_ns) / 1e9);
+	if (s->skipped)
+		printf("; late: %lu interval%s skipped", s->skipped, s->skipped == 1 ? "" : "s");
+	printf(") ---%s\n", w->ro.color ? "\033[0m" : "");
+}
+
+/* Show snapshot s, taken at at_ns; false when standard output is gone. */
+static bool show(struct watch *w, const struct snapshot *s, uint64_t at_ns)
+{
+	switch (w->out) {
+	case OUT_LIVE:
+		draw(w);
+		break;
+	case OUT_APPEND:
+		print_header(w, s, at_ns);
+		render_text.snapshot(s, &w->ro);
+		break;
+	case OUT_JSON:
+		render_json.snapshot(s, &w->ro);
+		break;
+	case OUT_COLLAPSED:
+		return true;
+	}
+	return fflush(stdout) == 0 && !ferror(stdout);
+}
+
+/* Between snapshots: give the terminal back for Ctrl-Z, and redraw after it and on resizes. */
+static void handle_terminal(struct watch *w)
+{
+	if (suspended) {
+		suspended = 0;
+		if (w->screen) {
+			screen_suspend(w->screen);
+			kill(getpid(), SIGSTOP);
+			screen_resume(w->screen);
+			resized = 1;
+		}
+	}
+	if (resized) {
+		resized = 0;
+		draw(w);
+	}
+}
+
+/*
+ * Wait until deadline (CLOCK_MONOTONIC), or less if the watch is to end.
+ * Signals are blocked but while waiting here, so one that arrives during a
+ * read is acted on when it is over.
+ */
+static enum ending wait_until(struct watch *w, uint64_t deadline)
+{
+	for (;;) {
+		struct pollfd pfd = { .fd = w->screen ? screen_key_fd(w->screen) : -1, .events = POLLIN };
+		uint64_t now = monotonic_ns(), left = deadline > now ? deadline - now : 0;
+		struct timespec ts = { .tv_sec = (time_t)(left / NS), .tv_nsec = (long)(left % NS) };
+
+		/* Even with no time left, this takes the signals that arrived meanwhile. */
+		if (ppoll(&pfd, pfd.fd >= 0, &ts, &w->wait_mask) > 0 && pfd.revents) {
+			int key = screen_key(w->screen);
+
+			if (key == 'q' || key == 'Q')
+				return END_QUIT;
+		}
+		handle_terminal(w);
+		if (stop_signal)
+			return END_SIGNAL;
+		if (monotonic_ns() >= deadline)
+			return END_NONE;
+	}
+}
+
+/* The temporary file the flame graph goes to, made now so a bad path fails early. */
+static int flamegraph_prepare(struct watch *w)
+{
+	mode_t mask = umask(0);
+
+	umask(mask);
+	w->fg_tmp = xasprintf("%s.XXXXXX", w->a->flamegraph);
+	w->fg_fd = mkstemp(w->fg_tmp);
+	if (w->fg_fd < 0) {
+		error_msg("cannot write the flame graph %s: %s", w->a->flamegraph, strerror(errno));
+		return -1;
+	}
+	fchmod(w->fg_fd, 0666 & ~mask);
+	return 0;
+}
+
+static int flamegraph_finish(struct watch *w)
+{
+	char *title, every[32];
+	const struct folded_entry *v;
+	size_t n;
+	FILE *f;
+	int err;
+
+	if (w->fg_fd < 0)
+		return 0;
+	f = fdopen(w->fg_fd, "w");
+	if (!f) {
+		err = -errno;
+		close(w->fg_fd);
+	} else {
+		format_duration(every, sizeof(every), w->a->interval_ns);
+		title = xasprintf("pystack watch %d: %lu snapshot%s, every %s", (int)w->a->pid,
+				  w->taken, w->taken == 1 ? "" : "s", every);
+		v = folded_entries(w->folded, &n);
+		err = flamegraph_write(f, v, n, title);
+		free(title);
+		if (fflush(f) && !err)
+			err = -errno;
+		if (fclose(f) && !err)
+			err = -errno;
+	}
+	if (!err && rename(w->fg_tmp, w->a->flamegraph))
+		err = -errno;
+	if (err) {
+		unlink(w->fg_tmp);
+		error_msg("cannot write the flame graph %s: %s", w->a->flamegraph, strerror(-err));
+	}
+	w->fg_fd = -1;
+	return err;
+}
+
+/* Take one snapshot and show it; the ending, or END_NONE to go on. */
+static enum ending take(struct watch *w, unsigned long skipped)
+{
+	struct snapshot *snap;
+	char detail[1024];
+	uint64_t at = monotonic_ns();
+	int err;
+
+	if (!w->taken)
+		w->start_ns = at;
+	err = session_snapshot(w->session, &w->so, &snap, detail, sizeof(detail));
+	if (err == -PS_E_GONE || err == -ESRCH)
+		return END_EXITED;
+	if (err) {
+		error_msg("%s", detail);
+		return END_UNREADABLE;
+	}
+	snap->seq = ++w->taken;
+	snap->skipped = skipped;
+	w->skipped += skipped;
+	w->partial += snap->partial > 0;
+	w->stop_hist[snap->stopped_ns / 1000 < HIST_US ? snap->stopped_ns / 1000 : HIST_US]++;
+	if (snap->stopped_ns > w->stop_max_ns)
+		w->stop_max_ns = snap->stopped_ns;
+	tracker_update(w->tracker, snap, at);
+	if (w->folded)
+		folded_add_snapshot(w->folded, snap);
+	snapshot_free(w->last);
+	w->last = snap;
+	if (show(w, snap, at))
+		return END_NONE;
+	/* A reader that has seen enough (head) is no failure. */
+	if (errno != EPIPE) {
+		error_msg("writing the output failed: %s", strerror(errno));
+		w->write_failed = true;
+	}
+	return END_OUTPUT;
+}
+
+static enum ending run(struct watch *w)
+{
+	const struct watch_args *a = w->a;
+	uint64_t k = 0;		/* the deadline of the next snapshot: start + k * interval */
+	unsigned long skipped = 0;
+
+	for (;;) {
+		enum ending e;
+		uint64_t now;
+
+		if (w->taken && (e = wait_until(w, w->start_ns + k * a->interval_ns)) != END_NONE)
+			return e;
+		e = take(w, skipped);
+		if (e != END_NONE)
+			return e;
+		if (a->count && w->taken >= a->count)
+			return END_DONE;
+		if (stop_signal)
+			return END_SIGNAL;
+		now = monotonic_ns() - w->start_ns;
+		skipped = 0;
+		if (a->interval_ns) {
+			/* Late: the deadlines already past are skipped, not caught up with. */
+			uint64_t next = now / a->interval_ns + 1;
+
+			if (next > k + 1)
+				skipped = (unsigned long)(next - k - 1);
+			k = next > k + 1 ? next : k + 1;
+		}
+		if (a->duration_ns && (a->interval_ns ? k * a->interval_ns : now) >= a->duration_ns) {
+			e = wait_until(w, w->start_ns + a->duration_ns);
+			return e != END_NONE ? e : END_DONE;
+		}
+	}
+}
+
+static void summary(const struct watch *w, enum ending e)
+{
+	pid_t tids[4];
+	size_t unchanged = w->taken > 1 ? tracker_unchanged_throughout(w->tracker, tids, 4) : 0;
+	char how[64], every[32], buf[1024];
+	size_t len = 0;
+
+	switch (e) {
+	case END_SIGNAL:
+		snprintf(how, sizeof(how), "stopped by SIG%s", sigabbrev_np(stop_signal));
+		break;
+	case END_QUIT:
+		snprintf(how, sizeof(how), "stopped");
+		break;
+	case END_EXITED:
+		snprintf(how, sizeof(how), "process %d exited", (int)w->a->pid);
+		break;
+	case END_UNREADABLE:
+		snprintf(how, sizeof(how), "gave up");
+		break;
+	default:
+		snprintf(how, sizeof(how), "done");
+		break;
+	}
+	format_duration(every, sizeof(every), w->a->interval_ns);
+	len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+				"%s: %lu snapshot%s of process %d over %.1fs (every %s", how, w->taken,
+				w->taken == 1 ? "" : "s", (int)w->a->pid,
+				(double)(monotonic_ns() - w->start_ns) / 1e9, every);
+	if (w->skipped)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "; %lu skipped: reads overran",
+					w->skipped);
+	if (w->partial)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "; %lu incomplete", w->partial);
+	len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+				"); stopped %llu us median, %llu us max",
+				(unsigned long long)stop_median_us(w),
+				(unsigned long long)(w->stop_max_ns / 1000));
+	if (unchanged) {
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "; unchanged throughout: %s",
+					unchanged == 1 ? "thread" : "threads");
+		for (size_t i = 0; i < unchanged && i < 4 && len < sizeof(buf); i++)
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s %d", i ? "," : "",
+						(int)tids[i]);
+		if (unchanged > 4 && len < sizeof(buf))
+			snprintf(buf + len, sizeof(buf) - len, " and %zu more", unchanged - 4);
+	}
+	error_msg("%s", buf);
+}
+
+static void setup_signals(struct watch *w)
+{
+	static const int handled[] = { SIGINT, SIGTERM, SIGHUP, SIGWINCH, SIGTSTP };
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigset_t block;
+
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&block);
+	for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++) {
+		/* Ctrl-Z keeps its usual effect unless the terminal must be given back first. */
+		if (handled[i] == SIGTSTP && w->out != OUT_LIVE)
+			continue;
+		sigaction(handled[i], &sa, NULL);
+		sigaddset(&block, handled[i]);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	sigprocmask(SIG_BLOCK, &block, &w->wait_mask);
+}
+
+int cmd_watch(int argc, char **argv)
+{
+	static const struct argp_option options[] = {
+		{ NULL, 0, NULL, 0, "Watching:", 3 },
+		{ "interval", OPT_INTERVAL, "DURATION", 0,
+		  "time between snapshots (default 1s; 0: as fast as possible)", 3 },
+		{ "count", OPT_COUNT, "N", 0, "stop after N snapshots", 3 },
+		{ "duration", OPT_DURATION, "DURATION", 0, "stop after this long", 3 },
+		{ "stuck", OPT_STUCK, "DURATION", 0,
+		  "flag threads whose stack has not changed for this long (default 10s; 0: never)", 3 },
+		{ "flamegraph", OPT_FLAMEGRAPH, "FILE", 0,
+		  "at the end, write an interactive SVG flame graph of every snapshot to FILE", 3 },
+		{ 0 }
+	};
+	static const struct argp_child children[] = { { &common_argp, 0, NULL, 0 }, { 0 } };
+	static const struct argp watch_argp = {
+		.options = options,
+		.parser = watch_parse,
+		.args_doc = "PID",
+		.doc = "Take a snapshot of a Python process every interval, and show how long each "
+		       "thread's stack has stayed the same.  On a terminal the view is redrawn in "
+		       "place (q or Ctrl-C to stop); otherwise snapshots are appended.\v"
+		       "Durations: a number with ns, us, ms, s or m (500ms, 1s, 2m); a bare number "
+		       "is seconds.\n\n"
+		       "Examples:\n"
+		       "  pystack watch 4242                         every second, until Ctrl-C\n"
+		       "  pystack watch -i 100ms -d 30s --flamegraph out.svg 4242\n"
+		       "  pystack watch --json -c 10 4242 > snaps.jsonl\n"
+		       "  pystack watch --format=collapsed -i 10ms -d 1m 4242 | flamegraph.pl > fg.svg\n\n"
+		       "Exit status: 0 the watch ran to its end (count, duration, Ctrl-C, SIGTERM, "
+		       "SIGHUP, q, or the process exited) and every snapshot was complete; 1 some "
+		       "snapshot was incomplete, the process became unreadable, or the flame graph "
+		       "could not be written; 2 nothing shown; 64 usage error.",
+		.children = children,
+	};
+	struct watch_args a = {
+		.common = COMMON_OPTS_DEFAULT,
+		.interval_ns = DEFAULT_INTERVAL_NS,
+		.stuck_ns = DEFAULT_STUCK_NS,
+	};
+	struct watch w = { .a = &a, .fg_fd = -1 };
+	const struct renderer *r;
+	char detail[1024];
+	enum ending e;
+	int status;
+
+	if (reject_negative_pid(argc, argv))
+		return EXIT_USAGE;
+	argp_parse(&watch_argp, argc, argv, 0, NULL, &a);
+	r = renderer_find(a.common.format);
+	if (r == &render_json)
+		w.out = OUT_JSON;
+	else if (r == &render_collapsed)
+		w.out = OUT_COLLAPSED;
+	else if (isatty(STDOUT_FILENO) && !(getenv("TERM") && !strcmp(getenv("TERM"), "dumb")))
+		w.out = OUT_LIVE;
+	else
+		w.out = OUT_APPEND;
+	w.ro = (struct render_opts){
+		.out = stdout,
+		.color = r == &render_text && color_enabled(a.common.color, STDOUT_FILENO),
+		.stuck_after = (double)a.stuck_ns / 1e9,
+	};
+	w.so = (struct session_opts){
+		.nonblocking = a.common.nonblocking,
+		.source_lines = r == &render_text,
+		.native = a.common.native,
+	};
+	if (session_open(a.pid, &w.session, detail, sizeof(detail))) {
+		error_msg("%s", detail);
+		return EXIT_NOTHING;
+	}
+	if (a.flamegraph && flamegraph_prepare(&w)) {
+		session_close(w.session);
+		return EXIT_NOTHING;
+	}
+	w.tracker = tracker_new();
+	if (w.out == OUT_COLLAPSED || a.flamegraph)
+		w.folded = folded_new();
+	setup_signals(&w);
+	if (w.out == OUT_LIVE)
+		w.screen = screen_open(stdout, true);
+
+	e = run(&w);
+
+	if (w.screen) {
+		screen_close(w.screen);
+		w.screen = NULL;
+		/* The last view stays on the terminal, in full. */
+		if (w.last)
+			render_text.snapshot(w.last, &w.ro);
+	}
+	if (w.out == OUT_COLLAPSED && w.taken)
+		folded_write(w.folded, stdout);
+	if ((fflush(stdout) || ferror(stdout)) && e != END_OUTPUT) {
+		if (errno != EPIPE) {
+			error_msg("writing the output failed: %s", strerror(errno));
+			w.write_failed = true;
+		}
+		e = END_OUTPUT;
+	}
+	status = w.partial || w.write_failed || e == END_UNREADABLE ? EXIT_PARTIAL : EXIT_ALL;
+	if (!w.taken) {
+		if (e == END_EXITED)
+			error_msg("process %d exited before the first snapshot", (int)a.pid);
+		status = EXIT_NOTHING;
+		if (w.fg_fd >= 0) {
+			close(w.fg_fd);
+			unlink(w.fg_tmp);
+			w.fg_fd = -1;
+		}
+	} else if (e != END_OUTPUT) {
+		summary(&w, e);
+	}
+	if (flamegraph_finish(&w))
+		status = EXIT_PARTIAL;
+	free(w.fg_tmp);
+	snapshot_free(w.last);
+	folded_free(w.folded);
+	tracker_free(w.tracker);
+	session_close(w.session);
+	return status;
+}

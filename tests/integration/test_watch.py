@@ -1,0 +1,380 @@
+"""pystack watch against real targets.
+
+Snapshots land on the interval's absolute deadlines; a thread whose stack
+stays put shows unchanged_s growing by the interval, a thread whose stack
+moves shows changed and 0; Ctrl-C, SIGTERM and SIGHUP end a watch at any
+moment (also in the middle of a read) with the target running and
+untraced; a target that exits ends the watch with its snapshots intact;
+folded stacks and the SVG flame graph hold every snapshot's stacks; a
+library loaded while watched is seen by --native; on a terminal the view
+is redrawn in place and the terminal given back as it was.
+"""
+import fcntl
+import json
+import os
+import pty
+import re
+import select
+import signal
+import struct
+import subprocess
+import termios
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+
+import pythons
+from harness import PYSTACK, Target, run_pystack
+
+
+@pytest.fixture
+def newest_python():
+    found = pythons.discover()
+    if not found:
+        pytest.skip("no Python interpreter found")
+    return found[-1]
+
+
+def watch(*args, timeout=60):
+    return run_pystack("watch", *args, timeout=timeout)
+
+
+def json_lines(text):
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def thread(snap, ident):
+    return next(t for t in snap["threads"] if t["thread_id"] == ident)
+
+
+def test_unchanged_grows_for_a_sleeper_and_resets_for_a_mover(python):
+    with Target(python, "watched.py", busy=1) as t:
+        facts = json.loads(t.info)
+        r = watch("--json", "--interval", "150ms", "--count", "6", t.pid)
+        assert r.returncode == 0, r.stderr
+        snaps = json_lines(r.stdout)
+        assert [s["snapshot"] for s in snaps] == [1, 2, 3, 4, 5, 6]
+        start = time.monotonic()
+        for s in snaps:
+            elapsed = 0.150 * (s["snapshot"] - 1 + sum(x["skipped"] for x in snaps[:s["snapshot"]]))
+            sleeper = thread(s, facts["sleeper"])
+            assert not sleeper["changed"]
+            assert abs(sleeper["unchanged_s"] - elapsed) < 0.06, (s["snapshot"], sleeper)
+            mover = thread(s, facts["mover"])
+            assert mover["changed"] == (s["snapshot"] > 1)
+            assert mover["unchanged_s"] == 0
+        assert time.monotonic() - start < 5
+        assert re.search(r"unchanged throughout: threads? .*\b%d\b" % t.pid, r.stderr), r.stderr
+        t.finish()
+
+
+def test_text_marks_changed_and_stuck_threads(newest_python):
+    with Target(newest_python, "watched.py", busy=1) as t:
+        facts = json.loads(t.info)
+        r = watch("--interval", "100ms", "--count", "4", "--stuck", "250ms", t.pid)
+        assert r.returncode == 0, r.stderr
+        blocks = re.split(r"^--- snapshot (\d+) at \S+ \S+ \S+ \(\+([0-9.]+)s.*\) ---$",
+                          r.stdout, flags=re.M)
+        assert [int(n) for n in blocks[1::3]] == [1, 2, 3, 4], r.stdout[:300]
+        last = blocks[-1]
+        mover = re.search(r"^Thread \d+ .*\[pthread 0x%x\]$" % facts["mover"], last, re.M).group(0)
+        sleeper = re.search(r"^Thread \d+ .*\[pthread 0x%x\]$" % facts["sleeper"], last, re.M).group(0)
+        assert "changed" in mover and "STUCK" not in mover, mover
+        assert re.search(r"unchanged for 0\.[345]s, STUCK\)", sleeper), sleeper
+        t.finish()
+
+
+def test_deadlines_are_absolute(newest_python):
+    with Target(newest_python, "threads.py", 10) as t:
+        r = watch("--json", "--interval", "50ms", "--duration", "2s", t.pid)
+        assert r.returncode == 0, r.stderr
+        snaps = json_lines(r.stdout)
+        times = []
+        for s in snaps:
+            sec = time.mktime(time.strptime(s["time"][:19], "%Y-%m-%dT%H:%M:%S"))
+            times.append(sec + float("0." + s["time"][20:26]))
+        # Each snapshot is on its slot of the grid, late only by a wake-up, never drifting.
+        slots = []
+        slot = 0
+        for s in snaps:
+            slot += s["skipped"]
+            slots.append(slot)
+            slot += 1
+        assert slots[-1] in (38, 39, 40), slots
+        for when, slot in zip(times, slots):
+            offset = when - times[0] - slot * 0.050
+            assert -0.005 < offset < 0.040, (slot, offset)
+        t.finish()
+
+
+def test_maximum_rate_with_interval_zero(newest_python):
+    with Target(newest_python, "threads.py", 10) as t:
+        r = watch("--json", "--interval", "0", "--duration", "1s", t.pid)
+        assert r.returncode == 0, r.stderr
+        snaps = json_lines(r.stdout)
+        # No waiting at all: hundreds of snapshots a second on any machine.
+        assert len(snaps) > 100, len(snaps)
+        assert all(len(s["threads"]) == 12 for s in snaps)    # and the oracle's stdin reader
+        t.finish()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_signals_end_the_watch_and_leave_the_target_running(newest_python, sig):
+    with Target(newest_python, "threads.py", 10, busy=0) as t:
+        # Interval 0: the signal most likely arrives while the target is stopped.
+        for delay in (0.3, 0.05, 0.011, 0.2):
+            p = subprocess.Popen([PYSTACK, "watch", "--json", "--interval", "0", str(t.pid)],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            time.sleep(delay)
+            p.send_signal(sig)
+            out, err = p.communicate(timeout=10)
+            assert p.returncode == 0, err
+            assert "stopped by %s" % signal.Signals(sig).name in err, err
+            assert len(err.strip().splitlines()) == 1, err
+            for snap in json_lines(out):
+                assert len(snap["threads"]) == 12
+            t.assert_left_alone()
+        t.finish()
+
+
+def test_target_exiting_mid_watch(newest_python):
+    with Target(newest_python, "watched.py", 1.0, busy=1) as t:
+        r = watch("--json", "--interval", "100ms", t.pid)
+        assert r.returncode == 0, r.stderr
+        snaps = json_lines(r.stdout)
+        assert 5 <= len(snaps) <= 12, len(snaps)
+        assert all(s["partial"] is False for s in snaps)
+        assert "process %d exited" % t.pid in r.stderr, r.stderr
+        assert t.proc.wait(5) == 0
+
+
+def test_target_gone_before_the_first_snapshot():
+    r = watch("--count", "2", "999999999")
+    assert r.returncode == 2
+    assert "no process with PID" in r.stderr
+
+
+def test_watch_usage_errors():
+    for args, word in ((["--interval", "1x", "1"], "invalid duration"),
+                       (["--count", "0", "1"], "invalid count"),
+                       (["--duration", "0", "1"], "more than 0"),
+                       (["1", "2"], "one process"),
+                       (["-5"], "invalid PID"),
+                       ([], "no PID")):
+        r = watch(*args)
+        assert r.returncode == 64, (args, r.stderr)
+        assert word in r.stderr, (args, r.stderr)
+        assert r.stderr.startswith("pystack watch: "), r.stderr
+
+
+def folded(text):
+    stacks = {}
+    for line in text.splitlines():
+        stack, _, count = line.rpartition(" ")
+        assert stack and count.isdigit(), line
+        assert stack not in stacks, "stack listed twice: %s" % stack
+        stacks[stack] = int(count)
+    return stacks
+
+
+def test_collapsed_and_flamegraph(newest_python, tmp_path):
+    svg = tmp_path / "watch.svg"
+    with Target(newest_python, "threads.py", 5) as t:
+        oracle = t.oracle()
+        r = watch("--format=collapsed", "--interval", "20ms", "--count", "25",
+                  "--flamegraph", svg, t.pid)
+        assert r.returncode == 0, r.stderr
+        t.finish()
+    stacks = folded(r.stdout)
+    assert sum(stacks.values()) == 25 * len(oracle)
+    prog = os.path.basename(newest_python.exe)
+    threads = {}
+    for stack, count in stacks.items():
+        parts = stack.split(";")
+        assert parts[0] == "%s (%d)" % (prog, t.pid), parts[0]
+        assert re.match(r"Thread \d+", parts[1]), parts[1]
+        threads.setdefault(parts[1], []).append((parts[2:], count))
+    assert len(threads) == len(oracle)
+    # Every thread is blocked: one stack each, the interpreter's own, outermost first.
+    expected = sorted(
+        [["(%s:%d)" % (f, line) for f, line, _ in reversed(frames)] for frames in oracle.values()])
+    seen = []
+    for variants in threads.values():
+        assert len(variants) == 1 and variants[0][1] == 25, variants
+        seen.append([re.search(r"\(.*:\d+\)$", frame).group(0) for frame in variants[0][0]])
+    assert sorted(seen) == expected
+
+    # One box per distinct prefix (and one for the root), each titled with its samples.
+    root = ET.parse(svg).getroot()
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    boxes = [g for g in root.iter("{http://www.w3.org/2000/svg}g")
+             if "frame" in g.get("class", "").split()]
+    prefixes = {}
+    for stack, count in stacks.items():
+        parts = stack.split(";")
+        for i in range(1, len(parts) + 1):
+            key = ";".join(parts[:i])
+            prefixes[key] = prefixes.get(key, 0) + count
+    assert len(boxes) == len(prefixes) + 1
+    titles = [g.find("s:title", ns).text for g in boxes]
+    total = 25 * len(oracle)
+    assert any(re.match(r"all \(%d samples, 100(\.0+)?%%\)" % total, x) for x in titles), titles[:3]
+    for g in boxes:
+        assert g.find("s:rect", ns) is not None and g.find("s:title", ns) is not None
+    assert root.find(".//s:script", ns) is not None
+
+
+def test_flamegraph_path_that_cannot_be_written(newest_python):
+    with Target(newest_python, "threads.py", 1) as t:
+        r = watch("--count", "1", "--flamegraph", "/nonexistent/dir/x.svg", t.pid)
+        assert r.returncode == 2
+        assert "cannot write the flame graph /nonexistent/dir/x.svg" in r.stderr
+        t.finish()
+
+
+def test_a_library_loaded_while_watched(newest_python, tmp_path):
+    trigger = tmp_path / "load"
+    with Target(newest_python, "watched.py", 0, trigger, busy=1) as t:
+        facts = json.loads(t.info)
+        p = subprocess.Popen([PYSTACK, "watch", "--native", "--json", "--interval", "100ms",
+                              "--count", "12", str(t.pid)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.4)
+        trigger.write_text("")
+        out, err = p.communicate(timeout=30)
+        assert p.returncode == 0, err
+        snaps = json_lines(out)
+
+        def modules(snap):
+            frames = thread(snap, facts["main"])["frames"]
+            return {os.path.basename(f["module"]) for f in frames if f["kind"] == "native"}
+
+        assert not any("libffi" in m for m in modules(snaps[0])), modules(snaps[0])
+        last = thread(snaps[-1], facts["main"])["frames"]
+        # Found in the maps read after the load: named by module, and by symbol where it has one.
+        ffi = [f for f in last if f["kind"] == "native" and "libffi" in f["module"]]
+        assert ffi and any(f["function"] for f in ffi), [
+            (f["function"], f["module"]) for f in last if f["kind"] == "native"]
+        assert any(f["kind"] == "python" and f["function"] == "compare" for f in last)
+        natives = [f["function"] or "" for f in last if f["kind"] == "native"]
+        assert any(fn.startswith("qsort") or "msort" in fn for fn in natives), natives
+        t.finish()
+
+
+class Terminal:
+    """pystack watch on a pseudo-terminal, as its controlling terminal."""
+
+    def __init__(self, *args, rows=30, cols=120):
+        self.master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        self.before = termios.tcgetattr(slave)
+        self.slave = slave
+
+        def controlling():
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+        env = dict(os.environ, TERM="xterm")
+        env.pop("NO_COLOR", None)
+        self.proc = subprocess.Popen([PYSTACK, "watch"] + [str(a) for a in args], stdin=slave,
+                                     stdout=slave, stderr=slave, start_new_session=True,
+                                     preexec_fn=controlling, env=env)
+        self.out = b""
+
+    def read_until(self, pattern, timeout=10, start=0):
+        deadline = time.time() + timeout
+        while not re.search(pattern, self.out[start:]):
+            left = deadline - time.time()
+            if left <= 0 or not select.select([self.master], [], [], left)[0]:
+                raise AssertionError("no %r in %r" % (pattern, self.out[-2000:]))
+            try:
+                self.out += os.read(self.master, 65536)
+            except OSError:
+                raise AssertionError("pty closed before %r: %r" % (pattern, self.out[-2000:]))
+        return self.out
+
+    def press(self, key):
+        os.write(self.master, key)
+
+    def finish(self, timeout=10):
+        code = self.proc.wait(timeout)
+        try:
+            while select.select([self.master], [], [], 0.2)[0]:
+                self.out += os.read(self.master, 65536)
+        except OSError:
+            pass
+        return code
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        os.close(self.master)
+        os.close(self.slave)
+
+
+def lflags(fd):
+    return termios.tcgetattr(fd)[3] & (termios.ECHO | termios.ICANON)
+
+
+@pytest.mark.parametrize("key", [b"q", b"\x03"])
+def test_live_view_on_a_terminal(newest_python, key):
+    with Target(newest_python, "watched.py", busy=1) as t:
+        term = Terminal("--interval", "100ms", t.pid)
+        try:
+            term.read_until(rb"snapshot 3,")
+            out = term.out
+            assert out.startswith(b"\x1b[?1049h")       # the alternate screen
+            assert out.count(b"\x1b[H") >= 3               # redrawn in place
+            assert b"\x1b[?1049l" not in out
+            assert lflags(term.slave) == 0                 # keys read one by one, unechoed
+            term.press(key)
+            assert term.finish() == 0
+            # The terminal is given back, and the last view stays on it, in full.
+            assert lflags(term.slave) == lflags(term.slave) | (termios.ECHO | termios.ICANON)
+            assert termios.tcgetattr(term.slave)[3] == term.before[3]
+            tail = term.out.split(b"\x1b[?1049l", 1)[1]
+            assert b"Process %d: " % t.pid in tail
+            assert b"time.sleep(100000)" in tail            # source lines again
+            word = b"stopped by SIGINT" if key == b"\x03" else b"stopped:"
+            assert word in tail, tail[-300:]
+        finally:
+            term.close()
+        t.finish()
+
+
+def test_live_view_fits_a_small_terminal(newest_python):
+    with Target(newest_python, "threads.py", 6) as t:
+        term = Terminal("--interval", "100ms", "--count", "3", t.pid, rows=12, cols=60)
+        try:
+            term.read_until(rb"snapshot 2,")
+            assert term.finish() == 0
+            frame = term.out.split(b"\x1b[H")[2]
+            assert frame.count(b"\n") <= 11, frame
+            assert b"outer frame" in frame
+        finally:
+            term.close()
+        t.finish()
+
+
+def test_ctrl_z_gives_the_terminal_back(newest_python):
+    with Target(newest_python, "watched.py", busy=1) as t:
+        term = Terminal("--interval", "100ms", t.pid)
+        try:
+            term.read_until(rb"snapshot 2,")
+            term.press(b"\x1a")
+            term.read_until(rb"\x1b\[\?1049l")
+            deadline = time.time() + 5
+            while open("/proc/%d/stat" % term.proc.pid).read().rpartition(")")[2].split()[0] != "T":
+                assert time.time() < deadline, "pystack did not stop on Ctrl-Z"
+                time.sleep(0.02)
+            assert termios.tcgetattr(term.slave)[3] == term.before[3]
+            t.assert_left_alone()
+            mark = len(term.out)
+            os.kill(term.proc.pid, signal.SIGCONT)
+            term.read_until(rb"\x1b\[\?1049h.*snapshot \d+,", start=mark)
+            term.press(b"q")
+            assert term.finish() == 0
+        finally:
+            term.close()
+        t.finish()
