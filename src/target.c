@@ -201,23 +201,31 @@ int target_stop(pid_t pid, struct target **out)
 			clock_gettime(CLOCK_MONOTONIC, &t->t0);
 			t->started = true;
 		}
-		for (size_t i = first; i < t->n; i++)
-			if (ptrace(PTRACE_INTERRUPT, t->th[i].pub.tid, 0, 0) < 0)
-				t->th[i].seized = errno != ESRCH;
-		for (size_t i = first; i < t->n; i++) {
-			struct tthread *th = &t->th[i];
-			int e;
+		/*
+		 * The threads that were waiting first, then the running ones:
+		 * a thread is held from its interrupt to its detach, and the
+		 * running threads are the ones whose work the hold delays.
+		 */
+		for (int running = 0; running <= 1; running++) {
+			for (size_t i = first; i < t->n; i++)
+				if ((t->th[i].pub.state == 'R') == running &&
+				    ptrace(PTRACE_INTERRUPT, t->th[i].pub.tid, 0, 0) < 0)
+					t->th[i].seized = errno != ESRCH;
+			for (size_t i = first; i < t->n; i++) {
+				struct tthread *th = &t->th[i];
+				int e;
 
-			if (!th->seized)
-				continue;
-			e = wait_stop(t, th);
-			if (e == 0)
-				th->pub.stopped = true;
-			else if (e == -PS_E_GONE)
-				th->seized = false;
-			else if (e != -PS_E_TIMEOUT)
-				debug_msg("pid %d tid %d: waiting for the stop: %s",
-					  (int)pid, (int)th->pub.tid, ps_strerror(e));
+				if (!th->seized || (th->pub.state == 'R') != running)
+					continue;
+				e = wait_stop(t, th);
+				if (e == 0)
+					th->pub.stopped = true;
+				else if (e == -PS_E_GONE)
+					th->seized = false;
+				else if (e != -PS_E_TIMEOUT)
+					debug_msg("pid %d tid %d: waiting for the stop: %s",
+						  (int)pid, (int)th->pub.tid, ps_strerror(e));
+			}
 		}
 		/* Forget the threads that exited while we stopped them. */
 		for (size_t i = t->n; i-- > first;)
@@ -274,19 +282,24 @@ void target_resume(struct target *t)
 	if (!t || t->resumed)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &t->tdetach);
-	for (size_t i = 0; i < t->n; i++) {
-		struct tthread *th = &t->th[i];
+	/* The running threads first: the reverse of the order they were stopped in. */
+	for (int running = 1; running >= 0; running--) {
+		for (size_t i = 0; i < t->n; i++) {
+			struct tthread *th = &t->th[i];
 
-		/*
-		 * A thread that never reported its stop cannot be detached
-		 * while it runs; the kernel detaches it when pystack exits.
-		 */
-		if (th->seized && ptrace(PTRACE_DETACH, th->pub.tid, 0, th->inject_sig) < 0 &&
-		    errno != ESRCH)
-			debug_msg("pid %d tid %d: detach: %s", (int)t->pid, (int)th->pub.tid,
-				  strerror(errno));
-		th->seized = false;
-		th->pub.stopped = false;
+			if ((th->pub.state == 'R') != running)
+				continue;
+			/*
+			 * A thread that never reported its stop cannot be detached
+			 * while it runs; the kernel detaches it when pystack exits.
+			 */
+			if (th->seized && ptrace(PTRACE_DETACH, th->pub.tid, 0, th->inject_sig) < 0 &&
+			    errno != ESRCH)
+				debug_msg("pid %d tid %d: detach: %s", (int)t->pid, (int)th->pub.tid,
+					  strerror(errno));
+			th->seized = false;
+			th->pub.stopped = false;
+		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t->t1);
 	t->resumed = true;

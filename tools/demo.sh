@@ -11,7 +11,7 @@ python=/usr/bin/python3
 out=$(mktemp)
 "$python" "$here/demo/hung_service.py" >"$out" &
 pid=$!
-trap 'kill "$pid" 2>/dev/null; rm -f "$out"' EXIT INT TERM
+trap 'kill "$pid" 2>/dev/null; rm -f "$out" "$out.err"' EXIT INT TERM
 
 i=0
 until grep -q READY "$out"; do
@@ -30,6 +30,13 @@ echo "\$ pystack dump $pid"
 echo "\$ pystack dump --json $pid | head -c 400"
 "$bin" dump --json "$pid" | head -c 400
 echo " ..."
+echo
+echo "Which threads are stuck, and which still move? Five snapshots, a quarter second apart:"
+echo
+echo "\$ pystack watch --interval 250ms --count 5 --stuck 1s $pid   (the last snapshot)"
+"$bin" watch --interval 250ms --count 5 --stuck 1s "$pid" 2>"$out.err" |
+	awk '/^--- snapshot 5 /{p=1} p'
+cat "$out.err"
 echo
 echo "\$ pystack dump -v $pid >/dev/null"
 "$bin" dump -v "$pid" 2>&1 >/dev/null | grep "stopped for" || true

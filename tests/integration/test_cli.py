@@ -29,6 +29,10 @@ def test_every_option_is_documented():
     readme = open(README, encoding="utf-8").read()
     opts = long_options(["dump"])
     assert {"json", "format", "color", "nonblocking", "verbose"} <= set(opts)
+    watch_opts = long_options(["watch"])
+    assert set(opts) <= set(watch_opts)
+    assert {"interval", "count", "duration", "stuck", "flamegraph"} <= set(watch_opts)
+    opts = watch_opts
     for opt in opts:
         if opt == "colour":
             continue    # an alias of --color
@@ -41,7 +45,7 @@ def test_version_and_help():
     assert r.returncode == 0
     assert r.stdout.startswith("pystack ")
     assert "2.7, 3.6-3.13" in r.stdout
-    for args in (["--help"], ["dump", "--help"]):
+    for args in (["--help"], ["dump", "--help"], ["watch", "--help"]):
         r = run_pystack(*args)
         assert r.returncode == 0 and "Exit status" in r.stdout, args
 
@@ -112,3 +116,25 @@ def test_json_schema(python):
                 assert isinstance(f[key], kind), key
             assert f["kind"] == "python"
             assert (f["qualname"] is None) == (python.version < (3, 11))
+
+
+def test_watch_json_schema(newest_python):
+    """watch's objects are dump's, with the snapshot's number and each thread's change."""
+    with Target(newest_python, "shapes.py") as t:
+        r = run_pystack("watch", "--json", "--count", "2", "--interval", "10ms", t.pid)
+        t.finish()
+    assert r.returncode == 0, r.stderr
+    man = open(MAN, encoding="utf-8").read()
+    snaps = [json.loads(line) for line in r.stdout.splitlines()]
+    assert len(snaps) == 2
+    for n, snap in enumerate(snaps, 1):
+        for key, kind in SCHEMA_TOP.items():
+            assert isinstance(snap[key], kind), key
+        assert snap["snapshot"] == n and snap["skipped"] == 0
+        for th in snap["threads"]:
+            for key, kind in SCHEMA_THREAD.items():
+                assert isinstance(th[key], kind), key
+            assert isinstance(th["unchanged_s"], float) and th["unchanged_s"] >= 0
+            assert isinstance(th["changed"], bool)
+    for key in ("snapshot", "skipped", "unchanged_s", "changed"):
+        assert re.search(r"^\.BR? .*\b%s\b" % key, man, re.M), "man page lacks %s" % key

@@ -1,7 +1,8 @@
 # A small service that has hung the way real ones do, for `make demo`:
 # two workers deadlocked on two locks taken in opposite orders, a request
-# handler waiting for a reply that never comes, and a health checker asleep
-# in its retry loop.  It prints READY once everything is stuck.
+# handler waiting for a reply that never comes, a health checker asleep
+# in its retry loop, and a metrics collector that still moves.  It prints
+# READY once everything is stuck.
 import queue
 import sys
 import threading
@@ -37,6 +38,24 @@ def health_check(interval):
         time.sleep(interval)
 
 
+def sample_queues():
+    time.sleep(0.07)
+
+
+def sample_locks():
+    time.sleep(0.05)
+
+
+def sample_threads():
+    time.sleep(0.03)
+
+
+def collect_metrics():
+    while True:
+        for sample in (sample_queues, sample_locks, sample_threads):
+            sample()
+
+
 def serve():
     transfer = Transfer()
     threads = [
@@ -44,6 +63,7 @@ def serve():
         threading.Thread(target=transfer.credit_then_debit, name="transfer-2"),
         threading.Thread(target=handle_request, args=(42,), name="request-42"),
         threading.Thread(target=health_check, args=(30,), name="health", daemon=True),
+        threading.Thread(target=collect_metrics, name="metrics", daemon=True),
     ]
     for t in threads:
         t.start()
