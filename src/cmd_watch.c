@@ -605,6 +605,7 @@ int cmd_watch(int argc, char **argv)
 		return EXIT_NOTHING;
 	}
 	if (a.flamegraph && flamegraph_prepare(&w)) {
+		free(w.fg_tmp);
 		session_close(w.session);
 		return EXIT_NOTHING;
 	}

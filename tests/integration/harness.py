@@ -127,8 +127,16 @@ class Target:
         return json.loads(lines[0])
 
     def assert_left_alone(self, state_before="S"):
-        """Untraced, in the state it had, and still running (it answers 'quit')."""
+        """Untraced, in the state it had, and still running (it answers 'quit').
+
+        A thread released from a read goes back into the call it was blocked
+        in; on a loaded machine it may wait a while for a CPU to do so (R).
+        """
+        deadline = time.time() + 2
         st = proc_status(self.pid)
+        while st["State"][0] != state_before and st["State"][0] == "R" and time.time() < deadline:
+            time.sleep(0.01)
+            st = proc_status(self.pid)
         assert st["TracerPid"] == "0", st["TracerPid"]
         assert st["State"][0] == state_before, (st["State"], task_states(self.pid))
         for tid, s in task_states(self.pid).items():

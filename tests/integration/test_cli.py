@@ -130,7 +130,7 @@ def test_watch_json_schema(newest_python):
     for n, snap in enumerate(snaps, 1):
         for key, kind in SCHEMA_TOP.items():
             assert isinstance(snap[key], kind), key
-        assert snap["snapshot"] == n and snap["skipped"] == 0
+        assert snap["snapshot"] == n and isinstance(snap["skipped"], int) and snap["skipped"] >= 0
         for th in snap["threads"]:
             for key, kind in SCHEMA_THREAD.items():
                 assert isinstance(th[key], kind), key
