@@ -85,6 +85,7 @@ struct watch {
 	uint64_t stop_max_ns;
 	sigset_t wait_mask;		/* the signal mask while waiting */
 	bool write_failed;		/* standard output failed, not by EPIPE */
+	bool progress;			/* a progress line on standard error (a terminal) */
 	int fg_fd;			/* the flame graph's temporary file, or -1 */
 	char *fg_tmp;
 };
@@ -286,6 +287,11 @@ static bool show(struct watch *w, const struct snapshot *s, uint64_t at_ns)
 		render_json.snapshot(s, &w->ro);
 		break;
 	case OUT_COLLAPSED:
+		/* Nothing to show until the end: say how far the watch is, on a terminal. */
+		if (w->progress)
+			fprintf(stderr, "\rpystack watch %d: %lu snapshot%s, %.1fs (Ctrl-C ends the watch)\033[K",
+				(int)w->a->pid, w->taken, w->taken == 1 ? "" : "s",
+				(double)(at_ns - w->start_ns) / 1e9);
 		return true;
 	}
 	return fflush(stdout) == 0 && !ferror(stdout);
@@ -615,9 +621,13 @@ int cmd_watch(int argc, char **argv)
 	setup_signals(&w);
 	if (w.out == OUT_LIVE)
 		w.screen = screen_open(stdout, true);
+	w.progress = w.out == OUT_COLLAPSED && isatty(STDERR_FILENO) &&
+		     !(getenv("TERM") && !strcmp(getenv("TERM"), "dumb"));
 
 	e = run(&w);
 
+	if (w.progress && w.taken)
+		fputs("\r\033[K", stderr);
 	if (w.screen) {
 		screen_close(w.screen);
 		w.screen = NULL;
