@@ -21,6 +21,8 @@ enum color_mode {
 struct common_opts {
 	const char *format;	/* "text", "json" or "collapsed" */
 	bool nonblocking;
+	bool locals;		/* arguments and locals of every Python frame */
+	bool subprocesses;	/* the Python processes descended from each PID too */
 	enum native_mode native;
 	enum color_mode color;
 };

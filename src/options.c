@@ -21,6 +21,8 @@ enum {
 	OPT_COLOR,
 	OPT_NATIVE,
 	OPT_NATIVE_ALL,
+	OPT_LOCALS,
+	OPT_SUBPROCESSES,
 };
 
 static const struct argp_option common_options[] = {
@@ -38,6 +40,10 @@ static const struct argp_option common_options[] = {
 	  "interpreter's own call machinery is left out", 2 },
 	{ "native-all", OPT_NATIVE_ALL, NULL, 0,
 	  "as --native, keeping the interpreter's frames, and showing threads that run no Python", 2 },
+	{ "locals", OPT_LOCALS, NULL, 0,
+	  "also the arguments and local variables of each Python frame, as bounded reprs", 2 },
+	{ "subprocesses", OPT_SUBPROCESSES, NULL, 0,
+	  "also the Python processes descended from each PID", 2 },
 	{ "nonblocking", OPT_NONBLOCKING, NULL, 0,
 	  "read without stopping the process (the stacks may be inconsistent: torn reads are retried)", 2 },
 	{ "verbose", OPT_VERBOSE, NULL, 0,
@@ -77,6 +83,12 @@ static error_t common_parse(int key, char *arg, struct argp_state *state)
 		return 0;
 	case OPT_NATIVE_ALL:
 		o->native = NATIVE_ALL;
+		return 0;
+	case OPT_LOCALS:
+		o->locals = true;
+		return 0;
+	case OPT_SUBPROCESSES:
+		o->subprocesses = true;
 		return 0;
 	case ARGP_KEY_END:
 		if (o->native && o->nonblocking)
