@@ -1,7 +1,7 @@
 /*
  * What the kernel tells about a process through /proc: its state, owner,
- * tracer, threads, command line and memory maps.  Nothing here stops or
- * reads the memory of the process.
+ * tracer, threads, descendants, command line and memory maps.  Nothing
+ * here stops or reads the memory of the process.
  */
 #ifndef PYSTACK_PROC_H
 #define PYSTACK_PROC_H
@@ -41,6 +41,23 @@ pid_t proc_live_thread(pid_t pid);
  * xgrow; *cap is its capacity).  Returns the new count or a negative error.
  */
 long proc_tasks(pid_t pid, pid_t **tids, size_t *cap);
+
+/* How many descendants of one process pystack will read at most. */
+#define PROC_MAX_DESCENDANTS 4096
+
+/*
+ * The processes descended from root (children, grandchildren, ...), from
+ * one scan of the parent ids in /proc/N/stat; root itself is not among
+ * them, and a thread id as root stands for its process.  At most max are
+ * stored into *pids (grown with xgrow; *cap is its capacity), the nearest
+ * generations first when there are more, sorted by ascending PID.
+ *
+ * Returns how many descendants there are in all, which is more than max
+ * when some were left out (as snprintf does), or a negative error when
+ * /proc cannot be listed.  A root that does not exist has none (0).  The
+ * scan is not atomic: a process may exit, or start, while it runs.
+ */
+long proc_descendants(pid_t root, size_t max, pid_t **pids, size_t *cap);
 
 /*
  * The command line, arguments joined by spaces, as raw bytes (escape before

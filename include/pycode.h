@@ -31,7 +31,22 @@ struct pycode {
 	uint64_t code_start;	/* 3.11+: address of the first code unit */
 	uint64_t check[5];	/* the header words a revalidation compares */
 	uint64_t gen;		/* the snapshot that last validated it */
+	/* The frame's variables, loaded on demand (pycode_load_vars). */
+	bool vars_loaded;
+	int vars_err;		/* why they could not be read, or 0 */
+	size_t nvars;		/* slots: localsplus (3.11+), or f_localsplus (<=3.10) */
+	char **varnames;	/* one per slot */
+	unsigned char *varkinds; /* one per slot: PYCODE_VAR_* bits */
 };
+
+/* What a frame's variable slot holds. */
+#define PYCODE_VAR_ARG		0x01	/* an argument */
+#define PYCODE_VAR_CELL		0x02	/* a cell object (a variable closures capture) */
+#define PYCODE_VAR_FREE		0x04	/* a cell from an enclosing scope */
+#define PYCODE_VAR_HIDDEN	0x08	/* not a variable Python shows (3.12+ inlined comprehensions) */
+
+/* At most this many variable slots per code object are read. */
+#define PYCODE_MAX_VARS 1024
 
 struct pycode_cache;
 
@@ -44,6 +59,13 @@ void pycode_cache_free(struct pycode_cache *c);
  */
 void pycode_load(struct pycode_cache *c, struct rmem *m, const struct pyruntime *rt,
 		 const uint64_t *addrs, size_t n, uint64_t gen);
+
+/*
+ * Load the variable names and kinds of the code objects in addrs (already
+ * loaded and valid); what was loaded before is kept.
+ */
+void pycode_load_vars(struct pycode_cache *c, struct rmem *m, const struct pyruntime *rt,
+		      const uint64_t *addrs, size_t n);
 
 /* The entry for addr after pycode_load(), or NULL.  Owned by the cache. */
 const struct pycode *pycode_get(const struct pycode_cache *c, uint64_t addr);

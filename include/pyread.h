@@ -30,7 +30,11 @@ struct pyread {
 	uint64_t gen;			/* snapshot generation, for the code cache */
 	struct target *target;		/* the stopped target, or NULL (--nonblocking) */
 	bool prepass;			/* only learning what to read: skip matching threads */
+	bool locals;			/* read each Python frame's variables (--locals) */
 };
+
+/* Variables shown in one snapshot, at most (the rest of the frames say so). */
+#define PYREAD_MAX_VARS 20000
 
 /*
  * Read every interpreter's threads and frames into snap.  Returns 0 (parts

@@ -19,6 +19,13 @@ enum frame_kind {
 	FRAME_NATIVE,
 };
 
+/* A variable of a Python frame (with --locals). */
+struct variable {
+	const char *name;
+	const char *repr;	/* bounded; raw text from the target, escape it */
+	bool arg;		/* an argument of the function */
+};
+
 struct frame {
 	enum frame_kind kind;
 	const char *function;	/* co_name, or the native symbol; NULL if unknown */
@@ -28,6 +35,9 @@ struct frame {
 	const char *source;	/* the source line, when read (see source.h) */
 	uint64_t code;		/* the code object (Python), for telling frames apart */
 	bool entry;		/* Python, 3.11+: the first frame of a call into the eval loop */
+	struct variable *vars;	/* Python, with --locals: arguments first, then locals */
+	size_t nvars;
+	bool vars_missing;	/* --locals asked, but the variables could not be read */
 	/* Native frames. */
 	const char *module;	/* the mapped file */
 	uint64_t address;	/* the instruction pointer */
@@ -48,6 +58,7 @@ struct thread {
 	long long interp_id;	/* interpreter id, -1 when the version has none */
 	bool main;
 	bool holds_gil;
+	bool waits_for_gil;	/* blocked waiting for the GIL (3.7+) */
 	bool gc;		/* its interpreter is collecting garbage */
 	enum thread_status status;
 	struct frame *frames;	/* innermost first */
@@ -73,6 +84,7 @@ struct snapshot {
 	const char *cmdline;
 	const char *binary;	/* the ELF holding the interpreter */
 	bool shared;		/* ... a libpython */
+	bool gil_waits_known;	/* the threads' waits_for_gil could be read */
 	struct thread *threads;
 	size_t nthreads, cap;
 	unsigned partial;	/* how many things could not be read */

@@ -49,6 +49,13 @@ long target_find(const struct target *t, pid_t tid);
  */
 int target_thread_pointer(struct target *t, size_t i, uint64_t *out);
 
+/*
+ * The system call stopped thread i was in when it was stopped (its number,
+ * -1 when it was not in one) and the call's first argument, which for a
+ * futex wait is the address waited on.  Returns 0 or a negative error.
+ */
+int target_thread_syscall(struct target *t, size_t i, long *nr, uint64_t *arg0);
+
 /* Detach every thread, restoring its state; idempotent. */
 void target_resume(struct target *t);
 

@@ -604,6 +604,7 @@ int cmd_watch(int argc, char **argv)
 	w.so = (struct session_opts){
 		.nonblocking = a.common.nonblocking,
 		.source_lines = r == &render_text,
+		.locals = a.common.locals,
 		.native = a.common.native,
 	};
 	if (session_open(a.pid, &w.session, detail, sizeof(detail))) {

@@ -1,6 +1,6 @@
 /*
- * Reading /proc: process and thread state, owner and tracer, command line,
- * executable, and the memory maps.
+ * Reading /proc: process and thread state, owner and tracer, descendants,
+ * command line, executable, and the memory maps.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -205,6 +205,120 @@ long proc_tasks(pid_t pid, pid_t **tids, size_t *cap)
 	}
 	closedir(dir);
 	return (long)n;
+}
+
+/* A process and its parent, as one scan of /proc found them. */
+struct proc_edge {
+	pid_t ppid, pid;
+	bool taken;		/* already counted as a descendant */
+};
+
+static int by_parent(const void *a, const void *b)
+{
+	const struct proc_edge *x = a, *y = b;
+
+	if (x->ppid != y->ppid)
+		return x->ppid < y->ppid ? -1 : 1;
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static int by_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The first of the n edges (sorted by parent) whose parent is ppid, or n. */
+static size_t first_child(const struct proc_edge *e, size_t n, pid_t ppid)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (e[mid].ppid < ppid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+long proc_descendants(pid_t root, size_t max, pid_t **pids, size_t *cap)
+{
+	struct proc_edge *e = NULL;
+	size_t n = 0, ecap = 0, head = 0, tail = 0, qcap = 0, keep;
+	pid_t *queue = NULL;
+	struct proc_info info;
+	struct dirent *d;
+	DIR *dir;
+
+	/* Children name the process (the thread group) as their parent. */
+	if (proc_info_read(root, &info) == 0 && info.tgid > 0)
+		root = info.tgid;
+	dir = opendir("/proc");
+	if (!dir)
+		return -errno;
+	for (;;) {
+		char *end, buf[1024], state;
+		pid_t ppid;
+		long pid;
+
+		errno = 0;
+		d = readdir(dir);
+		if (!d)
+			break;
+		if (d->d_name[0] < '1' || d->d_name[0] > '9')
+			continue;
+		pid = strtol(d->d_name, &end, 10);
+		if (*end || pid <= 0 || pid > INT32_MAX)
+			continue;
+		/* One that exited since the directory was listed has no children now. */
+		if (read_small(buf, sizeof(buf), "/proc/%ld/stat", pid) < 0 ||
+		    parse_stat(buf, &state, &ppid, NULL, NULL, 0) || ppid <= 0)
+			continue;
+		xgrow(&e, &ecap, n + 1, sizeof(*e));
+		e[n++] = (struct proc_edge){ .ppid = ppid, .pid = (pid_t)pid };
+	}
+	if (errno) {
+		int err = -errno;
+
+		closedir(dir);
+		free(e);
+		return err;
+	}
+	closedir(dir);
+
+	/*
+	 * Breadth first, so that the nearest generations come first when there
+	 * are more than max.  The scan is not atomic, so the parent links need
+	 * not form a tree (a PID reused during the scan can make a cycle): each
+	 * process is taken once at most, which bounds the walk.
+	 */
+	qsort(e, n, sizeof(*e), by_parent);
+	xgrow(&queue, &qcap, 1, sizeof(*queue));
+	queue[tail++] = root;
+	while (head < tail) {
+		pid_t parent = queue[head++];
+
+		for (size_t i = first_child(e, n, parent); i < n && e[i].ppid == parent; i++) {
+			if (e[i].taken || e[i].pid == root)
+				continue;
+			e[i].taken = true;
+			xgrow(&queue, &qcap, tail + 1, sizeof(*queue));
+			queue[tail++] = e[i].pid;
+		}
+	}
+	free(e);
+	keep = tail - 1 < max ? tail - 1 : max;
+	if (keep) {
+		xgrow(pids, cap, keep, sizeof(**pids));
+		memcpy(*pids, queue + 1, keep * sizeof(**pids));
+		qsort(*pids, keep, sizeof(**pids), by_pid);
+	}
+	free(queue);
+	return (long)(tail - 1);
 }
 
 char *proc_cmdline(pid_t pid)

@@ -41,6 +41,19 @@ static void entry_clear_linetable(struct pycode *e)
 	e->linetable_len = 0;
 }
 
+static void entry_clear_vars(struct pycode *e)
+{
+	for (size_t i = 0; i < e->nvars; i++)
+		free(e->varnames[i]);
+	free(e->varnames);
+	free(e->varkinds);
+	e->varnames = NULL;
+	e->varkinds = NULL;
+	e->nvars = 0;
+	e->vars_loaded = false;
+	e->vars_err = 0;
+}
+
 static void entry_clear(struct pycode *e)
 {
 	free(e->name);
@@ -48,6 +61,7 @@ static void entry_clear(struct pycode *e)
 	free(e->file);
 	e->name = e->qualname = e->file = NULL;
 	entry_clear_linetable(e);
+	entry_clear_vars(e);
 }
 
 static void clear_all(struct pycode_cache *c)
@@ -292,6 +306,138 @@ void pycode_load(struct pycode_cache *c, struct rmem *m, const struct pyruntime 
 				entry_clear_linetable(ent[i]);
 		rmem_set_recording(m, rec);
 	}
+}
+
+/* Append the names in the tuple at tuple, with kind, to e's variables; 0 or an error. */
+static int add_names(struct rmem *m, const struct pyruntime *rt, uint64_t tuple, unsigned char kind,
+		     size_t max, struct pycode *e)
+{
+	const struct py_offsets *o = &rt->off;
+	uint64_t items[PYCODE_MAX_VARS];
+	int64_t n;
+	int err;
+
+	if (!tuple)
+		return 0;
+	err = rmem_read(m, tuple + o->varobject_size, &n, sizeof(n));
+	if (err)
+		return err;
+	if (n < 0 || (uint64_t)n > max || e->nvars + (size_t)n > PYCODE_MAX_VARS)
+		return -PS_E_BAD_DATA;
+	err = rmem_read(m, tuple + o->tuple_item, items, (size_t)n * sizeof(items[0]));
+	for (int64_t i = 0; !err && i < n; i++) {
+		char buf[256];
+		long len = pystr_read(m, rt, items[i], buf, sizeof(buf));
+
+		if (len < 0)
+			return (int)len;
+		e->varnames[e->nvars] = xstrndup(buf, (size_t)len);
+		e->varkinds[e->nvars++] = kind;
+	}
+	return err;
+}
+
+static int read_int32(struct rmem *m, uint64_t addr, int *out)
+{
+	int32_t v;
+	int err = rmem_read(m, addr, &v, sizeof(v));
+
+	*out = err ? 0 : v;
+	return err;
+}
+
+/* The variables of e: names and kinds, in slot order. */
+static int load_vars(struct rmem *m, const struct pyruntime *rt, struct pycode *e)
+{
+	const struct py_offsets *o = &rt->off;
+	int argcount = 0, kwonly = 0, flags = 0, nlocals = 0;
+	uint64_t names = 0, cells = 0, frees = 0, kinds = 0;
+	size_t nargs;
+	int err;
+
+	e->varnames = xcalloc(PYCODE_MAX_VARS, sizeof(*e->varnames));
+	e->varkinds = xcalloc(PYCODE_MAX_VARS, 1);
+	err = read_int32(m, e->addr + o->code_argcount, &argcount);
+	if (!err && o->code_kwonlyargcount != PYO_NONE)
+		err = read_int32(m, e->addr + o->code_kwonlyargcount, &kwonly);
+	if (!err)
+		err = read_int32(m, e->addr + o->code_flags, &flags);
+	if (err)
+		return err;
+	/* CO_VARARGS and CO_VARKEYWORDS: *args and **kwargs come after the named ones. */
+	nargs = (size_t)(argcount < 0 ? 0 : argcount) + (size_t)(kwonly < 0 ? 0 : kwonly) +
+		!!(flags & 0x4) + !!(flags & 0x8);
+	if (o->code_localsplusnames != PYO_NONE) {
+		unsigned char raw[PYCODE_MAX_VARS];
+		int64_t nk;
+
+		err = rmem_read_u64(m, e->addr + o->code_localsplusnames, &names);
+		if (!err)
+			err = rmem_read_u64(m, e->addr + o->code_localspluskinds, &kinds);
+		if (!err)
+			err = add_names(m, rt, names, 0, PYCODE_MAX_VARS, e);
+		if (!err)
+			err = rmem_read(m, kinds + o->varobject_size, &nk, sizeof(nk));
+		if (!err && (nk < 0 || (uint64_t)nk != e->nvars))
+			err = -PS_E_BAD_DATA;
+		if (!err)
+			err = rmem_read(m, kinds + o->bytes_sval, raw, e->nvars);
+		/* CO_FAST_HIDDEN 0x10, CO_FAST_LOCAL 0x20, CO_FAST_CELL 0x40, CO_FAST_FREE 0x80 */
+		for (size_t i = 0; !err && i < e->nvars; i++)
+			e->varkinds[i] = (raw[i] & 0x40 ? PYCODE_VAR_CELL : 0) |
+					 (raw[i] & 0x80 ? PYCODE_VAR_FREE : 0) |
+					 (raw[i] & 0x10 ? PYCODE_VAR_HIDDEN : 0);
+	} else {
+		err = read_int32(m, e->addr + o->code_nlocals, &nlocals);
+		if (!err)
+			err = rmem_read_u64(m, e->addr + o->code_varnames, &names);
+		if (!err)
+			err = rmem_read_u64(m, e->addr + o->code_cellvars, &cells);
+		if (!err)
+			err = rmem_read_u64(m, e->addr + o->code_freevars, &frees);
+		/* co_nlocals slots, named by co_varnames; then the cells, then the free variables. */
+		if (!err && (nlocals < 0 || nlocals > PYCODE_MAX_VARS))
+			err = -PS_E_BAD_DATA;
+		if (!err)
+			err = add_names(m, rt, names, 0, (size_t)nlocals, e);
+		if (!err && e->nvars != (size_t)nlocals)
+			err = -PS_E_BAD_DATA;
+		if (!err)
+			err = add_names(m, rt, cells, PYCODE_VAR_CELL, PYCODE_MAX_VARS, e);
+		if (!err)
+			err = add_names(m, rt, frees, PYCODE_VAR_FREE, PYCODE_MAX_VARS, e);
+	}
+	for (size_t i = 0; !err && i < e->nvars; i++) {
+		/* An argument a closure captures lives in a cell of the same name (<=3.10). */
+		bool arg = i < nargs;
+
+		for (size_t k = 0; !arg && k < nargs && k < e->nvars; k++)
+			arg = (e->varkinds[i] & PYCODE_VAR_CELL) && !strcmp(e->varnames[i], e->varnames[k]);
+		if (arg)
+			e->varkinds[i] |= PYCODE_VAR_ARG;
+	}
+	return err;
+}
+
+void pycode_load_vars(struct pycode_cache *c, struct rmem *m, const struct pyruntime *rt,
+		      const uint64_t *addrs, size_t n)
+{
+	/* Names are read once per code object: no need to note them for a replay. */
+	bool rec = rmem_set_recording(m, false);
+
+	for (size_t i = 0; i < n; i++) {
+		struct pycode *e = *find_slot(c, addrs[i]);
+
+		if (!e || !e->valid || e->vars_loaded)
+			continue;
+		int err = load_vars(m, rt, e);
+
+		if (err)
+			entry_clear_vars(e);
+		e->vars_err = err;
+		e->vars_loaded = true;
+	}
+	rmem_set_recording(m, rec);
 }
 
 int pycode_line(const struct pycode *code, const struct pyruntime *rt, long addr)

@@ -3,6 +3,7 @@
  * line, frames innermost first (the schema is in man/pystack.1).
  */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <time.h>
 
 #include "escape.h"
@@ -19,6 +20,31 @@ static void str(FILE *f, const char *key, const char *value)
 	fputc('"', f);
 	escape_json(f, value);
 	fputc('"', f);
+}
+
+/* "locals": every variable by name; "arguments": the names of those that are arguments. */
+static void variables(FILE *f, const struct frame *fr)
+{
+	bool first = true;
+
+	fputs(", \"locals\": {", f);
+	for (size_t i = 0; i < fr->nvars; i++) {
+		fputs(i ? ", \"" : "\"", f);
+		escape_json(f, fr->vars[i].name);
+		fputs("\": \"", f);
+		escape_json(f, fr->vars[i].repr);
+		fputc('"', f);
+	}
+	fputs("}, \"arguments\": [", f);
+	for (size_t i = 0; i < fr->nvars; i++) {
+		if (!fr->vars[i].arg)
+			continue;
+		fputs(first ? "\"" : ", \"", f);
+		escape_json(f, fr->vars[i].name);
+		fputc('"', f);
+		first = false;
+	}
+	fputc(']', f);
 }
 
 static void frame(FILE *f, const struct frame *fr)
@@ -41,6 +67,10 @@ static void frame(FILE *f, const struct frame *fr)
 		fputs(", \"line\": null", f);
 	if (fr->kind == FRAME_NATIVE)
 		fprintf(f, ", \"inlined\": %s", fr->inlined ? "true" : "false");
+	if (fr->vars_missing)
+		fputs(", \"locals\": null", f);
+	else if (fr->nvars)
+		variables(f, fr);
 	fputc('}', f);
 }
 
@@ -60,7 +90,7 @@ static void frames(FILE *f, const char *key, const struct frame *v, size_t n)
 	fputc(']', f);
 }
 
-static void thread(FILE *f, const struct thread *t)
+static void thread(FILE *f, const struct thread *t, bool gil_waits_known)
 {
 	fprintf(f, "{\"tid\": %d, ", (int)t->tid);
 	if (t->thread_id)
@@ -71,6 +101,8 @@ static void thread(FILE *f, const struct thread *t)
 	fprintf(f, ", \"main\": %s, \"holds_gil\": %s, \"gc\": %s, \"status\": \"%s\"",
 		t->main ? "true" : "false", t->holds_gil ? "true" : "false",
 		t->gc ? "true" : "false", status_word(t->status));
+	if (gil_waits_known)
+		fprintf(f, ", \"waits_for_gil\": %s", t->waits_for_gil ? "true" : "false");
 	if (t->interp_id >= 0)
 		fprintf(f, ", \"interpreter\": %lld", t->interp_id);
 	if (t->unchanged_s >= 0)
@@ -115,7 +147,7 @@ static void json_snapshot(const struct snapshot *s, const struct render_opts *o)
 	for (size_t i = 0; i < s->nthreads; i++) {
 		if (i)
 			fputs(", ", f);
-		thread(f, &s->threads[i]);
+		thread(f, &s->threads[i], s->gil_waits_known);
 	}
 	fputs("]}\n", f);
 }

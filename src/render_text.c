@@ -2,6 +2,7 @@
  * The text renderer: each thread reads like a Python traceback, most recent
  * call last, with the source line where it could be read.
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include "escape.h"
@@ -55,8 +56,8 @@ static void print_thread_header(const struct thread *t, const struct render_opts
 		escape_text(f, t->name);
 		fputc('"', f);
 	}
-	fprintf(f, " (%s%s%s", status_word(t->status), t->holds_gil ? ", holds GIL" : "",
-		t->gc ? ", collecting garbage" : "");
+	fprintf(f, " (%s%s%s%s", status_word(t->status), t->holds_gil ? ", holds GIL" : "",
+		t->waits_for_gil ? ", waiting for the GIL" : "", t->gc ? ", collecting garbage" : "");
 	if (t->changed) {
 		paint(o, GREEN);
 		fputs(", changed", f);
@@ -114,6 +115,40 @@ static void print_native(const struct frame *fr, const struct render_opts *o)
 	fputc('\n', f);
 }
 
+/* With --locals: the arguments, then the other variables, one per line. */
+static void print_vars(const struct frame *fr, const struct render_opts *o)
+{
+	FILE *f = o->out;
+
+	if (fr->vars_missing) {
+		paint(o, DIM);
+		fputs("    (variables unreadable)\n", f);
+		paint(o, RESET);
+		return;
+	}
+	for (int args = 1; args >= 0; args--) {
+		bool header = false;
+
+		for (size_t i = 0; i < fr->nvars; i++) {
+			const struct variable *v = &fr->vars[i];
+
+			if (v->arg != args)
+				continue;
+			if (!header) {
+				paint(o, DIM);
+				fputs(args ? "    Arguments:\n" : "    Locals:\n", f);
+				paint(o, RESET);
+				header = true;
+			}
+			fputs("      ", f);
+			escape_text(f, v->name);
+			fputs(" = ", f);
+			escape_text(f, v->repr);
+			fputc('\n', f);
+		}
+	}
+}
+
 static void print_frame(const struct frame *fr, const struct render_opts *o)
 {
 	FILE *f = o->out;
@@ -142,6 +177,7 @@ static void print_frame(const struct frame *fr, const struct render_opts *o)
 		escape_text(f, fr->source);
 		fputc('\n', f);
 	}
+	print_vars(fr, o);
 }
 
 /* Frames v[n-1] (outermost) to v[0], or only the innermost o->max_frames. */

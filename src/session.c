@@ -232,11 +232,11 @@ static int refresh(struct session *s, char *detail, size_t n)
 	return 0;
 }
 
-static void prepass(struct session *s)
+static void prepass(struct session *s, const struct session_opts *opts)
 {
 	struct pyread r = {
 		.pid = s->pid, .mem = s->mem, .rt = &s->rt, .codes = s->codes, .gen = s->gen++,
-		.prepass = true,
+		.prepass = true, .locals = opts->locals,
 	};
 	struct snapshot *scratch = snapshot_new(s->pid);
 
@@ -250,7 +250,7 @@ static int snapshot_stopped(struct session *s, const struct session_opts *opts,
 			    struct snapshot *snap, char *detail, size_t n)
 {
 	struct pyread r = {
-		.pid = s->pid, .mem = s->mem, .rt = &s->rt, .codes = s->codes,
+		.pid = s->pid, .mem = s->mem, .rt = &s->rt, .codes = s->codes, .locals = opts->locals,
 	};
 	uint64_t stopping, held, detaching;
 	struct proc_info info;
@@ -266,7 +266,7 @@ static int snapshot_stopped(struct session *s, const struct session_opts *opts,
 	 * stopped, all of it comes back in one vectored read and the stopped
 	 * walk is served from the cache.  Only the stopped walk is kept.
 	 */
-	prepass(s);
+	prepass(s, opts);
 	err = target_stop(s->pid, &t);
 	if (err == -EPERM && proc_info_read(s->pid, &info) == 0 && info.tracer)
 		err = -PS_E_TRACED;
@@ -341,6 +341,7 @@ int session_snapshot(struct session *s, const struct session_opts *opts, struct 
 		/* Without stopping, a torn read shows as a chain that breaks: try again. */
 		struct pyread r = {
 			.pid = s->pid, .mem = s->mem, .rt = &s->rt, .codes = s->codes, .gen = s->gen,
+			.locals = opts->locals,
 		};
 
 		clock_gettime(CLOCK_REALTIME, &snap->when);

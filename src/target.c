@@ -28,8 +28,8 @@ struct tthread {
 	struct target_thread pub;
 	bool seized;
 	int inject_sig;		/* signal caught while stopping, given back at detach */
-	bool have_tp;
-	uint64_t tp;
+	bool have_regs;
+	struct user_regs_struct regs;
 };
 
 struct target {
@@ -258,20 +258,38 @@ const struct target_thread *target_thread(const struct target *t, size_t i)
 	return &t->th[i].pub;
 }
 
-int target_thread_pointer(struct target *t, size_t i, uint64_t *out)
+/* The registers of stopped thread i, read once. */
+static const struct user_regs_struct *regs_of(struct target *t, size_t i)
 {
 	struct tthread *th = &t->th[i];
-	struct user_regs_struct regs;
 
-	if (!th->have_tp) {
-		if (!th->pub.stopped)
-			return -ESRCH;
-		if (ptrace(PTRACE_GETREGS, th->pub.tid, 0, &regs) < 0)
-			return -errno;
-		th->tp = regs.fs_base;
-		th->have_tp = true;
+	if (!th->have_regs) {
+		if (!th->pub.stopped || ptrace(PTRACE_GETREGS, th->pub.tid, 0, &th->regs) < 0)
+			return NULL;
+		th->have_regs = true;
 	}
-	*out = th->tp;
+	return &th->regs;
+}
+
+int target_thread_pointer(struct target *t, size_t i, uint64_t *out)
+{
+	const struct user_regs_struct *regs = regs_of(t, i);
+
+	if (!regs)
+		return -ESRCH;
+	*out = regs->fs_base;
+	return 0;
+}
+
+int target_thread_syscall(struct target *t, size_t i, long *nr, uint64_t *arg0)
+{
+	const struct user_regs_struct *regs = regs_of(t, i);
+
+	if (!regs)
+		return -ESRCH;
+	/* Stopped inside a system call, orig_rax holds its number; elsewhere -1. */
+	*nr = (long)regs->orig_rax;
+	*arg0 = regs->rdi;
 	return 0;
 }
 

@@ -1,7 +1,8 @@
 """Fixtures shared by the integration tests.
 
 `python` runs a test once per interpreter found (see pythons.py), and once
-more, as a visible skip, for each supported minor version that was not.
+more, as a visible skip, for each supported minor version that was not;
+`newest_python` is the newest one found.
 """
 import os
 
@@ -24,6 +25,16 @@ def _params():
 @pytest.fixture(params=_params())
 def python(request):
     return request.param
+
+
+@pytest.fixture
+def newest_python():
+    """The newest interpreter found, for tests that need only one."""
+    found = pythons.discover()
+    if not found:
+        pytest.skip("no Python interpreter found (looked on PATH, in pyenv, and in "
+                    "PYSTACK_TEST_PYTHONS)")
+    return found[-1]
 
 
 def pytest_configure(config):

@@ -12,7 +12,6 @@ import subprocess
 
 import pytest
 
-import pythons
 from harness import PYSTACK, ROOT, Target, run_pystack
 
 MAN = os.path.join(ROOT, "man", "pystack.1")
@@ -48,14 +47,6 @@ def test_version_and_help():
     for args in (["--help"], ["dump", "--help"], ["watch", "--help"]):
         r = run_pystack(*args)
         assert r.returncode == 0 and "Exit status" in r.stdout, args
-
-
-@pytest.fixture
-def newest_python():
-    found = pythons.discover()
-    if not found:
-        pytest.skip("no Python interpreter found")
-    return found[-1]
 
 
 def test_color_only_when_asked(newest_python):

@@ -25,16 +25,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-import pythons
 from harness import PYSTACK, Target, run_pystack
-
-
-@pytest.fixture
-def newest_python():
-    found = pythons.discover()
-    if not found:
-        pytest.skip("no Python interpreter found")
-    return found[-1]
 
 
 def watch(*args, timeout=60):
