@@ -30,6 +30,9 @@ int proc_info_read(pid_t pid, struct proc_info *out);
 /* The state letter of one thread, or a negative error (-ESRCH: gone). */
 int proc_task_state(pid_t pid, pid_t tid, char *state);
 
+/* The name the kernel keeps for one thread (comm, at most 15 bytes), or a negative error. */
+int proc_task_comm(pid_t pid, pid_t tid, char *comm, size_t size);
+
 /*
  * A thread of pid that is alive (not a zombie): pid itself, or another
  * when the main thread has exited but the process runs on.  0 if none.

@@ -25,6 +25,18 @@ struct py_offsets {
 	uint64_t varobject_size;	/* ob_size */
 	uint64_t type_name;		/* tp_name (char *) */
 	uint64_t type_flags;		/* tp_flags */
+	uint64_t type_basicsize;	/* tp_basicsize */
+	uint64_t type_itemsize;		/* tp_itemsize */
+	uint64_t type_dictoffset;	/* tp_dictoffset (signed) */
+	uint64_t type_dict;		/* tp_dict */
+	uint64_t heaptype_qualname;	/* PyHeapTypeObject.ht_qualname, 3.x */
+	uint64_t heaptype_cached_keys;	/* PyHeapTypeObject.ht_cached_keys, 3.x */
+	uint64_t tpflags_heaptype;	/* the bit Py_TPFLAGS_HEAPTYPE (a value, not an offset) */
+	uint64_t tpflags_managed_dict;	/* the bit Py_TPFLAGS_MANAGED_DICT, 3.11+ */
+	uint64_t tpflags_inline_values;	/* the bit Py_TPFLAGS_INLINE_VALUES, 3.13+ */
+	uint64_t object_managed_dict;	/* bytes BEFORE an object with a managed dict to its dict
+					 * pointer (3.11, 3.13) or dict-or-values word (3.12) */
+	uint64_t object_managed_values;	/* bytes before it to its values pointer, 3.11 */
 
 	/* _PyRuntimeState (3.7+) */
 	uint64_t runtime_size;
@@ -48,6 +60,8 @@ struct py_offsets {
 	/* struct _gil_runtime_state (3.7+) */
 	uint64_t gil_locked;
 	uint64_t gil_last_holder;
+	uint64_t gil_cond;		/* cond, a PyCOND_T */
+	uint64_t gil_cond_size;		/* sizeof(PyCOND_T) */
 
 	/* struct _gc_runtime_state */
 	uint64_t gc_collecting;
@@ -120,15 +134,42 @@ struct py_offsets {
 	/* containers and numbers, for --locals */
 	uint64_t tuple_item;		/* ob_item[] (inline) */
 	uint64_t list_item;		/* ob_item (pointer) */
+	uint64_t list_allocated;	/* allocated */
 	uint64_t dict_used;		/* ma_used */
 	uint64_t dict_keys;		/* ma_keys (3.x), ma_table (2.7) */
 	uint64_t dict_values;		/* ma_values (3.x), ma_mask (2.7) */
+	/* PyDictKeysObject (3.x) */
+	uint64_t dict_keys_size;	/* dk_size, 3.6-3.10 */
+	uint64_t dict_keys_log2_size;	/* dk_log2_size (uint8), 3.11+ */
+	uint64_t dict_keys_log2_index_bytes; /* dk_log2_index_bytes (uint8), 3.11+ */
+	uint64_t dict_keys_kind;	/* dk_kind (uint8), 3.11+ */
+	uint64_t dict_keys_nentries;	/* dk_nentries */
+	uint64_t dict_keys_indices;	/* dk_indices[] */
+	/* PyDictKeyEntry (3.x), PyDictEntry (2.7) */
+	uint64_t dict_entry_size;
+	uint64_t dict_entry_hash;
+	uint64_t dict_entry_key;
+	uint64_t dict_entry_value;
+	/* PyDictUnicodeEntry, 3.11+ */
+	uint64_t dict_uentry_size;
+	uint64_t dict_uentry_key;
+	uint64_t dict_uentry_value;
+	/* PyDictValues, 3.11+ (3.11-3.12 keep the order bytes before it) */
+	uint64_t dictvalues_values;	/* values[] */
+	uint64_t dictvalues_capacity;	/* uint8, 3.13+ */
+	uint64_t dictvalues_size;	/* uint8, 3.13+ */
+	uint64_t dictvalues_valid;	/* uint8, 3.13+ */
+	uint64_t set_fill;
 	uint64_t set_used;
 	uint64_t set_mask;
 	uint64_t set_table;
+	uint64_t set_entry_size;	/* setentry */
+	uint64_t set_entry_key;
+	uint64_t set_entry_hash;
 	uint64_t float_value;		/* ob_fval */
 	uint64_t long_digits;		/* ob_digit / long_value.ob_digit */
 	uint64_t long_tag;		/* long_value.lv_tag (3.12+) */
+	uint64_t long_tag_shift;	/* _PyLong_NON_SIZE_BITS: lv_tag >> it is the digit count (3.12+) */
 	uint64_t long_digit_bits;	/* PyLong_SHIFT */
 	uint64_t int27_value;		/* PyIntObject.ob_ival (2.7) */
 	uint64_t cell_ref;		/* PyCellObject.ob_ref */

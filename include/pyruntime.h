@@ -46,6 +46,23 @@ struct pyruntime {
 	uint64_t type_code;		/* &PyCode_Type; each type is 0 if unknown */
 	uint64_t type_unicode;		/* &PyUnicode_Type */
 	uint64_t type_bytes;		/* &PyBytes_Type (3.x), &PyString_Type (2.7) */
+	uint64_t type_long;		/* &PyLong_Type */
+	uint64_t type_int;		/* &PyInt_Type (2.7) */
+	uint64_t type_bool;		/* &PyBool_Type */
+	uint64_t type_float;		/* &PyFloat_Type */
+	uint64_t type_tuple;		/* &PyTuple_Type */
+	uint64_t type_list;		/* &PyList_Type */
+	uint64_t type_dict;		/* &PyDict_Type */
+	uint64_t type_set;		/* &PySet_Type */
+	uint64_t type_frozenset;	/* &PyFrozenSet_Type */
+	uint64_t type_cell;		/* &PyCell_Type */
+	uint64_t type_module;		/* &PyModule_Type */
+	uint64_t type_type;		/* &PyType_Type */
+	uint64_t obj_none;		/* &_Py_NoneStruct; each object is 0 if unknown */
+	uint64_t obj_true;		/* &_Py_TrueStruct */
+	uint64_t obj_false;		/* &_Py_FalseStruct (3.x), &_Py_ZeroStruct (2.7) */
+	uint64_t obj_ellipsis;		/* &_Py_EllipsisObject */
+	uint64_t obj_notimplemented;	/* &_Py_NotImplementedStruct */
 
 	/* Derived from the version. */
 	unsigned vkey;			/* PY_VER(major, minor) */

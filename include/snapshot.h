@@ -56,6 +56,7 @@ struct thread {
 	uint64_t thread_id;	/* Python's thread ident (pthread_t) */
 	const char *name;	/* NULL when unknown */
 	long long interp_id;	/* interpreter id, -1 when the version has none */
+	uint64_t interp;	/* the address of its interpreter state, for later readers */
 	bool main;
 	bool holds_gil;
 	bool waits_for_gil;	/* blocked waiting for the GIL (3.7+) */

@@ -167,6 +167,17 @@ int proc_task_state(pid_t pid, pid_t tid, char *state)
 	return parse_stat(buf, state, NULL, NULL, NULL, 0);
 }
 
+int proc_task_comm(pid_t pid, pid_t tid, char *comm, size_t size)
+{
+	char buf[1024];
+	char state;
+	int n = read_small(buf, sizeof(buf), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+
+	if (n < 0)
+		return n;
+	return parse_stat(buf, &state, NULL, NULL, comm, size);
+}
+
 pid_t proc_live_thread(pid_t pid)
 {
 	pid_t *tids = NULL, found = 0;

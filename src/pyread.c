@@ -8,6 +8,7 @@
  * every code object the frames name, in one batch.
  */
 #include <errno.h>
+#include <sys/syscall.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,7 @@
 #include "msg.h"
 #include "proc.h"
 #include "pycode.h"
+#include "pyobj.h"
 #include "pyread.h"
 #include "pyruntime.h"
 #include "rmem.h"
@@ -32,6 +34,7 @@ struct tinfo {
 	uint64_t native_id;	/* 3.11+, else 0 */
 	uint64_t top;		/* the first frame (or, 3.11-3.12, the cframe) */
 	long long interp_id;
+	uint64_t gil;		/* its interpreter's GIL (3.7+), or 0 */
 	bool holds_gil, gc;
 };
 
@@ -124,14 +127,15 @@ static int pick_head(const struct pyread *r, uint64_t *head)
 	return *head ? 0 : -PS_E_NO_INTERP;
 }
 
-/* Which thread state holds the GIL of interp, or 0. */
-static uint64_t gil_holder(const struct pyread *r, uint64_t interp)
+/* Which thread state holds the GIL of interp, or 0; where that GIL is (3.7+) in *where. */
+static uint64_t gil_holder(const struct pyread *r, uint64_t interp, uint64_t *where)
 {
 	const struct pyruntime *rt = r->rt;
 	const struct py_offsets *o = &rt->off;
 	uint64_t gil = 0, holder = 0;
 	int locked = 0;
 
+	*where = 0;
 	if (rt->vkey < PY_VER(3, 7)) {
 		if (rt->tstate_current && !rmem_read_u64(r->mem, rt->tstate_current, &holder))
 			return holder;
@@ -141,6 +145,7 @@ static uint64_t gil_holder(const struct pyread *r, uint64_t interp)
 		rmem_read_u64(r->mem, interp + o->interp_gil, &gil);
 	else if (o->runtime_gil != PYO_NONE)
 		gil = rt->runtime + o->runtime_gil;
+	*where = gil;
 	if (!gil || read_int(r->mem, gil + o->gil_locked, &locked) || locked <= 0 ||
 	    rmem_read_u64(r->mem, gil + o->gil_last_holder, &holder))
 		return 0;
@@ -216,7 +221,7 @@ static int read_threads(const struct pyread *r, struct snapshot *snap, struct ti
 			break;
 	}
 	for (size_t k = ninterps; k-- > 0;) {
-		uint64_t ts = 0, holder = gil_holder(r, interps[k]);
+		uint64_t ts = 0, gil, holder = gil_holder(r, interps[k], &gil);
 		bool gc = gc_collecting(r, interps[k]);
 		long long id = -1;
 		size_t first = n, count = 0;
@@ -247,6 +252,7 @@ static int read_threads(const struct pyread *r, struct snapshot *snap, struct ti
 			if (err)
 				break;
 			ti[n].holds_gil = holder == ts;
+			ti[n].gil = gil;
 			ti[n].gc = gc;
 			ti[n].interp_id = id;
 			n++;
@@ -480,8 +486,62 @@ static uint64_t *collect_codes(const struct walk *w, size_t n, size_t *count, si
 	return list;
 }
 
+/* What a variable slot holds: a cell is looked through, to the value it holds (0: unbound). */
+static uint64_t slot_value(const struct pyread *r, uint64_t v, unsigned char kind)
+{
+	const struct py_offsets *o = &r->rt->off;
+	uint64_t type = 0;
+
+	if (!v || !(kind & (PYCODE_VAR_CELL | PYCODE_VAR_FREE)))
+		return v;
+	/* Before the frame's first instruction makes the cell, the slot holds the argument itself. */
+	if (rmem_read_u64(r->mem, v + o->object_type, &type) || !r->rt->type_cell ||
+	    type != r->rt->type_cell)
+		return v;
+	return rmem_read_u64(r->mem, v + o->cell_ref, &v) ? 0 : v;
+}
+
+/* With --locals: the frame's arguments, then its other variables, as bounded reprs. */
+static void read_vars(const struct pyread *r, struct snapshot *snap, struct frame *f,
+		      const struct pycode *code, uint64_t frame, size_t *budget)
+{
+	const struct py_offsets *o = &r->rt->off;
+	uint64_t base = frame + (interp_frames(r->rt) ? o->iframe_localsplus : o->frame_localsplus);
+	uint64_t slots[PYCODE_MAX_VARS];
+	size_t n = 0;
+
+	if (!code->vars_loaded || code->vars_err || code->nvars > *budget ||
+	    rmem_read(r->mem, base, slots, code->nvars * sizeof(slots[0]))) {
+		f->vars_missing = code->nvars > 0 || code->vars_err || !code->vars_loaded;
+		return;
+	}
+	f->vars = code->nvars ? snapshot_alloc(snap, code->nvars * sizeof(*f->vars)) : NULL;
+	for (int args = 1; args >= 0; args--) {
+		for (size_t i = 0; i < code->nvars; i++) {
+			unsigned char kind = code->varkinds[i];
+			char repr[512];
+			uint64_t v;
+
+			if (!!(kind & PYCODE_VAR_ARG) != args || (kind & PYCODE_VAR_HIDDEN))
+				continue;
+			v = slot_value(r, slots[i], kind);
+			if (!v)
+				continue;	/* unbound, as Python's locals() leaves it out */
+			pyobj_repr(r->mem, r->rt, v, repr, sizeof(repr));
+			f->vars[n++] = (struct variable){
+				.name = snapshot_strdup(snap, code->varnames[i]),
+				.repr = snapshot_strdup(snap, repr),
+				.arg = args,
+			};
+		}
+	}
+	f->nvars = n;
+	*budget -= code->nvars;
+}
+
 static void fill_thread(const struct pyread *r, struct snapshot *snap, struct thread *t,
-			const struct walk *w, struct codestrs *cs, struct frame *scratch)
+			const struct walk *w, struct codestrs *cs, struct frame *scratch,
+			size_t *var_budget)
 {
 	const struct pyruntime *rt = r->rt;
 	const struct pycode *first_bad = NULL;
@@ -509,6 +569,8 @@ static void fill_thread(const struct pyread *r, struct snapshot *snap, struct th
 		f->line = line > 0 ? line : 0;
 		f->code = code->addr;
 		f->entry = w->v[i].entry;
+		if (r->locals)
+			read_vars(r, snap, f, code, w->v[i].frame, var_budget);
 		nf++;
 	}
 	snapshot_set_frames(snap, t, scratch, nf);
@@ -532,6 +594,22 @@ static void fill_thread(const struct pyread *r, struct snapshot *snap, struct th
 	}
 	if (t->truncated)
 		snap->partial++;
+}
+
+/*
+ * Whether stopped thread k is blocked waiting for the GIL at gil: in a futex
+ * wait on the GIL's condition variable, where take_gil() waits.
+ */
+static bool waits_for_gil(const struct pyread *r, size_t k, uint64_t gil)
+{
+	const struct py_offsets *o = &r->rt->off;
+	uint64_t addr;
+	long nr;
+
+	if (!gil || o->gil_cond == PYO_NONE ||
+	    target_thread_syscall(r->target, k, &nr, &addr) || nr != SYS_futex)
+		return false;
+	return addr - (gil + o->gil_cond) < o->gil_cond_size;
 }
 
 /* OS thread ids: native_thread_id (3.11+), or the thread pointer of a stopped thread. */
@@ -560,8 +638,10 @@ static void match_tids(const struct pyread *r, struct snapshot *snap, const stru
 		if (!t->tid)
 			continue;
 		k = r->target ? target_find(r->target, t->tid) : -1;
-		if (k >= 0)
+		if (k >= 0) {
 			state = target_thread(r->target, (size_t)k)->state;
+			t->waits_for_gil = !t->holds_gil && waits_for_gil(r, (size_t)k, ti[i].gil);
+		}
 		else if (proc_task_state(r->pid, t->tid, &state) < 0)
 			state = 0;
 		t->status = !state ? THREAD_UNKNOWN : state == 'R' ? THREAD_RUNNING : THREAD_IDLE;
@@ -577,7 +657,7 @@ int pyread_snapshot(const struct pyread *r, struct snapshot *snap)
 	struct codestrs cs;
 	struct frame *scratch;
 	uint64_t *codes;
-	size_t n = 0, ncodes, maxframes = 0;
+	size_t n = 0, ncodes, maxframes = 0, var_budget = PYREAD_MAX_VARS;
 	int err = read_threads(r, snap, &ti, &n);
 
 	if (err)
@@ -592,6 +672,8 @@ int pyread_snapshot(const struct pyread *r, struct snapshot *snap)
 
 	codes = collect_codes(w, n, &ncodes, &cs.cap);
 	pycode_load(r->codes, r->mem, r->rt, codes, ncodes, r->gen);
+	if (r->locals)
+		pycode_load_vars(r->codes, r->mem, r->rt, codes, ncodes);
 	cs.v = xcalloc(cs.cap, sizeof(*cs.v));
 	for (size_t i = 0; i < n; i++)
 		if (w[i].n > maxframes)
@@ -602,14 +684,17 @@ int pyread_snapshot(const struct pyread *r, struct snapshot *snap)
 		struct thread *t = snapshot_add_thread(snap);
 
 		t->thread_id = ti[i].thread_id;
+		t->interp = ti[i].interp;
 		t->interp_id = ti[i].interp_id;
 		t->holds_gil = ti[i].holds_gil;
 		t->gc = ti[i].gc;
-		fill_thread(r, snap, t, &w[i], &cs, scratch);
+		fill_thread(r, snap, t, &w[i], &cs, scratch, &var_budget);
 		free(w[i].v);
 	}
-	if (!r->prepass)
+	if (!r->prepass) {
+		snap->gil_waits_known = r->target && r->rt->off.gil_cond != PYO_NONE;
 		match_tids(r, snap, ti);
+	}
 	free(scratch);
 	free(cs.v);
 	free(codes);

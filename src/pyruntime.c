@@ -225,6 +225,25 @@ enum {
 	S_UNICODE_TYPE,
 	S_BYTES_TYPE,
 	S_STRING_TYPE,
+	/* for pyobj.c: types recognised by address, and singletons */
+	S_LONG_TYPE,
+	S_INT_TYPE,
+	S_BOOL_TYPE,
+	S_FLOAT_TYPE,
+	S_TUPLE_TYPE,
+	S_LIST_TYPE,
+	S_DICT_TYPE,
+	S_SET_TYPE,
+	S_FROZENSET_TYPE,
+	S_CELL_TYPE,
+	S_MODULE_TYPE,
+	S_TYPE_TYPE,
+	S_NONE,
+	S_TRUE,
+	S_FALSE,
+	S_ZERO,
+	S_ELLIPSIS,
+	S_NOTIMPLEMENTED,
 	S_COUNT
 };
 
@@ -240,10 +259,65 @@ static void init_queries(struct elf_sym_query *q)
 		[S_UNICODE_TYPE] = "PyUnicode_Type",
 		[S_BYTES_TYPE] = "PyBytes_Type",
 		[S_STRING_TYPE] = "PyString_Type",
+		[S_LONG_TYPE] = "PyLong_Type",
+		[S_INT_TYPE] = "PyInt_Type",
+		[S_BOOL_TYPE] = "PyBool_Type",
+		[S_FLOAT_TYPE] = "PyFloat_Type",
+		[S_TUPLE_TYPE] = "PyTuple_Type",
+		[S_LIST_TYPE] = "PyList_Type",
+		[S_DICT_TYPE] = "PyDict_Type",
+		[S_SET_TYPE] = "PySet_Type",
+		[S_FROZENSET_TYPE] = "PyFrozenSet_Type",
+		[S_CELL_TYPE] = "PyCell_Type",
+		[S_MODULE_TYPE] = "PyModule_Type",
+		[S_TYPE_TYPE] = "PyType_Type",
+		[S_NONE] = "_Py_NoneStruct",
+		[S_TRUE] = "_Py_TrueStruct",
+		[S_FALSE] = "_Py_FalseStruct",
+		[S_ZERO] = "_Py_ZeroStruct",
+		[S_ELLIPSIS] = "_Py_EllipsisObject",
+		[S_NOTIMPLEMENTED] = "_Py_NotImplementedStruct",
 	};
 
 	for (int i = 0; i < S_COUNT; i++)
 		q[i] = (struct elf_sym_query){ .name = names[i] };
+}
+
+/*
+ * The addresses pyobj.c recognises types and singletons by (never by
+ * name: a class may call itself "int").  What is not found stays 0, which
+ * turns that decoding off.  2.7 has PyInt_Type, and its False is
+ * _Py_ZeroStruct; 3.x has neither.
+ */
+static void set_objects(struct pyruntime *rt, const struct elf_sym_query *q, uint64_t bias)
+{
+	bool py2 = rt->ver.major == 2;
+	const struct {
+		int sym;
+		uint64_t *dst;
+	} objects[] = {
+		{ S_LONG_TYPE, &rt->type_long },
+		{ S_INT_TYPE, py2 ? &rt->type_int : NULL },
+		{ S_BOOL_TYPE, &rt->type_bool },
+		{ S_FLOAT_TYPE, &rt->type_float },
+		{ S_TUPLE_TYPE, &rt->type_tuple },
+		{ S_LIST_TYPE, &rt->type_list },
+		{ S_DICT_TYPE, &rt->type_dict },
+		{ S_SET_TYPE, &rt->type_set },
+		{ S_FROZENSET_TYPE, &rt->type_frozenset },
+		{ S_CELL_TYPE, &rt->type_cell },
+		{ S_MODULE_TYPE, &rt->type_module },
+		{ S_TYPE_TYPE, &rt->type_type },
+		{ S_NONE, &rt->obj_none },
+		{ S_TRUE, &rt->obj_true },
+		{ py2 ? S_ZERO : S_FALSE, &rt->obj_false },
+		{ S_ELLIPSIS, &rt->obj_ellipsis },
+		{ S_NOTIMPLEMENTED, &rt->obj_notimplemented },
+	};
+
+	for (size_t i = 0; i < sizeof(objects) / sizeof(objects[0]); i++)
+		if (objects[i].dst && q[objects[i].sym].found)
+			*objects[i].dst = bias + q[objects[i].sym].value;
 }
 
 /* "X.Y" from a file name such as libpython3.9.so.1.0 or python2.7; false if none. */
@@ -516,6 +590,7 @@ static int examine(pid_t pid, const struct maps *maps, const struct map *mp, str
 		rt->type_unicode = bias + q[S_UNICODE_TYPE].value;
 	if (rt->ver.major == 2 ? q[S_STRING_TYPE].found : q[S_BYTES_TYPE].found)
 		rt->type_bytes = bias + q[rt->ver.major == 2 ? S_STRING_TYPE : S_BYTES_TYPE].value;
+	set_objects(rt, q, bias);
 
 	err = choose_layout(m, rt, detail, ndetail);
 	if (err) {

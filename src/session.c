@@ -15,6 +15,7 @@
 #include "pycode.h"
 #include "pyread.h"
 #include "pyruntime.h"
+#include "pythreading.h"
 #include "rmem.h"
 #include "session.h"
 #include "snapshot.h"
@@ -33,8 +34,13 @@ struct session {
 	struct pycode_cache *codes;
 	uint64_t gen;
 	char *exe, *cmdline;
+	char comm[64];			/* the process's name as the kernel keeps it */
 	struct source_cache *sources;
 	struct native *native;		/* set up on the first native snapshot */
+	struct registry {		/* each interpreter's threading._active, once found */
+		uint64_t interp, active;
+	} *registries;
+	size_t nregistries, capregistries;
 	unsigned long snapshots;	/* taken so far */
 };
 
@@ -140,6 +146,7 @@ int session_open(pid_t pid, struct session **out, char *detail, size_t ndetail)
 	s->codes = pycode_cache_new();
 	s->sources = source_cache_new(io);
 	s->exe = proc_exe(io);
+	snprintf(s->comm, sizeof(s->comm), "%s", info.comm);
 	s->cmdline = proc_cmdline(io);
 	debug_msg("pid %d: Python %s in %s (%s, %s); layout %s; interpreters found by %s",
 		  (int)pid, s->rt.version, s->rt.binary, s->rt.shared ? "shared" : "static",
@@ -307,6 +314,111 @@ static int snapshot_stopped(struct session *s, const struct session_opts *opts,
 	return err ? read_failed(s, err, detail, n) : 0;
 }
 
+/* Interpreter interp's registry of threads: found once, then kept.  0 if none (yet). */
+static uint64_t registry_of(struct session *s, uint64_t interp)
+{
+	uint64_t active = 0;
+	int err;
+
+	for (size_t i = 0; i < s->nregistries; i++)
+		if (s->registries[i].interp == interp)
+			return s->registries[i].active;
+	err = pythreading_registry(s->mem, &s->rt, interp, &active);
+	if (err) {
+		if (err != -ENOENT)
+			debug_msg("pid %d: threading's registry unreadable: %s", (int)s->pid,
+				  ps_strerror(err));
+		return 0;	/* threading not imported yet: look again next time */
+	}
+	xgrow(&s->registries, &s->capregistries, s->nregistries + 1, sizeof(*s->registries));
+	s->registries[s->nregistries++] = (struct registry){ interp, active };
+	return active;
+}
+
+static void forget_registry(struct session *s, uint64_t interp)
+{
+	for (size_t i = 0; i < s->nregistries; i++)
+		if (s->registries[i].interp == interp)
+			s->registries[i] = s->registries[--s->nregistries];
+}
+
+/* The names in interp's registry: how many, into *out. */
+static size_t registry_names(struct session *s, uint64_t interp, struct pythread_name **out)
+{
+	uint64_t active = registry_of(s, interp);
+	long n = active ? pythreading_names(s->mem, &s->rt, active, out) : 0;
+
+	if (n < 0) {
+		/* Replaced, or corrupt: find it afresh next time. */
+		forget_registry(s, interp);
+		n = 0;
+	}
+	return (size_t)n;
+}
+
+static const char *find_name(const struct pythread_name *v, size_t n, uint64_t ident)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].ident == ident)
+			return v[i].name;
+	return NULL;
+}
+
+/*
+ * Each thread's name from its interpreter's threading module, or else the
+ * main interpreter's (a thread that entered a subinterpreter is known
+ * there; the main interpreter's threads come first).  Read after the
+ * detach: a name is no part of a stack, and it rarely changes.
+ */
+static void name_threads(struct session *s, struct snapshot *snap)
+{
+	struct pythread_name *names[2] = { NULL, NULL };
+	size_t counts[2] = { 0, 0 };
+	uint64_t main = snap->nthreads ? snap->threads[0].interp : 0, other = 0;
+
+	if (!main)
+		return;
+	rmem_invalidate(s->mem);
+	counts[0] = registry_names(s, main, &names[0]);
+	for (size_t i = 0; i < snap->nthreads; i++) {
+		struct thread *t = &snap->threads[i];
+		const char *name = NULL;
+
+		if (t->interp != main && t->interp != other) {
+			pythreading_free(names[1], counts[1]);
+			names[1] = NULL;
+			other = t->interp;
+			counts[1] = registry_names(s, other, &names[1]);
+		}
+		if (t->interp == other)
+			name = find_name(names[1], counts[1], t->thread_id);
+		if (!name)
+			name = find_name(names[0], counts[0], t->thread_id);
+		if (name)
+			t->name = snapshot_strdup(snap, name);
+	}
+	for (int k = 0; k < 2; k++)
+		pythreading_free(names[k], counts[k]);
+}
+
+/*
+ * A thread Python has no name for (not started by threading, or started
+ * from C) keeps the name the OS has for it, when it was given one: a name
+ * inherited from the process (every thread starts with it) says nothing.
+ */
+static void name_from_os(const struct session *s, struct snapshot *snap)
+{
+	for (size_t i = 0; i < snap->nthreads; i++) {
+		struct thread *t = &snap->threads[i];
+		char comm[64];
+
+		if (t->name || !t->tid || proc_task_comm(s->pid, t->tid, comm, sizeof(comm)) ||
+		    !strcmp(comm, s->comm))
+			continue;
+		t->name = snapshot_strdup(snap, comm);
+	}
+}
+
 int session_snapshot(struct session *s, const struct session_opts *opts, struct snapshot **out,
 		     char *detail, size_t ndetail)
 {
@@ -355,6 +467,8 @@ int session_snapshot(struct session *s, const struct session_opts *opts, struct 
 		snapshot_free(snap);
 		return err;
 	}
+	name_threads(s, snap);
+	name_from_os(s, snap);
 	if (opts->source_lines)
 		source_annotate(s->sources, snap);
 	*out = snap;
@@ -366,6 +480,7 @@ void session_close(struct session *s)
 	if (!s)
 		return;
 	native_free(s->native);
+	free(s->registries);
 	pycode_cache_free(s->codes);
 	source_cache_free(s->sources);
 	rmem_free(s->mem);

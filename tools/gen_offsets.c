@@ -2,11 +2,13 @@
  * Offset-table generator: compiled against one CPython's headers, it prints
  * the complete src/offsets/pyXY.h for that version to stdout.
  *
- * Every number comes from offsetof/sizeof on the real structs or, for the
- * unicode state bit-field, from poking the struct at run time.  The one
- * struct that older headers do not declare, PyModuleObject, is mirrored
- * below.  tools/gen_offsets.sh builds and runs this once per installed
- * CPython, in effect:
+ * Every number comes from offsetof/sizeof on the real structs (or a
+ * flag's value from its macro) or, for the unicode state bit-field, from
+ * poking the struct at run time.  The structs that older headers do not
+ * declare, PyModuleObject (before 3.10) and the dict keys object and its
+ * entries (3.6-3.10), are mirrored below; so are the two managed-dict
+ * positions that 3.11 and 3.12 name no constant for.  tools/gen_offsets.sh
+ * builds and runs this once per installed CPython, in effect:
  *
  *	gcc -I"$(python -c 'import sysconfig; print(sysconfig.get_paths()["include"])')" \
  *		tools/gen_offsets.c && ./a.out > src/offsets/pyXY.h
@@ -42,7 +44,13 @@
 #include <internal/pycore_moduleobject.h>
 #endif
 #if PY_AT_LEAST(3, 11)
+/* Some of these have inline functions with unused parameters (3.13). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include <internal/pycore_dict.h>
 #include <internal/pycore_frame.h>
+#include <internal/pycore_object.h>
+#pragma GCC diagnostic pop
 #endif
 
 #include <stddef.h>
@@ -62,6 +70,30 @@
 struct module_prefix {
 	PyObject ob_base;
 	PyObject *md_dict;
+};
+#endif
+
+#if PY_MAJOR_VERSION >= 3 && !PY_AT_LEAST(3, 11)
+/*
+ * The dict keys object and its entries are private to Objects/dict-common.h
+ * from 3.6 to 3.10 (3.11 moved them to internal/pycore_dict.h).  Their
+ * layout is the same in all five: refcount, table size, lookup function,
+ * usable and used entry counts, then the index table (in 3.6 a union of
+ * arrays at the same place), followed by the entries.
+ */
+struct dictkeys_mirror {
+	Py_ssize_t dk_refcnt;
+	Py_ssize_t dk_size;
+	void *dk_lookup;
+	Py_ssize_t dk_usable;
+	Py_ssize_t dk_nentries;
+	char dk_indices[];
+};
+
+struct dictentry_mirror {
+	Py_hash_t me_hash;
+	PyObject *me_key;
+	PyObject *me_value;
 };
 #endif
 
@@ -138,6 +170,42 @@ int main(void)
 		F(varobject_size, offsetof(PyVarObject, ob_size)),
 		F(type_name, offsetof(PyTypeObject, tp_name)),
 		F(type_flags, offsetof(PyTypeObject, tp_flags)),
+		F(type_basicsize, offsetof(PyTypeObject, tp_basicsize)),
+		F(type_itemsize, offsetof(PyTypeObject, tp_itemsize)),
+		F(type_dictoffset, offsetof(PyTypeObject, tp_dictoffset)),
+		F(type_dict, offsetof(PyTypeObject, tp_dict)),
+#if PY_MAJOR_VERSION >= 3
+		F(heaptype_qualname, offsetof(PyHeapTypeObject, ht_qualname)),
+		F(heaptype_cached_keys, offsetof(PyHeapTypeObject, ht_cached_keys)),
+#else
+		NONE(heaptype_qualname),
+		NONE(heaptype_cached_keys),
+#endif
+		F(tpflags_heaptype, Py_TPFLAGS_HEAPTYPE),
+#if PY_AT_LEAST(3, 11)
+		F(tpflags_managed_dict, Py_TPFLAGS_MANAGED_DICT),
+#else
+		NONE(tpflags_managed_dict),
+#endif
+#if PY_AT_LEAST(3, 13)
+		F(tpflags_inline_values, Py_TPFLAGS_INLINE_VALUES),
+#else
+		NONE(tpflags_inline_values),
+#endif
+#if PY_AT_LEAST(3, 13) || (PY_AT_LEAST(3, 11) && !PY_AT_LEAST(3, 12))
+		F(object_managed_dict, -MANAGED_DICT_OFFSET),
+#elif PY_AT_LEAST(3, 12)
+		/* 3.12 has no MANAGED_DICT_OFFSET: _PyObject_DictOrValuesPointer() is obj - 3 words */
+		F(object_managed_dict, 3 * sizeof(PyObject *)),
+#else
+		NONE(object_managed_dict),
+#endif
+#if PY_AT_LEAST(3, 11) && !PY_AT_LEAST(3, 12)
+		/* _PyObject_ValuesPointer() is obj - 4 words; 3.11 names no constant for it */
+		F(object_managed_values, 4 * sizeof(PyObject *)),
+#else
+		NONE(object_managed_values),
+#endif
 
 #if PY_AT_LEAST(3, 7)
 		F(runtime_size, sizeof(_PyRuntimeState)),
@@ -194,10 +262,14 @@ int main(void)
 #if PY_AT_LEAST(3, 7)
 		F(gil_locked, offsetof(struct _gil_runtime_state, locked)),
 		F(gil_last_holder, offsetof(struct _gil_runtime_state, last_holder)),
+		F(gil_cond, offsetof(struct _gil_runtime_state, cond)),
+		F(gil_cond_size, sizeof(((struct _gil_runtime_state *)0)->cond)),
 		F(gc_collecting, offsetof(struct _gc_runtime_state, collecting)),
 #else
 		NONE(gil_locked),
 		NONE(gil_last_holder),
+		NONE(gil_cond),
+		NONE(gil_cond_size),
 		NONE(gc_collecting),
 #endif
 
@@ -351,6 +423,7 @@ int main(void)
 
 		F(tuple_item, offsetof(PyTupleObject, ob_item)),
 		F(list_item, offsetof(PyListObject, ob_item)),
+		F(list_allocated, offsetof(PyListObject, allocated)),
 		F(dict_used, offsetof(PyDictObject, ma_used)),
 #if PY_MAJOR_VERSION >= 3
 		F(dict_keys, offsetof(PyDictObject, ma_keys)),
@@ -359,16 +432,77 @@ int main(void)
 		F(dict_keys, offsetof(PyDictObject, ma_table)),
 		F(dict_values, offsetof(PyDictObject, ma_mask)),
 #endif
+#if PY_AT_LEAST(3, 11)
+		NONE(dict_keys_size),
+		F(dict_keys_log2_size, offsetof(PyDictKeysObject, dk_log2_size)),
+		F(dict_keys_log2_index_bytes, offsetof(PyDictKeysObject, dk_log2_index_bytes)),
+		F(dict_keys_kind, offsetof(PyDictKeysObject, dk_kind)),
+		F(dict_keys_nentries, offsetof(PyDictKeysObject, dk_nentries)),
+		F(dict_keys_indices, offsetof(PyDictKeysObject, dk_indices)),
+		F(dict_entry_size, sizeof(PyDictKeyEntry)),
+		F(dict_entry_hash, offsetof(PyDictKeyEntry, me_hash)),
+		F(dict_entry_key, offsetof(PyDictKeyEntry, me_key)),
+		F(dict_entry_value, offsetof(PyDictKeyEntry, me_value)),
+		F(dict_uentry_size, sizeof(PyDictUnicodeEntry)),
+		F(dict_uentry_key, offsetof(PyDictUnicodeEntry, me_key)),
+		F(dict_uentry_value, offsetof(PyDictUnicodeEntry, me_value)),
+		F(dictvalues_values, offsetof(PyDictValues, values)),
+#elif PY_MAJOR_VERSION >= 3
+		F(dict_keys_size, offsetof(struct dictkeys_mirror, dk_size)),
+		NONE(dict_keys_log2_size),
+		NONE(dict_keys_log2_index_bytes),
+		NONE(dict_keys_kind),
+		F(dict_keys_nentries, offsetof(struct dictkeys_mirror, dk_nentries)),
+		F(dict_keys_indices, offsetof(struct dictkeys_mirror, dk_indices)),
+		F(dict_entry_size, sizeof(struct dictentry_mirror)),
+		F(dict_entry_hash, offsetof(struct dictentry_mirror, me_hash)),
+		F(dict_entry_key, offsetof(struct dictentry_mirror, me_key)),
+		F(dict_entry_value, offsetof(struct dictentry_mirror, me_value)),
+		NONE(dict_uentry_size),
+		NONE(dict_uentry_key),
+		NONE(dict_uentry_value),
+		NONE(dictvalues_values),
+#else
+		NONE(dict_keys_size),
+		NONE(dict_keys_log2_size),
+		NONE(dict_keys_log2_index_bytes),
+		NONE(dict_keys_kind),
+		NONE(dict_keys_nentries),
+		NONE(dict_keys_indices),
+		F(dict_entry_size, sizeof(PyDictEntry)),
+		F(dict_entry_hash, offsetof(PyDictEntry, me_hash)),
+		F(dict_entry_key, offsetof(PyDictEntry, me_key)),
+		F(dict_entry_value, offsetof(PyDictEntry, me_value)),
+		NONE(dict_uentry_size),
+		NONE(dict_uentry_key),
+		NONE(dict_uentry_value),
+		NONE(dictvalues_values),
+#endif
+#if PY_AT_LEAST(3, 13)
+		F(dictvalues_capacity, offsetof(PyDictValues, capacity)),
+		F(dictvalues_size, offsetof(PyDictValues, size)),
+		F(dictvalues_valid, offsetof(PyDictValues, valid)),
+#else
+		NONE(dictvalues_capacity),
+		NONE(dictvalues_size),
+		NONE(dictvalues_valid),
+#endif
+		F(set_fill, offsetof(PySetObject, fill)),
 		F(set_used, offsetof(PySetObject, used)),
 		F(set_mask, offsetof(PySetObject, mask)),
 		F(set_table, offsetof(PySetObject, table)),
+		F(set_entry_size, sizeof(setentry)),
+		F(set_entry_key, offsetof(setentry, key)),
+		F(set_entry_hash, offsetof(setentry, hash)),
 		F(float_value, offsetof(PyFloatObject, ob_fval)),
 #if PY_AT_LEAST(3, 12)
 		F(long_digits, offsetof(PyLongObject, long_value.ob_digit)),
 		F(long_tag, offsetof(PyLongObject, long_value.lv_tag)),
+		F(long_tag_shift, _PyLong_NON_SIZE_BITS),
 #else
 		F(long_digits, offsetof(PyLongObject, ob_digit)),
 		NONE(long_tag),
+		NONE(long_tag_shift),
 #endif
 		F(long_digit_bits, PyLong_SHIFT),
 #if PY_MAJOR_VERSION >= 3

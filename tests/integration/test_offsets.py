@@ -120,12 +120,32 @@ PRESENT = {
     "unicode27_str": until((2, 99)),
     "unicode27_unicode_size": until((2, 99)),
     "long_tag": since((3, 12)),
+    "long_tag_shift": since((3, 12)),
+    "heaptype_qualname": since((3, 0)),
+    "heaptype_cached_keys": since((3, 0)),
+    "tpflags_managed_dict": since((3, 11)),
+    "tpflags_inline_values": since((3, 13)),
+    "object_managed_dict": since((3, 11)),
+    "object_managed_values": since((3, 11), (3, 11)),
+    "gil_cond": since((3, 7)),
+    "gil_cond_size": since((3, 7)),
+    "dict_keys_size": since((3, 0), (3, 10)),
+    "dict_keys_log2_size": since((3, 11)),
+    "dict_keys_log2_index_bytes": since((3, 11)),
+    "dict_keys_kind": since((3, 11)),
+    "dict_keys_nentries": since((3, 0)),
+    "dict_keys_indices": since((3, 0)),
+    "dictvalues_values": since((3, 11)),
     "int27_value": until((2, 99)),
 }
 for _f in ("size", "back", "code", "lasti", "lineno", "localsplus"):
     PRESENT["frame_" + _f] = until((3, 10))
 for _f in ("size", "code", "previous", "instr", "owner", "localsplus"):
     PRESENT["iframe_" + _f] = since((3, 11))
+for _f in ("size", "key", "value"):
+    PRESENT["dict_uentry_" + _f] = since((3, 11))
+for _f in ("capacity", "size", "valid"):
+    PRESENT["dictvalues_" + _f] = since((3, 13))
 for _f in ("state", "ascii_size", "compact_size", "data", "kind_shift", "kind_mask",
            "compact_bit", "ascii_bit"):
     PRESENT["unicode_" + _f] = since((3, 0))
@@ -265,12 +285,123 @@ for n, sign in ((big(5 << 2 * bits | 3 << bits | 7), 1), (-big(5 << 2 * bits | 3
     check("long_digits long_digit_bits", [at(id(n), "long_digits", digit, i) for i in range(3)], [7, 3, 5])
     if has("long_tag"):
         check("long_tag", at(id(n), "long_tag", ctypes.c_uint64), 3 << 3 | (0 if sign > 0 else 2))
+        check("long_tag_shift", at(id(n), "long_tag", ctypes.c_uint64) >> T["long_tag_shift"], 3)
     else:
         check("varobject_size", at(id(n), "varobject_size", ctypes.c_ssize_t), 3 * sign)
 if has("int27_value"):
     check("int27_value", at(id(123456789), "int27_value", ctypes.c_long), 123456789)
 b = b"hello\0world"
 check("bytes_sval", ctypes.string_at(id(b) + T["bytes_sval"], 12), b + b"\0")
+
+# types, instances and their dicts
+class K(object):
+    def __init__(self):
+        self.p, self.q = f, t
+fl = K.__flags__
+check("type_basicsize", at(id(float), "type_basicsize", ctypes.c_ssize_t), float.__basicsize__)
+check("type_itemsize", (at(id(tuple), "type_itemsize", ctypes.c_ssize_t),
+                        at(id(float), "type_itemsize", ctypes.c_ssize_t)), (P, 0))
+check("type_dictoffset", (at(id(K), "type_dictoffset", ctypes.c_ssize_t),
+                          at(id(type(sys)), "type_dictoffset", ctypes.c_ssize_t)),
+      (K.__dictoffset__, type(sys).__dictoffset__))
+check("type_dict", at(id(K), "type_dict"), id(gc.get_referents(K.__dict__)[0]))
+check("tpflags_heaptype", (fl & T["tpflags_heaptype"], float.__flags__ & T["tpflags_heaptype"],
+                           bin(T["tpflags_heaptype"]).count("1")), (T["tpflags_heaptype"], 0, 1))
+for flag in ("tpflags_managed_dict", "tpflags_inline_values"):
+    if has(flag):
+        check(flag, (fl & T[flag], float.__flags__ & T[flag], bin(T[flag]).count("1")), (T[flag], 0, 1))
+if has("heaptype_qualname"):
+    check("heaptype_qualname", at(id(K), "heaptype_qualname"), id(K.__qualname__))
+    k1 = K()
+    check("heaptype_cached_keys", (at(id(K), "heaptype_cached_keys") != 0,
+                                   at(id(k1.__dict__), "dict_keys") == at(id(K), "heaptype_cached_keys")),
+          (True, True))
+if has("object_managed_dict"):
+    # a fresh instance keeps its values apart (3.11: a pointer; 3.12: a tagged word;
+    # 3.13: inline, after the object); asking for __dict__ makes the dict
+    k2 = K()
+    if has("object_managed_values"):
+        values = ptr(id(k2) - T["object_managed_values"])
+        check("object_managed_values", ptr(id(k2) - T["object_managed_dict"]), 0)
+    elif has("dictvalues_valid"):
+        values = id(k2) + K.__basicsize__
+        check("dictvalues_capacity dictvalues_size dictvalues_valid",
+              (at(values, "dictvalues_capacity", ctypes.c_ubyte) >= 2,
+               at(values, "dictvalues_size", ctypes.c_ubyte), at(values, "dictvalues_valid", ctypes.c_ubyte)),
+              (True, 2, 1))
+    else:
+        word = ptr(id(k2) - T["object_managed_dict"])
+        check("object_managed_dict", word & 1, 1)
+        values = word + 1
+    check("dictvalues_values", [at(values, "dictvalues_values", index=i) for i in range(2)], [id(f), id(t)])
+    d2 = k2.__dict__
+    check("object_managed_dict", ptr(id(k2) - T["object_managed_dict"]), id(d2))
+lst2 = [1]
+lst2.append(2)
+check("list_allocated", at(id(lst2), "list_allocated", ctypes.c_ssize_t),
+      (lst2.__sizeof__() - list.__basicsize__) // P)
+
+# dict keys objects: the table size, the index width, the entries after the indices
+def entries(d):
+    """[(hash or None, key, value)] of d's entries, as the table describes them."""
+    keys = at(id(d), "dict_keys")
+    if V < (3, 0):
+        table, size, n, esize, kind = keys, at(id(d), "dict_values", ctypes.c_ssize_t) + 1, None, T["dict_entry_size"], 0
+        first = table
+    elif has("dict_keys_size"):
+        size = at(keys, "dict_keys_size", ctypes.c_ssize_t)
+        width = 1 if size <= 0xff else 2 if size <= 0xffff else 4 if size <= 0xffffffff else 8
+        first, kind = keys + T["dict_keys_indices"] + size * width, 0
+    else:
+        size = 1 << at(keys, "dict_keys_log2_size", ctypes.c_ubyte)
+        first = keys + T["dict_keys_indices"] + (1 << at(keys, "dict_keys_log2_index_bytes", ctypes.c_ubyte))
+        kind = at(keys, "dict_keys_kind", ctypes.c_ubyte)
+    if V >= (3, 0):
+        n = at(keys, "dict_keys_nentries", ctypes.c_ssize_t)
+    out = []
+    for i in range(size if n is None else n):
+        if kind == 0:
+            e = first + i * T["dict_entry_size"]
+            out.append((at(e, "dict_entry_hash", ctypes.c_ssize_t), at(e, "dict_entry_key"), at(e, "dict_entry_value")))
+        else:
+            e = first + i * T["dict_uentry_size"]
+            out.append((None, at(e, "dict_uentry_key"), at(e, "dict_uentry_value")))
+    return size, kind, [x for x in out if x[1] and x[2]]
+
+names = "dict_entry_size dict_entry_hash dict_entry_key dict_entry_value"
+small = dict((x, -x) for x in (5, 7))
+big_dict = dict((x, -x) for x in range(300))
+want_small = sorted((hash(k), id(k), id(v)) for k, v in small.items())
+want_big = [(hash(k), id(k), id(v)) for k, v in big_dict.items()]
+if V < (3, 0):
+    check(names, sorted(entries(small)[2]), want_small)
+    check(names, sorted(entries(big_dict)[2]), sorted(want_big))
+else:
+    more = " dict_keys_nentries dict_keys_indices"
+    if has("dict_keys_size"):
+        more += " dict_keys_size"
+    else:
+        more += " dict_keys_log2_size dict_keys_log2_index_bytes dict_keys_kind"
+    check(names + more, entries(small)[2], [(hash(k), id(k), id(v)) for k, v in small.items()])
+    check(names + more, entries(big_dict)[:2] + (entries(big_dict)[2],), (512, 0, want_big))
+    if has("dict_uentry_size"):
+        text = {"a": f, "b": t}
+        check("dict_uentry_size dict_uentry_key dict_uentry_value dict_keys_kind",
+              entries(text)[1:], (1, [(None, id(k), id(v)) for k, v in text.items()]))
+
+s2 = set([1, 2, 3])
+s2.discard(2)
+stable = at(id(s2), "set_table")
+slots = []
+for i in range(at(id(s2), "set_mask", ctypes.c_ssize_t) + 1):
+    e = stable + i * T["set_entry_size"]
+    if at(e, "set_entry_key"):
+        slots.append((at(e, "set_entry_key"), at(e, "set_entry_hash", ctypes.c_ssize_t)))
+live = sorted((k, h) for k, h in slots if k in (id(1), id(3)))
+dead = [h for k, h in slots if k not in (id(1), id(3))]
+check("set_fill set_entry_size set_entry_key set_entry_hash",
+      (at(id(s2), "set_fill", ctypes.c_ssize_t), live, len(dead), dead if V >= (3, 0) else [-1]),
+      (3, sorted([(id(1), 1), (id(3), 3)]), 1, [-1]))  # 3.x marks a deleted entry with the hash -1
 
 def make_cell(x):
     def inner():
@@ -451,6 +582,29 @@ if has("runtime_size"):
         gil, fields = at(ih, "interp_gil"), "interp_gil"
     check(fields + " gil_locked gil_last_holder", (at(gil, "gil_locked", ctypes.c_int), at(gil, "gil_last_holder")),
           (1, ts))
+    # A thread that wants the GIL while this one spins waits on gil->cond.  glibc's
+    # pthread_cond_t counts every wait in its first word (__wseq, by 2) and the
+    # threads waiting now in __wrefs (at byte 36, by 8).
+    cond = gil + T["gil_cond"]
+    stop, count, waiting = [False], [0], set()
+    def spin():
+        while not stop[0]:
+            count[0] += 1
+    spinner = threading.Thread(target=spin)
+    spinner.start()
+    before = ctypes.c_uint64.from_address(cond).value
+    for _ in range(1000):  # a loaded machine may not run the spinner while this one looks
+        seen = count[0]
+        while count[0] == seen:
+            waiting.add(ctypes.c_uint32.from_address(cond + 36).value >> 3)
+        if 1 in waiting:
+            break
+    after = ctypes.c_uint64.from_address(cond).value
+    stop[0] = True
+    spinner.join()
+    check("gil_cond", (after - before >= 2, 1 in waiting, max(waiting),
+                       ctypes.c_uint32.from_address(cond + 36).value >> 3), (True, True, 1, 0))
+    check("gil_cond_size", T["gil_cond_size"], 48)  # sizeof(pthread_cond_t), glibc on 64-bit
     if has("runtime_gc"):
         gcstate, fields = rt + T["runtime_gc"], "runtime_gc"
     else:

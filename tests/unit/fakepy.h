@@ -1,12 +1,14 @@
 /*
  * Fake CPython objects in fake memory, laid out with the real generated
  * tables: strings, bytes, code objects, both frame models, thread states and
- * interpreters.  The unit tests (and the fuzzer's seeds) read them back with
+ * interpreters, numbers, containers, classes and instances.  The unit tests (and the fuzzer's seeds) read them back with
  * the real readers.
  */
 #ifndef PYSTACK_FAKEPY_H
 #define PYSTACK_FAKEPY_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "pyruntime.h"
@@ -47,6 +49,45 @@ uint64_t fakepy_thread(struct fakepy *fp, uint64_t interp, uint64_t ident, uint6
 		       uint64_t top_frame);
 /* Point the runtime (or interp_head) at interp. */
 void fakepy_set_head(struct fakepy *fp, uint64_t interp);
+
+/*
+ * For pyobj.c: numbers, containers, classes and their instances.  A 3.x
+ * int from v, or 2.7's int; an int of any size from its digits (base 2^30,
+ * least significant first); a 2.7 unicode from code units.
+ */
+uint64_t fakepy_int(struct fakepy *fp, int64_t v);
+uint64_t fakepy_long(struct fakepy *fp, bool neg, const uint32_t *digits, size_t n);
+uint64_t fakepy_float(struct fakepy *fp, double v);
+uint64_t fakepy_unicode27(struct fakepy *fp, const uint32_t *units, size_t n);
+uint64_t fakepy_tuple(struct fakepy *fp, size_t n, const uint64_t *items);
+uint64_t fakepy_list(struct fakepy *fp, size_t n, const uint64_t *items);
+/*
+ * A dict of n entries in this order (2.7: table slots 0..n-1); a 0 value
+ * is a deleted entry.  Its keys are str-only entries on 3.11+ when every
+ * key is a str.
+ */
+uint64_t fakepy_dict(struct fakepy *fp, size_t n, const uint64_t *keys, const uint64_t *values);
+/* Split tables (3.6+): shared str keys, values for them (0 where unset) with
+ * count of them in insertion order (3.11+), and a dict over both. */
+uint64_t fakepy_shared_keys(struct fakepy *fp, size_t n, const uint64_t *keys);
+uint64_t fakepy_values(struct fakepy *fp, size_t n, const uint64_t *values, size_t count,
+		       const uint8_t *order);
+uint64_t fakepy_split_dict(struct fakepy *fp, uint64_t keys, uint64_t values, size_t used);
+/* A set (or frozenset) in this table order; a 0 item is a deleted entry. */
+uint64_t fakepy_set(struct fakepy *fp, bool frozen, size_t n, const uint64_t *items);
+/*
+ * A class as the version makes one for instances with a __dict__: at
+ * tp_dictoffset (<= 3.10), managed (3.11, 3.12), inline values (3.13);
+ * cached_keys its ht_cached_keys (3.x).
+ */
+uint64_t fakepy_class(struct fakepy *fp, const char *qualname, const char *module,
+		      uint64_t cached_keys);
+/*
+ * An instance of cls with its dict, or (3.11+) its split values from
+ * fakepy_values() (3.13: copied inline; a 0 values marks them invalid).
+ */
+uint64_t fakepy_instance(struct fakepy *fp, uint64_t cls, uint64_t dict, uint64_t values);
+uint64_t fakepy_cell(struct fakepy *fp, uint64_t ref);
 
 /* Map the image into a new fake reader. */
 struct rmem *fakepy_map(const struct fakepy *fp);

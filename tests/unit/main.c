@@ -1,7 +1,9 @@
 /*
  * The unit-test runner: every suite over pure code and the fake memory
  * reader.  With "lines", it instead checks line-table cases read from
- * stdin (written by real interpreters, see tests/integration/test_lines.py).
+ * stdin (written by real interpreters, see tests/integration/test_lines.py);
+ * with "repr", "getattr" and the like it reads objects of a live process
+ * (see live_pyobj.c and tests/integration/test_pyobj.py).
  */
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +16,7 @@ int unit_checks;
 static const struct unit_test *const suites[] = {
 	options_tests, maps_tests, pyline_tests, escape_tests, rmem_tests, pystr_tests,
 	pyruntime_tests, pyread_tests, merge_tests, render_tests, flamegraph_tests, track_tests,
+	pyobj_tests,
 };
 
 int main(int argc, char **argv)
@@ -22,6 +25,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "lines"))
 		return pyline_check_cases(stdin);
+	if (argc > 3 && pyobj_live_mode(argv[1]))
+		return pyobj_live(argc - 1, argv + 1);
 	for (size_t s = 0; s < sizeof(suites) / sizeof(suites[0]); s++) {
 		for (const struct unit_test *t = suites[s]; t->name; t++) {
 			int before = unit_failures;

@@ -5,6 +5,7 @@
 #ifndef PYSTACK_UNIT_H
 #define PYSTACK_UNIT_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -60,8 +61,13 @@ extern const struct unit_test merge_tests[];
 extern const struct unit_test render_tests[];
 extern const struct unit_test flamegraph_tests[];
 extern const struct unit_test track_tests[];
+extern const struct unit_test pyobj_tests[];
 
 /* For the line-table cases that real interpreters produce (see main.c). */
 int pyline_check_cases(FILE *in);
+
+/* Objects of a live process (see live_pyobj.c): whether mode is one, and the mode's main. */
+bool pyobj_live_mode(const char *mode);
+int pyobj_live(int argc, char **argv);
 
 #endif

@@ -1,0 +1,133 @@
+"""What a runbook needs of each thread, with the interpreter as the oracle.
+
+The target (tests/targets/threadinfo.py) prints, when ready, every thread's
+name as threading knows it and the repr() of the variables of two blocked
+frames; pystack must show the same names, the same arguments and locals
+with the same reprs (bounded where the value is large), which thread holds
+the GIL and which waits for it.
+"""
+import json
+import re
+
+import pytest
+
+from harness import Target, run_pystack
+
+# Reprs pystack bounds rather than copies: the name, and what it must show instead.
+BOUNDED = {
+    "long_list": lambda ours: ours == "[0, 1, 2, 3, 4, 5, 6, 7, ... 92 more]",
+    "long_text": lambda ours: re.match(r"^'x{200}'\.\.\.$", ours) is not None,
+}
+
+
+def threads_by_ident(snap):
+    return {t["thread_id"]: t for t in snap["threads"]}
+
+
+def test_thread_names(python):
+    with Target(python, "threadinfo.py", 0) as t:
+        facts = json.loads(t.info)
+        snap = t.dump_json()
+        t.finish()
+    ours = threads_by_ident(snap)
+    for ident, name in facts["names"].items():
+        assert ours[int(ident)]["name"] == name, (name, ours[int(ident)]["name"])
+    assert ours[facts["main"]]["name"] == "MainThread"
+    # The thread started with _thread is not in threading's registry.
+    unnamed = [th for th in snap["threads"] if str(th["thread_id"]) not in facts["names"]]
+    assert len(unnamed) == 1, unnamed
+
+
+def test_thread_names_in_text(newest_python):
+    with Target(newest_python, "threadinfo.py", 0) as t:
+        out = t.pystack().stdout
+        t.finish()
+    assert re.search(r'^Thread \d+ "MainThread" \(', out, re.M), out
+    assert re.search(r'^Thread \d+ "values-\u03b1" \(', out, re.M)
+    assert re.search(r'^Thread \d+ "after\\x1b\[31m" \(', out, re.M)
+    assert "\x1b" not in out
+
+
+def test_gil_holder_and_waiter(python):
+    with Target(python, "threadinfo.py", 2, busy=2) as t:
+        facts = json.loads(t.info)
+        seen_wait = False
+        for _ in range(20):
+            snap = t.dump_json()
+            ours = threads_by_ident(snap)
+            spinners = [ours[i] for i in facts["spinners"]]
+            holders = [th for th in snap["threads"] if th["holds_gil"]]
+            # One thread holds the GIL at a time, and it is a spinner: sleepers never do.
+            assert len(holders) <= 1, holders
+            assert not holders or holders[0] in spinners, holders
+            for th in snap["threads"]:
+                if th not in spinners:
+                    assert not th["holds_gil"] and not th.get("waits_for_gil"), th
+            if python.version >= (3, 7):
+                assert all(isinstance(th["waits_for_gil"], bool) for th in snap["threads"])
+                seen_wait |= any(th["waits_for_gil"] and not th["holds_gil"] for th in spinners)
+            else:
+                assert "waits_for_gil" not in snap["threads"][0]
+        assert any(th["holds_gil"] for th in spinners) or python.version < (3, 7)
+        if python.version >= (3, 7):
+            assert seen_wait, "the spinner without the GIL was never seen waiting for it"
+        t.finish()
+
+
+def frame_of(snap, function):
+    for th in snap["threads"]:
+        for f in th["frames"]:
+            if f["kind"] == "python" and f["function"] == function:
+                return f
+    raise AssertionError("no frame of %s" % function)
+
+
+def test_locals_are_the_interpreters_reprs(python):
+    with Target(python, "threadinfo.py", 0) as t:
+        facts = json.loads(t.info)
+        snap = t.dump_json("--locals")
+        t.finish()
+    for function, view in facts["views"].items():
+        f = frame_of(snap, function)
+        expected = dict(view["args"], **view["locals"])
+        assert set(f["arguments"]) == set(view["args"]), (function, f["arguments"])
+        for name, want in expected.items():
+            assert name in f["locals"], (function, name, sorted(f["locals"]))
+            ours = f["locals"][name]
+            if name in BOUNDED:
+                assert BOUNDED[name](ours), (name, ours)
+            else:
+                assert ours == want, (function, name, ours, want)
+    # Frames without variables of their own say nothing; module code shows none.
+    module = frame_of(snap, "<module>")
+    assert "locals" not in module or module["locals"] == {}
+
+
+def test_locals_in_text(newest_python):
+    with Target(newest_python, "threadinfo.py", 0) as t:
+        out = t.pystack("--locals").stdout
+        t.finish()
+    block = out[out.index("in outer.<locals>.inner\n"):]
+    assert re.match(r"in outer.<locals>.inner\n    .*\n    Arguments:\n      arg = 41\n    Locals:\n",
+                    block), block[:300]
+    assert "      captured = 'c'\n" in block
+    assert "      kept = ['c']\n" in block
+    assert "\x1b" not in out
+    assert "ctrl \\x1b[2J" in out          # Python's own escape, shown as it is
+
+
+def test_locals_cost_nothing_when_not_asked(newest_python):
+    with Target(newest_python, "threadinfo.py", 0) as t:
+        snap = t.dump_json()
+        t.finish()
+    assert all("locals" not in f for th in snap["threads"] for f in th["frames"])
+
+
+@pytest.mark.parametrize("command", [["dump", "--locals", "--native"],
+                                     ["watch", "--locals", "--count", "2", "--interval", "10ms"]])
+def test_locals_with_native_and_watch(newest_python, command):
+    with Target(newest_python, "threadinfo.py", 0) as t:
+        r = run_pystack(*command, t.pid)
+        assert r.returncode == 0, r.stderr
+        assert "    Arguments:\n      arg = 41\n" in r.stdout
+        t.finish()
