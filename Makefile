@@ -5,6 +5,7 @@
 #   make demo       start a hung Python program, dump it, stop it
 #   make deps       install missing Debian packages (as root)
 #   make offsets    regenerate src/offsets/ from the installed CPython headers
+#   make printable  regenerate src/unicode_printable.h (PYTHON_NEWEST=python3.13)
 #   make install    PREFIX=/usr/local DESTDIR=
 #
 # V=1 shows the commands; WERROR=1 makes warnings errors;
@@ -15,6 +16,7 @@ PREFIX      ?= /usr/local
 BUILD       ?= build$(if $(SANITIZE),-san)
 CC          ?= cc
 PYTHON_TEST ?= $(firstword $(wildcard /usr/bin/python3) python3)
+PYTHON_NEWEST ?= python3
 
 PKGS        := libelf
 # Headers only: libdw and libunwind are loaded at run time, for native frames.
@@ -45,7 +47,7 @@ UNIT_SRCS   := $(wildcard tests/unit/*.c)
 UNIT_BIN    := $(BUILD)/unit-tests
 TEST_OBJS   := $(BUILD)/rmem_fake.o $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%.o)
 
-.PHONY: all test check unit integration demo deps install uninstall clean dist offsets
+.PHONY: all test check unit integration demo deps install uninstall clean dist offsets printable
 
 all: $(BIN)
 
@@ -90,6 +92,9 @@ demo: deps
 
 offsets:
 	$(Q)tools/gen_offsets.sh
+
+printable:
+	$(Q)$(PYTHON_NEWEST) tools/gen_printable.py > src/unicode_printable.h
 
 install: $(BIN)
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/pystack

@@ -1,5 +1,6 @@
 /*
- * pystack watch: a snapshot of one process every interval, on absolute
+ * pystack watch: a snapshot of one process (and, with --subprocesses, of
+ * the Python processes descended from it) every interval, on absolute
  * deadlines, until a count or a duration is reached, a signal or the q key
  * arrives, or the process ends.  Each thread's stack is compared with the
  * last one (track.h); snapshots are shown live on a terminal (screen.h) or
@@ -22,6 +23,7 @@
 #include "folded.h"
 #include "msg.h"
 #include "options.h"
+#include "proc.h"
 #include "render.h"
 #include "screen.h"
 #include "session.h"
@@ -34,6 +36,9 @@
 #define MAX_COUNT 1000000000ul
 /* Stop times are kept as a histogram in microseconds, the last bucket for the rest. */
 #define HIST_US 10000
+/* With --subprocesses: how often the process tree is looked at again, and how much of it is read. */
+#define FAMILY_NS NS
+#define MAX_WATCHED 256
 
 enum {
 	OPT_INTERVAL = 'i',
@@ -69,18 +74,29 @@ enum ending {
 	END_OUTPUT,		/* standard output was closed */
 };
 
+/* One process watched: the one named, or one descended from it. */
+struct watched {
+	pid_t pid;
+	struct session *session;
+	struct tracker *tracker;
+	struct snapshot *last;		/* its latest snapshot, or NULL */
+};
+
 struct watch {
 	const struct watch_args *a;
-	struct session *session;
 	struct session_opts so;
 	enum output out;
 	struct render_opts ro;
 	struct screen *screen;
-	struct tracker *tracker;
+	struct watched *procs;		/* procs[0] is the process named */
+	size_t nprocs, capprocs;
+	pid_t *tried;			/* descendants tried already (sorted) */
+	size_t ntried, captried;
+	uint64_t family_ns;		/* when the descendants were last looked for */
 	struct folded *folded;		/* with --format=collapsed or --flamegraph */
-	struct snapshot *last;
 	uint64_t start_ns;		/* the first snapshot, CLOCK_MONOTONIC */
 	unsigned long taken, skipped, partial;
+	unsigned long lost;		/* descendants that could not be read */
 	uint32_t stop_hist[HIST_US + 1];
 	uint64_t stop_max_ns;
 	sigset_t wait_mask;		/* the signal mask while waiting */
@@ -191,19 +207,6 @@ static uint64_t stop_median_us(const struct watch *w)
 	return 0;
 }
 
-/* Render s into a string, as the text renderer would with ro. */
-static char *render_string(const struct snapshot *s, const struct render_opts *ro)
-{
-	struct render_opts o = *ro;
-	char *buf = NULL;
-	size_t len = 0;
-
-	o.out = xopen_memstream(&buf, &len);
-	render_text.snapshot(s, &o);
-	xclose_memstream(o.out);
-	return buf;
-}
-
 static size_t count_lines(const char *s)
 {
 	size_t n = 0;
@@ -213,9 +216,24 @@ static size_t count_lines(const char *s)
 	return n;
 }
 
+/* The latest snapshot of every process watched, one after the other. */
+static char *render_all(const struct watch *w, const struct render_opts *ro)
+{
+	struct render_opts o = *ro;
+	char *buf = NULL;
+	size_t len = 0;
+
+	o.out = xopen_memstream(&buf, &len);
+	for (size_t i = 0; i < w->nprocs; i++)
+		if (w->procs[i].last)
+			render_text.snapshot(w->procs[i].last, &o);
+	xclose_memstream(o.out);
+	return buf;
+}
+
 /*
- * The last snapshot, made to fit rows: without source lines, then with
- * fewer and fewer of each thread's outer frames, until it does.
+ * The latest snapshots, made to fit rows: without source lines, then with
+ * fewer and fewer of each thread's outer frames, until they do.
  */
 static char *render_fitting(const struct watch *w, size_t rows)
 {
@@ -227,7 +245,7 @@ static char *render_fitting(const struct watch *w, size_t rows)
 		free(body);
 		o.hide_source = i > 0;
 		o.max_frames = max_frames[i];
-		body = render_string(w->last, &o);
+		body = render_all(w, &o);
 		if (count_lines(body) <= rows)
 			break;
 	}
@@ -240,15 +258,21 @@ static void draw(struct watch *w)
 	int rows, cols;
 	char *body;
 
-	if (!w->screen || !w->last)
+	const struct snapshot *last = w->nprocs ? w->procs[0].last : NULL;
+	char others[64] = "";
+
+	if (!w->screen || !last)
 		return;
 	screen_size(w->screen, &rows, &cols);
 	format_duration(every, sizeof(every), w->a->interval_ns);
+	if (w->nprocs > 1)
+		snprintf(others, sizeof(others), " and %zu subprocess%s", w->nprocs - 1,
+			 w->nprocs == 2 ? "" : "es");
 	snprintf(status, sizeof(status),
-		 " pystack watch %d, every %s: snapshot %lu, %.1fs, stopped %llu us%s   q: quit",
-		 (int)w->a->pid, every, w->taken, (double)(monotonic_ns() - w->start_ns) / 1e9,
-		 (unsigned long long)(w->last->stopped_ns / 1000),
-		 w->last->skipped ? " (late)" : "");
+		 " pystack watch %d%s, every %s: snapshot %lu, %.1fs, stopped %llu us%s   q: quit",
+		 (int)w->a->pid, others, every, w->taken,
+		 (double)(monotonic_ns() - w->start_ns) / 1e9,
+		 (unsigned long long)(last->stopped_ns / 1000), last->skipped ? " (late)" : "");
 	body = render_fitting(w, rows > 1 ? (size_t)rows - 1 : 1);
 	screen_draw(w->screen, status, body);
 	free(body);
@@ -272,15 +296,19 @@ static void print_header(const struct watch *w, const struct snapshot *s, uint64
 	printf(") ---%s\n", w->ro.color ? "\033[0m" : "");
 }
 
-/* Show snapshot s, taken at at_ns; false when standard output is gone. */
-static bool show(struct watch *w, const struct snapshot *s, uint64_t at_ns)
+/*
+ * Show snapshot s (the first of its tick when first), taken at at_ns;
+ * false when standard output is gone.  The live view is drawn once the
+ * tick's snapshots are all in.
+ */
+static bool show(struct watch *w, const struct snapshot *s, uint64_t at_ns, bool first)
 {
 	switch (w->out) {
 	case OUT_LIVE:
-		draw(w);
-		break;
+		return true;
 	case OUT_APPEND:
-		print_header(w, s, at_ns);
+		if (first)
+			print_header(w, s, at_ns);
 		render_text.snapshot(s, &w->ro);
 		break;
 	case OUT_JSON:
@@ -288,7 +316,7 @@ static bool show(struct watch *w, const struct snapshot *s, uint64_t at_ns)
 		break;
 	case OUT_COLLAPSED:
 		/* Nothing to show until the end: say how far the watch is, on a terminal. */
-		if (w->progress)
+		if (w->progress && first)
 			fprintf(stderr, "\rpystack watch %d: %lu snapshot%s, %.1fs (Ctrl-C ends the watch)\033[K",
 				(int)w->a->pid, w->taken, w->taken == 1 ? "" : "s",
 				(double)(at_ns - w->start_ns) / 1e9);
@@ -394,36 +422,115 @@ static int flamegraph_finish(struct watch *w)
 	return err;
 }
 
-/* Take one snapshot and show it; the ending, or END_NONE to go on. */
-static enum ending take(struct watch *w, unsigned long skipped)
+static void watched_add(struct watch *w, pid_t pid, struct session *session)
 {
+	xgrow(&w->procs, &w->capprocs, w->nprocs + 1, sizeof(*w->procs));
+	w->procs[w->nprocs++] = (struct watched){
+		.pid = pid, .session = session, .tracker = tracker_new(),
+	};
+}
+
+static void watched_drop(struct watch *w, size_t i)
+{
+	struct watched *p = &w->procs[i];
+
+	snapshot_free(p->last);
+	tracker_free(p->tracker);
+	session_close(p->session);
+	memmove(p, p + 1, (w->nprocs - i - 1) * sizeof(*p));
+	w->nprocs--;
+}
+
+/* Note pid as tried; false when it was already. */
+static bool tried_add(struct watch *w, pid_t pid)
+{
+	size_t lo = 0, hi = w->ntried;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (w->tried[mid] < pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < w->ntried && w->tried[lo] == pid)
+		return false;
+	xgrow(&w->tried, &w->captried, w->ntried + 1, sizeof(*w->tried));
+	memmove(w->tried + lo + 1, w->tried + lo, (w->ntried - lo) * sizeof(*w->tried));
+	w->tried[lo] = pid;
+	w->ntried++;
+	return true;
+}
+
+/*
+ * With --subprocesses, at most once a FAMILY_NS: watch the Python
+ * processes that are new among the descendants.  One that is no Python
+ * process (or is gone, or not yet or no longer running Python) is passed
+ * over, and not tried again; one that cannot be read is reported and
+ * counts against the exit status.
+ */
+static void find_family(struct watch *w)
+{
+	uint64_t now = monotonic_ns();
+	pid_t *pids = NULL;
+	size_t cap = 0;
+	long n;
+
+	if (!w->a->common.subprocesses || (w->family_ns && now - w->family_ns < FAMILY_NS))
+		return;
+	w->family_ns = now;
+	n = proc_descendants(w->a->pid, MAX_WATCHED, &pids, &cap);
+	for (long i = 0; i < n && i < MAX_WATCHED && w->nprocs < MAX_WATCHED; i++) {
+		struct session *session;
+		char detail[1024];
+		int err;
+
+		if (pids[i] == getpid() || !tried_add(w, pids[i]))
+			continue;
+		err = session_open(pids[i], &session, detail, sizeof(detail));
+		if (!err) {
+			watched_add(w, pids[i], session);
+			debug_msg("watching process %d, descended from %d", (int)pids[i], (int)w->a->pid);
+		} else if (err == -ESRCH || err == -PS_E_GONE || err == -PS_E_ZOMBIE ||
+			   err == -PS_E_KTHREAD || err == -PS_E_NOT_PYTHON || err == -PS_E_NO_INTERP) {
+			debug_msg("passing over process %d, descended from %d: %s", (int)pids[i],
+				  (int)w->a->pid, detail);
+		} else {
+			error_msg("%s", detail);
+			w->lost++;
+		}
+	}
+	free(pids);
+}
+
+/* Take one snapshot of process i and show it; the ending, or END_NONE to go on. */
+static enum ending take_one(struct watch *w, size_t i, unsigned long skipped, uint64_t at)
+{
+	struct watched *p = &w->procs[i];
 	struct snapshot *snap;
 	char detail[1024];
-	uint64_t at = monotonic_ns();
 	int err;
 
-	if (!w->taken)
-		w->start_ns = at;
-	err = session_snapshot(w->session, &w->so, &snap, detail, sizeof(detail));
+	err = session_snapshot(p->session, &w->so, &snap, detail, sizeof(detail));
 	if (err == -PS_E_GONE || err == -ESRCH)
 		return END_EXITED;
 	if (err) {
 		error_msg("%s", detail);
 		return END_UNREADABLE;
 	}
-	snap->seq = ++w->taken;
+	snap->seq = w->taken;
 	snap->skipped = skipped;
-	w->skipped += skipped;
 	w->partial += snap->partial > 0;
 	w->stop_hist[snap->stopped_ns / 1000 < HIST_US ? snap->stopped_ns / 1000 : HIST_US]++;
 	if (snap->stopped_ns > w->stop_max_ns)
 		w->stop_max_ns = snap->stopped_ns;
-	tracker_update(w->tracker, snap, at);
+	tracker_update(p->tracker, snap, at);
 	if (w->folded)
 		folded_add_snapshot(w->folded, snap);
-	snapshot_free(w->last);
-	w->last = snap;
-	if (show(w, snap, at))
+	snapshot_free(p->last);
+	p->last = snap;
+	if (show(w, snap, at, i == 0))
 		return END_NONE;
 	/* A reader that has seen enough (head) is no failure. */
 	if (errno != EPIPE) {
@@ -431,6 +538,43 @@ static enum ending take(struct watch *w, unsigned long skipped)
 		w->write_failed = true;
 	}
 	return END_OUTPUT;
+}
+
+/*
+ * One tick: a snapshot of every process watched, the one named first.  Its
+ * end ends the watch; a descendant that exits is dropped, one that becomes
+ * unreadable is dropped and counts against the exit status.
+ */
+static enum ending take(struct watch *w, unsigned long skipped)
+{
+	uint64_t at = monotonic_ns();
+	enum ending e;
+
+	if (!w->taken)
+		w->start_ns = at;
+	find_family(w);
+	w->taken++;
+	w->skipped += skipped;
+	for (size_t i = 0; i < w->nprocs;) {
+		e = take_one(w, i, skipped, at);
+		if (e == END_NONE) {
+			i++;
+			continue;
+		}
+		if (i == 0 || e == END_OUTPUT) {
+			if (i == 0 && e != END_OUTPUT)
+				w->taken--;	/* nothing of this tick was shown */
+			return e;
+		}
+		if (e == END_UNREADABLE)
+			w->lost++;
+		else
+			debug_msg("process %d exited", (int)w->procs[i].pid);
+		watched_drop(w, i);
+	}
+	if (w->out == OUT_LIVE)
+		draw(w);
+	return END_NONE;
 }
 
 static enum ending run(struct watch *w)
@@ -472,10 +616,18 @@ static enum ending run(struct watch *w)
 static void summary(const struct watch *w, enum ending e)
 {
 	pid_t tids[4];
-	size_t unchanged = w->taken > 1 ? tracker_unchanged_throughout(w->tracker, tids, 4) : 0;
-	char how[64], every[32], buf[1024];
+	size_t unchanged = 0;
+	char how[64], every[32], buf[1024], family[64] = "";
 	size_t len = 0;
 
+	for (size_t i = 0; i < w->nprocs && w->taken > 1; i++) {
+		size_t have = unchanged < 4 ? unchanged : 4;
+
+		unchanged += tracker_unchanged_throughout(w->procs[i].tracker, tids + have, 4 - have);
+	}
+	if (w->a->common.subprocesses)
+		snprintf(family, sizeof(family), " and %zu subprocess%s", w->nprocs ? w->nprocs - 1 : 0,
+			 w->nprocs == 2 ? "" : "es");
 	switch (e) {
 	case END_SIGNAL:
 		snprintf(how, sizeof(how), "stopped by SIG%s", sigabbrev_np(stop_signal));
@@ -495,14 +647,17 @@ static void summary(const struct watch *w, enum ending e)
 	}
 	format_duration(every, sizeof(every), w->a->interval_ns);
 	len += (size_t)snprintf(buf + len, sizeof(buf) - len,
-				"%s: %lu snapshot%s of process %d over %.1fs (every %s", how, w->taken,
-				w->taken == 1 ? "" : "s", (int)w->a->pid,
+				"%s: %lu snapshot%s of process %d%s over %.1fs (every %s", how, w->taken,
+				w->taken == 1 ? "" : "s", (int)w->a->pid, family,
 				(double)(monotonic_ns() - w->start_ns) / 1e9, every);
 	if (w->skipped)
 		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "; %lu skipped: reads overran",
 					w->skipped);
 	if (w->partial)
 		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "; %lu incomplete", w->partial);
+	if (w->lost)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "; %lu subprocess%s unreadable",
+					w->lost, w->lost == 1 ? "" : "es");
 	len += (size_t)snprintf(buf + len, sizeof(buf) - len,
 				"); stopped %llu us median, %llu us max",
 				(unsigned long long)stop_median_us(w),
@@ -579,6 +734,7 @@ int cmd_watch(int argc, char **argv)
 		.stuck_ns = DEFAULT_STUCK_NS,
 	};
 	struct watch w = { .a = &a, .fg_fd = -1 };
+	struct session *session;
 	const struct renderer *r;
 	char detail[1024];
 	enum ending e;
@@ -607,16 +763,19 @@ int cmd_watch(int argc, char **argv)
 		.locals = a.common.locals,
 		.native = a.common.native,
 	};
-	if (session_open(a.pid, &w.session, detail, sizeof(detail))) {
+	if (session_open(a.pid, &session, detail, sizeof(detail))) {
 		error_msg("%s", detail);
 		return EXIT_NOTHING;
 	}
+	watched_add(&w, session_pid(session), session);
+	tried_add(&w, session_pid(session));
 	if (a.flamegraph && flamegraph_prepare(&w)) {
 		free(w.fg_tmp);
-		session_close(w.session);
+		watched_drop(&w, 0);
+		free(w.procs);
+		free(w.tried);
 		return EXIT_NOTHING;
 	}
-	w.tracker = tracker_new();
 	if (w.out == OUT_COLLAPSED || a.flamegraph)
 		w.folded = folded_new();
 	setup_signals(&w);
@@ -633,8 +792,9 @@ int cmd_watch(int argc, char **argv)
 		screen_close(w.screen);
 		w.screen = NULL;
 		/* The last view stays on the terminal, in full. */
-		if (w.last)
-			render_text.snapshot(w.last, &w.ro);
+		for (size_t i = 0; i < w.nprocs; i++)
+			if (w.procs[i].last)
+				render_text.snapshot(w.procs[i].last, &w.ro);
 	}
 	if (w.out == OUT_COLLAPSED && w.taken)
 		folded_write(w.folded, stdout);
@@ -645,7 +805,7 @@ int cmd_watch(int argc, char **argv)
 		}
 		e = END_OUTPUT;
 	}
-	status = w.partial || w.write_failed || e == END_UNREADABLE ? EXIT_PARTIAL : EXIT_ALL;
+	status = w.partial || w.lost || w.write_failed || e == END_UNREADABLE ? EXIT_PARTIAL : EXIT_ALL;
 	if (!w.taken) {
 		if (e == END_EXITED)
 			error_msg("process %d exited before the first snapshot", (int)a.pid);
@@ -661,9 +821,10 @@ int cmd_watch(int argc, char **argv)
 	if (flamegraph_finish(&w))
 		status = EXIT_PARTIAL;
 	free(w.fg_tmp);
-	snapshot_free(w.last);
+	while (w.nprocs)
+		watched_drop(&w, w.nprocs - 1);
+	free(w.procs);
+	free(w.tried);
 	folded_free(w.folded);
-	tracker_free(w.tracker);
-	session_close(w.session);
 	return status;
 }

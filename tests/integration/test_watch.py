@@ -401,3 +401,36 @@ def test_ctrl_z_gives_the_terminal_back(newest_python):
         finally:
             term.close()
         t.finish()
+
+
+def test_subprocesses_are_watched_too(newest_python):
+    with Target(newest_python, "family.py") as t:
+        facts = json.loads(t.info)
+        r = watch("--subprocesses", "--json", "--interval", "100ms", "--count", "3", t.pid)
+        assert r.returncode == 0, r.stderr
+        snaps = json_lines(r.stdout)
+        pythons = [facts["pid"], facts["child"], facts["grandchild"]]
+        # One object per process per snapshot, the process named first; `sleep` passed over.
+        assert [(s["snapshot"], s["pid"]) for s in snaps] == [
+            (n, pid) for n in (1, 2, 3) for pid in pythons]
+        for s in snaps:
+            main = next(th for th in s["threads"] if th["main"])
+            assert main["unchanged_s"] >= 0 and main["changed"] is False
+        assert "of process %d and 2 subprocesses" % t.pid in r.stderr, r.stderr
+        t.finish()
+
+
+def test_subprocesses_that_come_and_go_while_watched(newest_python):
+    with Target(newest_python, "family.py", "churn", busy=1) as t:
+        facts = json.loads(t.info)
+        r = watch("--subprocesses", "--json", "--interval", "50ms", "--duration", "2s", t.pid)
+        assert r.returncode == 0, r.stderr
+        snaps = json_lines(r.stdout)
+        pids = {s["pid"] for s in snaps}
+        # The root and its stable child in every snapshot; short-lived ones found on the way.
+        for n in range(1, max(s["snapshot"] for s in snaps) + 1):
+            tick = {s["pid"] for s in snaps if s["snapshot"] == n}
+            assert {t.pid, facts["stable"]} <= tick, (n, tick)
+        assert len(pids) >= 2
+        assert not [line for line in r.stderr.splitlines() if not line.startswith("pystack: done:")]
+        t.finish()

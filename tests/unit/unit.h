@@ -61,6 +61,7 @@ extern const struct unit_test merge_tests[];
 extern const struct unit_test render_tests[];
 extern const struct unit_test flamegraph_tests[];
 extern const struct unit_test track_tests[];
+extern const struct unit_test pythreading_tests[];
 extern const struct unit_test pyobj_tests[];
 
 /* For the line-table cases that real interpreters produce (see main.c). */
