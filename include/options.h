@@ -35,6 +35,9 @@ extern const struct argp common_argp;
 /* A PID: digits only, 1 to the kernel's maximum.  0 or -EINVAL / -ERANGE. */
 int parse_pid(const char *s, pid_t *out);
 
+/* A PID argument of a command: parsed, or reported with argp_error() (which exits). */
+pid_t argp_parse_pid(struct argp_state *state, const char *arg);
+
 /* A count: digits only, 1 to max.  0 or -EINVAL / -ERANGE. */
 int parse_count(const char *s, unsigned long max, unsigned long *out);
 

@@ -62,6 +62,15 @@ long proc_tasks(pid_t pid, pid_t **tids, size_t *cap);
  */
 long proc_descendants(pid_t root, size_t max, pid_t **pids, size_t *cap);
 
+/* A set of PIDs (sorted; free v), for reading each process once. */
+struct pidset {
+	pid_t *v;
+	size_t n, cap;
+};
+
+/* Add pid to s: false when it was there already. */
+bool pidset_add(struct pidset *s, pid_t pid);
+
 /*
  * The command line, arguments joined by spaces, as raw bytes (escape before
  * printing).  Malloc'd; NULL when unreadable or empty (kernel threads).

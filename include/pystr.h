@@ -29,6 +29,16 @@ struct rmem;
  */
 long pystr_read(struct rmem *m, const struct pyruntime *rt, uint64_t addr, char *buf, size_t size);
 
+/* Where a str's (PEP 393) characters are, and how they are stored. */
+struct pystr_layout {
+	uint64_t length;	/* in code points */
+	unsigned kind;		/* bytes per code point: 1, 2 or 4 */
+	uint64_t data;		/* the first code unit */
+};
+
+/* The layout of the 3.x str at addr, checked (its type is not).  0 or a negative error. */
+int pystr_layout(struct rmem *m, const struct pyruntime *rt, uint64_t addr, struct pystr_layout *out);
+
 /*
  * Append code point cp as UTF-8 (surrogates as WTF-8, out-of-range values
  * as U+FFFD) to buf at *len, if it fits in size - 1 bytes.  Returns false

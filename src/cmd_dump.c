@@ -35,15 +35,7 @@ static error_t dump_parse(int key, char *arg, struct argp_state *state)
 		state->child_inputs[0] = &a->common;
 		return 0;
 	case ARGP_KEY_ARG:
-		switch (parse_pid(arg, &pid)) {
-		case 0:
-			break;
-		case -ERANGE:
-			argp_error(state, "invalid PID '%s': out of range", arg);
-			break;
-		default:
-			argp_error(state, "invalid PID '%s' (a process id is a positive number)", arg);
-		}
+		pid = argp_parse_pid(state, arg);
 		xgrow(&a->pids, &a->cap, a->npids + 1, sizeof(*a->pids));
 		a->pids[a->npids++] = pid;
 		return 0;
@@ -86,34 +78,6 @@ static void tally_add(struct tally *t, enum outcome o)
 	default:
 		abort();
 	}
-}
-
-/* The PIDs read (or tried) so far, sorted, so that none is read twice. */
-struct pidset {
-	pid_t *v;
-	size_t n, cap;
-};
-
-/* Add pid to s: false when it was there already. */
-static bool pidset_add(struct pidset *s, pid_t pid)
-{
-	size_t lo = 0, hi = s->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (s->v[mid] < pid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo < s->n && s->v[lo] == pid)
-		return false;
-	xgrow(&s->v, &s->cap, s->n + 1, sizeof(*s->v));
-	memmove(s->v + lo + 1, s->v + lo, (s->n - lo) * sizeof(*s->v));
-	s->v[lo] = pid;
-	s->n++;
-	return true;
 }
 
 /*

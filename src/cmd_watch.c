@@ -90,8 +90,7 @@ struct watch {
 	struct screen *screen;
 	struct watched *procs;		/* procs[0] is the process named */
 	size_t nprocs, capprocs;
-	pid_t *tried;			/* descendants tried already (sorted) */
-	size_t ntried, captried;
+	struct pidset tried;		/* processes tried already */
 	uint64_t family_ns;		/* when the descendants were last looked for */
 	struct folded *folded;		/* with --format=collapsed or --flamegraph */
 	uint64_t start_ns;		/* the first snapshot, CLOCK_MONOTONIC */
@@ -152,16 +151,9 @@ static error_t watch_parse(int key, char *arg, struct argp_state *state)
 		return 0;
 	case ARGP_KEY_ARG:
 		if (a->pid)
-			argp_error(state, "watch reads one process; run one watch per process");
-		switch (parse_pid(arg, &a->pid)) {
-		case 0:
-			break;
-		case -ERANGE:
-			argp_error(state, "invalid PID '%s': out of range", arg);
-			break;
-		default:
-			argp_error(state, "invalid PID '%s' (a process id is a positive number)", arg);
-		}
+			argp_error(state, "watch reads one process (and with --subprocesses, those below it); "
+				   "run one watch per process");
+		a->pid = argp_parse_pid(state, arg);
 		return 0;
 	case ARGP_KEY_END:
 		if (!a->pid)
@@ -441,28 +433,6 @@ static void watched_drop(struct watch *w, size_t i)
 	w->nprocs--;
 }
 
-/* Note pid as tried; false when it was already. */
-static bool tried_add(struct watch *w, pid_t pid)
-{
-	size_t lo = 0, hi = w->ntried;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (w->tried[mid] < pid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo < w->ntried && w->tried[lo] == pid)
-		return false;
-	xgrow(&w->tried, &w->captried, w->ntried + 1, sizeof(*w->tried));
-	memmove(w->tried + lo + 1, w->tried + lo, (w->ntried - lo) * sizeof(*w->tried));
-	w->tried[lo] = pid;
-	w->ntried++;
-	return true;
-}
-
 /*
  * With --subprocesses, at most once a FAMILY_NS: watch the Python
  * processes that are new among the descendants.  One that is no Python
@@ -486,7 +456,7 @@ static void find_family(struct watch *w)
 		char detail[1024];
 		int err;
 
-		if (pids[i] == getpid() || !tried_add(w, pids[i]))
+		if (pids[i] == getpid() || !pidset_add(&w->tried, pids[i]))
 			continue;
 		err = session_open(pids[i], &session, detail, sizeof(detail));
 		if (!err) {
@@ -768,12 +738,12 @@ int cmd_watch(int argc, char **argv)
 		return EXIT_NOTHING;
 	}
 	watched_add(&w, session_pid(session), session);
-	tried_add(&w, session_pid(session));
+	pidset_add(&w.tried, session_pid(session));
 	if (a.flamegraph && flamegraph_prepare(&w)) {
 		free(w.fg_tmp);
 		watched_drop(&w, 0);
 		free(w.procs);
-		free(w.tried);
+		free(w.tried.v);
 		return EXIT_NOTHING;
 	}
 	if (w.out == OUT_COLLAPSED || a.flamegraph)
@@ -824,7 +794,7 @@ int cmd_watch(int argc, char **argv)
 	while (w.nprocs)
 		watched_drop(&w, w.nprocs - 1);
 	free(w.procs);
-	free(w.tried);
+	free(w.tried.v);
 	folded_free(w.folded);
 	return status;
 }

@@ -142,6 +142,22 @@ int parse_count(const char *s, unsigned long max, unsigned long *out)
 	return 0;
 }
 
+pid_t argp_parse_pid(struct argp_state *state, const char *arg)
+{
+	pid_t pid = 0;
+
+	switch (parse_pid(arg, &pid)) {
+	case 0:
+		break;
+	case -ERANGE:
+		argp_error(state, "invalid PID '%s': out of range", arg);
+		break;
+	default:
+		argp_error(state, "invalid PID '%s' (a process id is a positive number)", arg);
+	}
+	return pid;
+}
+
 bool reject_negative_pid(int argc, char **argv)
 {
 	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {

@@ -558,3 +558,24 @@ int maps_file_at(const struct maps *m, uint64_t addr)
 
 	return mp ? mp->file : -1;
 }
+
+bool pidset_add(struct pidset *s, pid_t pid)
+{
+	size_t lo = 0, hi = s->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->v[mid] < pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < s->n && s->v[lo] == pid)
+		return false;
+	xgrow(&s->v, &s->cap, s->n + 1, sizeof(*s->v));
+	memmove(s->v + lo + 1, s->v + lo, (s->n - lo) * sizeof(*s->v));
+	s->v[lo] = pid;
+	s->n++;
+	return true;
+}

@@ -1218,46 +1218,20 @@ static void put_quoted(struct repr *r, const char *prefix, const uint32_t *cp, s
 /* A 3.x str (PEP 393). */
 static int repr_str(struct repr *r, uint64_t obj)
 {
-	const struct py_offsets *o = &r->rt->off;
 	unsigned char raw[PYOBJ_REPR_CHARS * 4];
-	uint32_t cp[PYOBJ_REPR_CHARS], state;
-	unsigned kind;
-	int64_t length;
-	uint64_t data;
+	uint32_t cp[PYOBJ_REPR_CHARS];
+	struct pystr_layout l;
 	size_t n;
-	int err;
+	int err = pystr_layout(r->m, r->rt, obj, &l);
 
-	err = read_i64(r->m, obj + o->unicode_length, &length);
-	if (!err)
-		err = rmem_read(r->m, obj + o->unicode_state, &state, sizeof(state));
 	if (err)
 		return err;
-	if (length < 0 || length > MAX_CLAIMED_LEN || o->unicode_kind_shift >= 32)
-		return -PS_E_BAD_DATA;
-	kind = (state >> o->unicode_kind_shift) & (unsigned)o->unicode_kind_mask;
-	if (kind != 1 && kind != 2 && kind != 4)
-		return -PS_E_BAD_DATA;
-	if (has(o->unicode_ready_bit) && !(state >> o->unicode_ready_bit & 1))
-		return -PS_E_BAD_DATA;	/* a legacy string never made ready: wchar_t only */
-	if (state >> o->unicode_compact_bit & 1) {
-		bool ascii = state >> o->unicode_ascii_bit & 1;
-
-		if (ascii && kind != 1)
-			return -PS_E_BAD_DATA;
-		data = obj + (ascii ? o->unicode_ascii_size : o->unicode_compact_size);
-	} else {
-		err = rmem_read_u64(r->m, obj + o->unicode_data, &data);
-		if (err)
-			return err;
-		if (!data)
-			return -PS_E_BAD_DATA;
-	}
-	n = length < PYOBJ_REPR_CHARS ? (size_t)length : PYOBJ_REPR_CHARS;
-	err = rmem_read(r->m, data, raw, n * kind);
+	n = l.length < PYOBJ_REPR_CHARS ? (size_t)l.length : PYOBJ_REPR_CHARS;
+	err = rmem_read(r->m, l.data, raw, n * l.kind);
 	if (err)
 		return err;
-	units_to_cp(raw, n, kind, cp);
-	put_quoted(r, "", cp, n, (uint64_t)length > n, 3);
+	units_to_cp(raw, n, l.kind, cp);
+	put_quoted(r, "", cp, n, l.length > n, 3);
 	return 0;
 }
 

@@ -12,7 +12,7 @@
 #define ELLIPSIS	"\xe2\x80\xa6"
 #define ELLIPSIS_LEN	3
 /* Lengths beyond this are corrupt, whatever the object claims. */
-#define MAX_CLAIMED_LEN	((int64_t)1 << 30)
+#define MAX_CLAIMED_LEN	((int64_t)1 << 48)
 
 bool pystr_put_utf8(char *buf, size_t size, size_t *len, uint32_t cp)
 {
@@ -122,16 +122,11 @@ static long read_bytes27(struct rmem *m, const struct pyruntime *rt, uint64_t ad
 	return (long)n;
 }
 
-static long read_unicode(struct rmem *m, const struct pyruntime *rt, uint64_t addr,
-			 char *buf, size_t size)
+int pystr_layout(struct rmem *m, const struct pyruntime *rt, uint64_t addr, struct pystr_layout *out)
 {
 	const struct py_offsets *o = &rt->off;
-	unsigned char units[PYSTR_MAX * 4];
-	size_t n;
-	unsigned kind;
 	uint32_t state;
 	int64_t length;
-	uint64_t data;
 	int err;
 
 	/* Only the fields every string has: a small string ends soon after them. */
@@ -140,29 +135,44 @@ static long read_unicode(struct rmem *m, const struct pyruntime *rt, uint64_t ad
 		err = rmem_read(m, addr + o->unicode_state, &state, sizeof(state));
 	if (err)
 		return err;
-	if (length < 0 || length > MAX_CLAIMED_LEN)
+	if (length < 0 || length > MAX_CLAIMED_LEN || o->unicode_kind_shift >= 32)
 		return -PS_E_BAD_DATA;
-	kind = (state >> o->unicode_kind_shift) & o->unicode_kind_mask;
-	if (kind != 1 && kind != 2 && kind != 4)
+	out->length = (uint64_t)length;
+	out->kind = (state >> o->unicode_kind_shift) & (unsigned)o->unicode_kind_mask;
+	if (out->kind != 1 && out->kind != 2 && out->kind != 4)
+		return -PS_E_BAD_DATA;
+	/* A legacy string never made ready (<=3.11) has only wchar_t data. */
+	if (o->unicode_ready_bit != PYO_NONE && !(state >> o->unicode_ready_bit & 1))
 		return -PS_E_BAD_DATA;
 	if (state >> o->unicode_compact_bit & 1) {
 		bool ascii = state >> o->unicode_ascii_bit & 1;
 
-		if (ascii && kind != 1)
+		if (ascii && out->kind != 1)
 			return -PS_E_BAD_DATA;
-		data = addr + (ascii ? o->unicode_ascii_size : o->unicode_compact_size);
-	} else {
-		err = rmem_read_u64(m, addr + o->unicode_data, &data);
-		if (err)
-			return err;
+		out->data = addr + (ascii ? o->unicode_ascii_size : o->unicode_compact_size);
+		return 0;
 	}
-	if (size > PYSTR_MAX)
-		size = PYSTR_MAX;
-	n = units_for(length, size);
-	err = rmem_read(m, data, units, n * kind);
+	err = rmem_read_u64(m, addr + o->unicode_data, &out->data);
+	return err ? err : out->data ? 0 : -PS_E_BAD_DATA;
+}
+
+static long read_unicode(struct rmem *m, const struct pyruntime *rt, uint64_t addr,
+			 char *buf, size_t size)
+{
+	unsigned char units[PYSTR_MAX * 4];
+	struct pystr_layout l;
+	size_t n;
+	int err = pystr_layout(m, rt, addr, &l);
+
 	if (err)
 		return err;
-	return decode_all(units, n, kind, (uint64_t)length > n, buf, size);
+	if (size > PYSTR_MAX)
+		size = PYSTR_MAX;
+	n = units_for((int64_t)l.length, size);
+	err = rmem_read(m, l.data, units, n * l.kind);
+	if (err)
+		return err;
+	return decode_all(units, n, l.kind, l.length > n, buf, size);
 }
 
 static long read_unicode27(struct rmem *m, const struct pyruntime *rt, uint64_t addr,

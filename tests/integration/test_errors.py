@@ -124,14 +124,6 @@ def free_pid():
     raise AssertionError("could not find a free PID")
 
 
-def newest_python():
-    found = pythons.discover()
-    if not found:
-        pytest.skip("no Python interpreter found (looked on PATH, in pyenv and in "
-                    "PYSTACK_TEST_PYTHONS)")
-    return found[-1]
-
-
 def newest_shared_python():
     shared = [p for p in pythons.discover() if p.libpython]
     if not shared:
@@ -462,8 +454,8 @@ def test_other_unprivileged_user(python, kit):
         t.finish()
 
 
-def test_nondumpable_same_user(kit):
-    python = newest_python()
+def test_nondumpable_same_user(kit, newest_python):
+    python = newest_python
     with kit.target(python, "ptracer_any.py", "nodump") as t:
         before = state_of(t.pid)
         r = run("dump", t.pid, user=NOBODY, binary=kit.pystack)
@@ -586,9 +578,9 @@ def test_already_traced(python):
     _traced(python, None)
 
 
-def test_already_traced_and_stopped():
+def test_already_traced_and_stopped(newest_python):
     """A tracer that stopped the process (PTRACE_ATTACH): it stays in tracing stop."""
-    _traced(newest_python(), "attach")
+    _traced(newest_python, "attach")
 
 
 # -- 6, 7. kernel threads and zombies ---------------------------------------------
@@ -617,8 +609,8 @@ def test_kernel_thread():
     assert proc_status(pid)["TracerPid"] == "0"
 
 
-def test_zombie():
-    with Target(newest_python(), "zombie_parent.py") as t:
+def test_zombie(newest_python):
+    with Target(newest_python, "zombie_parent.py") as t:
         child = json.loads(t.info)["child"]
         before, zombie = state_of(t.pid), state_of(child)
         assert zombie[1] == {child: "Z"}, zombie
@@ -719,9 +711,9 @@ def test_exit_race_messages_tell_the_truth():
     assert not untrue, "after %d rounds: %s" % (i + 1, untrue)
 
 
-def test_main_thread_exited_but_process_lives_setup():
+def test_main_thread_exited_but_process_lives_setup(newest_python):
     """The setup of the next test holds: /proc/PID says zombie, the process runs."""
-    with Target(newest_python(), "main_thread_exits.py") as t:
+    with Target(newest_python, "main_thread_exits.py") as t:
         deadline = time.time() + 10
         while task_states(t.pid)[t.pid] != "Z" and time.time() < deadline:
             time.sleep(0.005)
@@ -731,8 +723,8 @@ def test_main_thread_exited_but_process_lives_setup():
         t.finish()
 
 
-def test_main_thread_exited_but_process_lives():
-    python = newest_python()
+def test_main_thread_exited_but_process_lives(newest_python):
+    python = newest_python
     if python.version < (3,):
         pytest.skip("2.7's oracle is a Python signal handler, which only the main thread runs")
     with Target(python, "main_thread_exits.py") as t:
@@ -755,9 +747,9 @@ def test_main_thread_exited_but_process_lives():
 
 # -- 9. several PIDs -------------------------------------------------------------
 
-def test_good_and_bad_pids(sleeper):
+def test_good_and_bad_pids(sleeper, newest_python):
     bad = free_pid()
-    with Target(newest_python(), "threads.py", 2) as t:
+    with Target(newest_python, "threads.py", 2) as t:
         oracle = t.oracle()
         before = state_of(t.pid)
         r = run("dump", "--json", t.pid, bad)
@@ -794,8 +786,8 @@ def test_only_bad_pids(sleeper):
 
 # -- a thread id where a process id belongs ---------------------------------------
 
-def test_thread_id_instead_of_pid():
-    with Target(newest_python(), "threads.py", 2) as t:
+def test_thread_id_instead_of_pid(newest_python):
+    with Target(newest_python, "threads.py", 2) as t:
         tid = max(task_states(t.pid))
         assert tid != t.pid
         assert proc_status(tid)["Tgid"] == str(t.pid)
@@ -812,8 +804,8 @@ def test_thread_id_instead_of_pid():
 # -- 10. nobody reads the output ----------------------------------------------------
 
 @pytest.mark.parametrize("sigpipe", ["default", "ignored"])
-def test_stdout_closed(sigpipe):
-    with Target(newest_python(), "threads.py", 2) as t:
+def test_stdout_closed(sigpipe, newest_python):
+    with Target(newest_python, "threads.py", 2) as t:
         before = state_of(t.pid)
         rd, wr = os.pipe()
         os.close(rd)
@@ -841,9 +833,9 @@ def test_stdout_closed(sigpipe):
         t.finish()
 
 
-def test_output_through_head():
+def test_output_through_head(newest_python):
     """pystack dump PID | head -c 10, with far more output than a pipe holds."""
-    with Target(newest_python(), "deep.py", 3000) as t:
+    with Target(newest_python, "deep.py", 3000) as t:
         before = state_of(t.pid)
         p1 = subprocess.Popen([harness.PYSTACK, "dump", str(t.pid)], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
@@ -882,9 +874,9 @@ def assert_answers(t, timeout=20):
     raise AssertionError("the target did not answer SIGUSR1 (state %r)" % (task_states(t.pid),))
 
 
-def test_stalled_reader_does_not_hold_the_target():
+def test_stalled_reader_does_not_hold_the_target(newest_python):
     """While pystack waits for someone to read its output, the target runs."""
-    with Target(newest_python(), "deep.py", 3000) as t:
+    with Target(newest_python, "deep.py", 3000) as t:
         oracle = t.oracle()
         before = state_of(t.pid)
         rd, wr = os.pipe()

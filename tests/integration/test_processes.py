@@ -183,17 +183,10 @@ def test_only_missing_pids():
     assert len(r.stderr.splitlines()) == 1, r.stderr
 
 
-def newest():
-    found = pythons.discover()
-    if not found:
-        pytest.skip("no Python interpreter found (looked on PATH, in pyenv and in "
-                    "PYSTACK_TEST_PYTHONS)")
-    return found[-1]
 
-
-def test_python_below_what_is_not_python():
+def test_python_below_what_is_not_python(newest_python):
     """A PID that is not Python fails as it always did; its descendants are read."""
-    py = newest()
+    py = newest_python
     shell = ["/bin/sh", "-c", '"$0" "$1"; exit $?', py.exe,
              os.path.join(harness.TARGETS, "family.py")]
     with Target(py, "family.py", command=shell) as t:
@@ -223,8 +216,8 @@ def test_kernel_threads_are_passed_over():
     assert passed and all("kernel thread" in l for l in passed), r.stderr
 
 
-def test_zombie_descendant_is_passed_over():
-    with Target(newest(), "zombie_parent.py") as t:
+def test_zombie_descendant_is_passed_over(newest_python):
+    with Target(newest_python, "zombie_parent.py") as t:
         zombie = json.loads(t.info)["child"]
         assert proc_status(zombie)["State"][0] == "Z"
         r = dump("-v", "--json", "--subprocesses", t.pid)
