@@ -132,3 +132,26 @@ def test_locals_with_native_and_watch(newest_python, command):
         assert r.returncode == 0, r.stderr
         assert "    Arguments:\n      arg = 41\n" in r.stdout
         t.finish()
+
+
+def test_garbage_collection_in_progress(python):
+    if python.version < (3, 7):
+        pytest.skip("Python %d.%d keeps no collecting flag pystack can read" % python.minor)
+    with Target(python, "gc_blocked.py") as t:
+        facts = json.loads(t.info)
+        snap = t.dump_json()
+        text = t.pystack().stdout
+        t.finish()
+    collector = threads_by_ident(snap)[facts["collector"]]
+    functions = [f["function"] for f in collector["frames"]]
+    assert functions.index("__del__") < functions.index("collector"), functions
+    # The flag belongs to the interpreter: every thread of it is inside the collection.
+    assert all(th["gc"] for th in snap["threads"]), [(th["name"], th["gc"]) for th in snap["threads"]]
+    assert re.search(r'^Thread \d+ "collector" \(idle, collecting garbage\)', text, re.M), text
+
+
+def test_no_garbage_collection(newest_python):
+    with Target(newest_python, "threads.py", 2) as t:
+        snap = t.dump_json()
+        t.finish()
+    assert not any(th["gc"] for th in snap["threads"])
