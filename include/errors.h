@@ -19,7 +19,8 @@
 	PS_ERROR(KTHREAD,	"kernel thread") \
 	PS_ERROR(ZOMBIE,	"zombie process") \
 	PS_ERROR(TIMEOUT,	"the process did not stop in time") \
-	PS_ERROR(BAD_ELF,	"not a readable ELF file")
+	PS_ERROR(BAD_ELF,	"not a readable ELF file") \
+	PS_ERROR(DEFERRED,	"not read yet: the read was deferred (see rmem_defer)")
 
 enum ps_error {
 	PS_E_BASE = 4096,

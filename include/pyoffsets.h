@@ -119,6 +119,7 @@ struct py_offsets {
 	/* PyUnicodeObject (3.3+: PEP 393) */
 	uint64_t unicode_length;
 	uint64_t unicode_state;		/* the 32-bit state bit-field word */
+	uint64_t unicode_hash;		/* the cached hash (3.x), -1 until computed */
 	uint64_t unicode_ascii_size;	/* sizeof(PyASCIIObject) */
 	uint64_t unicode_compact_size;	/* sizeof(PyCompactUnicodeObject) */
 	uint64_t unicode_data;		/* PyUnicodeObject.data.any */

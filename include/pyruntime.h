@@ -63,6 +63,7 @@ struct pyruntime {
 	uint64_t obj_false;		/* &_Py_FalseStruct (3.x), &_Py_ZeroStruct (2.7) */
 	uint64_t obj_ellipsis;		/* &_Py_EllipsisObject */
 	uint64_t obj_notimplemented;	/* &_Py_NotImplementedStruct */
+	uint64_t hash_secret;		/* &_Py_HashSecret, the key of str hashes */
 
 	/* Derived from the version. */
 	unsigned vkey;			/* PY_VER(major, minor) */

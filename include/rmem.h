@@ -75,6 +75,9 @@ struct rmem {
 	bool recording;			/* note every fill in rec (see rmem_replay) */
 	struct rmem_range *rec;
 	size_t nrec, caprec;
+	bool deferring;			/* misses are noted in deferred, not read */
+	struct rmem_range *deferred;
+	size_t ndeferred, capdeferred;
 };
 
 /* For backends: set up the common part. */
@@ -133,6 +136,18 @@ void rmem_invalidate(struct rmem *m);
  */
 bool rmem_set_recording(struct rmem *m, bool on);
 void rmem_replay(struct rmem *m);
+
+/*
+ * Deferring: while on, a read that the cache cannot answer fails with
+ * -PS_E_DEFERRED and is noted; rmem_fetch_deferred() then fetches all that
+ * was noted with one vectored read.  Many independent pointer chases (the
+ * name of every thread) run as rounds: each round runs every chase that is
+ * not finished, from its start, until it needs memory not yet fetched.
+ * Reads too large for the cache are done at once, as ever.
+ */
+void rmem_defer(struct rmem *m, bool on);
+/* Fetch what deferred reads noted; true when there was something to fetch. */
+bool rmem_fetch_deferred(struct rmem *m);
 
 const struct rmem_stats *rmem_stats(const struct rmem *m);
 

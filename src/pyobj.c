@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "errors.h"
+#include "msg.h"
 #include "pyobj.h"
 #include "pyruntime.h"
 #include "pystr.h"
@@ -112,6 +113,8 @@ int pyobj_type_name(struct rmem *m, const struct pyruntime *rt, uint64_t obj, ch
 /* A 3.x keys object, read and checked. */
 struct dkeys {
 	uint64_t nentries;
+	unsigned log2_size;		/* of the index table */
+	uint64_t indices;		/* the index table: entry numbers, -1 empty, -2 deleted */
 	uint64_t entries;		/* the address of entry 0 */
 	uint64_t esize, ekey, evalue;	/* an entry's size, where its key and value are */
 	bool general;			/* entries with a hash (any key), not str-only */
@@ -164,6 +167,8 @@ static int read_keys(struct rmem *m, const struct pyruntime *rt, uint64_t keys, 
 	if (nentries < 0 || nentries > (int64_t)1 << log2_size)
 		return -PS_E_BAD_DATA;
 	k->nentries = (uint64_t)nentries;
+	k->log2_size = log2_size;
+	k->indices = keys + o->dict_keys_indices;
 	k->entries = keys + o->dict_keys_indices +
 		((uint64_t)1 << (log2_size + index_width_log2(log2_size)));
 	if (k->general) {
@@ -449,40 +454,47 @@ struct match {
 	size_t ncp;		/* code points of s */
 	uint64_t value;
 	bool found;
+	int err;		/* a deferred read stopped the walk */
 };
 
-/* Whether obj is a str (2.7: str or unicode) equal to a->s. */
-static bool str_equals(const struct match *a, uint64_t obj)
+/*
+ * Whether obj is a str (2.7: str or unicode) equal to a->s: 1 or 0, or a
+ * negative error when obj could not be read (a deferred read among them:
+ * the caller must pass that on, not take it for "not equal").
+ */
+static int str_equals(const struct match *a, uint64_t obj)
 {
 	const struct pyruntime *rt = a->rt;
 	char small[256], *buf = small;
 	uint64_t type;
 	int64_t n;
 	long got;
-	bool eq;
+	int err = type_of(a->m, rt, obj, &type), eq;
 
-	if (type_of(a->m, rt, obj, &type))
-		return false;
+	if (err)
+		return err;
 	if (rt->ver.major == 2 && type == rt->type_bytes) {
-		if (read_i64(a->m, obj + rt->off.varobject_size, &n) || n != (int64_t)a->len)
-			return false;
-		if (a->len > sizeof(small) && !(buf = malloc(a->len)))
-			return false;
-		eq = !rmem_read(a->m, obj + rt->off.bytes_sval, buf, a->len) &&
-		     !memcmp(buf, a->s, a->len);
+		err = read_i64(a->m, obj + rt->off.varobject_size, &n);
+		if (err || n != (int64_t)a->len)
+			return err;
+		if (a->len > sizeof(small))
+			buf = xmalloc(a->len);
+		err = rmem_read(a->m, obj + rt->off.bytes_sval, buf, a->len);
+		eq = err ? err : !memcmp(buf, a->s, a->len);
 		if (buf != small)
 			free(buf);
 		return eq;
 	}
 	if (!rt->type_unicode || type != rt->type_unicode)
-		return false;
+		return 0;
 	/* the length in code points first: most keys differ there */
-	if (read_i64(a->m, obj + rt->off.unicode_length, &n) || n != (int64_t)a->ncp)
-		return false;
-	if (a->len + 8 > sizeof(small) && !(buf = malloc(a->len + 8)))
-		return false;
+	err = read_i64(a->m, obj + rt->off.unicode_length, &n);
+	if (err || n != (int64_t)a->ncp)
+		return err;
+	if (a->len + 8 > sizeof(small))
+		buf = xmalloc(a->len + 8);
 	got = pystr_read(a->m, rt, obj, buf, a->len + 8);
-	eq = got == (long)a->len && !memcmp(buf, a->s, a->len);
+	eq = got < 0 ? (int)got : got == (long)a->len && !memcmp(buf, a->s, a->len);
 	if (buf != small)
 		free(buf);
 	return eq;
@@ -491,8 +503,14 @@ static bool str_equals(const struct match *a, uint64_t obj)
 static int match_item(uint64_t key, uint64_t value, void *arg)
 {
 	struct match *a = arg;
+	int eq = str_equals(a, key);
 
-	if (!str_equals(a, key))
+	/* A key that could not be read ends the walk only when the read was deferred. */
+	if (eq == -PS_E_DEFERRED) {
+		a->err = eq;
+		return 1;
+	}
+	if (eq <= 0)
 		return 0;
 	a->value = value;
 	a->found = true;
@@ -504,6 +522,196 @@ static void match_init(struct match *a, struct rmem *m, const struct pyruntime *
 	*a = (struct match){ .m = m, .rt = rt, .s = s, .len = strlen(s) };
 	for (const char *p = s; *p; p++)
 		a->ncp += ((unsigned char)*p & 0xc0) != 0x80;
+}
+
+/*
+ * Hashes, for lookups that probe a dict as the interpreter does instead of
+ * looking at every key: a str's hash is SipHash (2-4 up to 3.10, 1-3 from
+ * 3.11) of its code units keyed by _Py_HashSecret, and 2.7's an FNV-like
+ * sum salted by the same secret.  A build with another algorithm simply
+ * finds nothing by probing, and the lookup then looks at every key.
+ */
+#define ROTL(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
+
+static void sip_round(uint64_t v[4])
+{
+	v[0] += v[1];
+	v[1] = ROTL(v[1], 13);
+	v[1] ^= v[0];
+	v[0] = ROTL(v[0], 32);
+	v[2] += v[3];
+	v[3] = ROTL(v[3], 16);
+	v[3] ^= v[2];
+	v[0] += v[3];
+	v[3] = ROTL(v[3], 21);
+	v[3] ^= v[0];
+	v[2] += v[1];
+	v[1] = ROTL(v[1], 17);
+	v[1] ^= v[2];
+	v[2] = ROTL(v[2], 32);
+}
+
+static uint64_t siphash(uint64_t k0, uint64_t k1, const unsigned char *p, size_t n,
+			int crounds, int drounds)
+{
+	uint64_t v[4] = { k0 ^ 0x736f6d6570736575ull, k1 ^ 0x646f72616e646f6dull,
+			  k0 ^ 0x6c7967656e657261ull, k1 ^ 0x7465646279746573ull };
+	uint64_t b = (uint64_t)n << 56, m;
+	size_t i;
+
+	for (i = 0; i + 8 <= n; i += 8) {
+		memcpy(&m, p + i, 8);
+		v[3] ^= m;
+		for (int r = 0; r < crounds; r++)
+			sip_round(v);
+		v[0] ^= m;
+	}
+	for (size_t j = 0; i + j < n; j++)
+		b |= (uint64_t)p[i + j] << (8 * j);
+	v[3] ^= b;
+	for (int r = 0; r < crounds; r++)
+		sip_round(v);
+	v[0] ^= b;
+	v[2] ^= 0xff;
+	for (int r = 0; r < drounds; r++)
+		sip_round(v);
+	return v[0] ^ v[1] ^ v[2] ^ v[3];
+}
+
+/* hash(s) in the target, for s given as UTF-8 of code points below 256. */
+static bool str_hash(struct rmem *m, const struct pyruntime *rt, const char *s, size_t len,
+		     int64_t *out)
+{
+	unsigned char units[256];
+	uint64_t secret[2], h;
+	size_t n = 0;
+
+	if (!rt->hash_secret || rmem_read(m, rt->hash_secret, secret, sizeof(secret)))
+		return false;
+	/* The code units of a 1-byte-kind str (2.7: the bytes of a str). */
+	for (size_t i = 0; i < len && n < sizeof(units); i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x80 && rt->ver.major != 2) {
+			if ((c != 0xc2 && c != 0xc3) || i + 1 == len)
+				return false;
+			c = (unsigned char)(((c & 3) << 6) | ((unsigned char)s[++i] & 0x3f));
+		}
+		units[n++] = c;
+	}
+	if (!n) {
+		*out = 0;
+		return true;
+	}
+	if (rt->ver.major == 2) {
+		h = secret[0] ^ (uint64_t)units[0] << 7;
+		for (size_t i = 0; i < n; i++)
+			h = (1000003 * h) ^ units[i];
+		h ^= n;
+		h ^= secret[1];
+	} else {
+		h = rt->vkey >= PY_VER(3, 11) ? siphash(secret[0], secret[1], units, n, 1, 3)
+					      : siphash(secret[0], secret[1], units, n, 2, 4);
+	}
+	*out = (int64_t)h == -1 ? -2 : (int64_t)h;
+	return true;
+}
+
+/* Entry number of index slot i of a 3.x keys table, or -1 (empty) / -2 (deleted). */
+static int index_at(struct rmem *m, const struct dkeys *k, uint64_t i, int64_t *ix)
+{
+	unsigned w = 1u << index_width_log2(k->log2_size);
+	unsigned char b[8];
+	int err = rmem_read(m, k->indices + i * w, b, w);
+
+	if (err)
+		return err;
+	*ix = w == 1 ? (int8_t)b[0] : w == 2 ? (int16_t)(b[0] | b[1] << 8) :
+	      w == 4 ? (int32_t)((uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+				 (uint32_t)b[3] << 24) : (int64_t)get64(b);
+	return 0;
+}
+
+/*
+ * Look key up by probing, as the interpreter does: 0 with a->value set,
+ * -ENOENT when the probe ends at an empty slot, or another error (then the
+ * caller looks at every key).  Only combined tables (not split values).
+ */
+static int probe(struct rmem *m, const struct pyruntime *rt, uint64_t dict, struct match *a)
+{
+	const struct py_offsets *o = &rt->off;
+	uint64_t keys, values, mask, i, perturb;
+	int64_t hash, ix, mhash;
+	struct dkeys k;
+	int err;
+
+	if (!str_hash(m, rt, a->s, a->len, &hash))
+		return -PS_E_UNSUPPORTED;
+	if (rt->ver.major == 2) {
+		int64_t m27;
+
+		err = read_i64(m, dict + o->dict_values, &m27);	/* ma_mask */
+		if (!err)
+			err = rmem_read_u64(m, dict + o->dict_keys, &keys);	/* ma_table */
+		if (err || m27 < 0 || m27 >= (int64_t)1 << MAX_LOG2_TABLE || (m27 & (m27 + 1)) || !keys)
+			return err ? err : -PS_E_BAD_DATA;
+		mask = (uint64_t)m27;
+		i = (uint64_t)hash & mask;
+		perturb = (uint64_t)hash;
+		for (uint64_t n = 0; n <= mask + 64; n++) {
+			uint64_t e = keys + (i & mask) * o->dict_entry_size, key = 0;
+
+			err = rmem_read_u64(m, e + o->dict_entry_key, &key);
+			if (!err)
+				err = read_i64(m, e + o->dict_entry_hash, &mhash);
+			if (err)
+				return err;
+			if (!key)
+				return -ENOENT;
+			if (mhash == hash && (err = str_equals(a, key)) != 0)
+				return err < 0 ? err : rmem_read_u64(m, e + o->dict_entry_value, &a->value);
+			/* 2.7 shifts the perturbation after using it. */
+			i = (i << 2) + i + perturb + 1;
+			perturb >>= 5;
+		}
+		return -PS_E_BAD_DATA;
+	}
+	err = rmem_read_u64(m, dict + o->dict_keys, &keys);
+	if (!err)
+		err = rmem_read_u64(m, dict + o->dict_values, &values);
+	if (!err)
+		err = read_keys(m, rt, keys, &k);
+	if (err || values)
+		return err ? err : -PS_E_UNSUPPORTED;
+	mask = ((uint64_t)1 << k.log2_size) - 1;
+	i = (uint64_t)hash & mask;
+	perturb = (uint64_t)hash;
+	/* Every slot is seen within size probes once the perturbation is spent. */
+	for (uint64_t n = 0; n <= mask + 64; n++) {
+		uint64_t e, key;
+
+		err = index_at(m, &k, i, &ix);
+		if (err)
+			return err;
+		if (ix == -1)
+			return -ENOENT;
+		if (ix >= 0) {
+			if ((uint64_t)ix >= k.nentries)
+				return -PS_E_BAD_DATA;
+			e = k.entries + (uint64_t)ix * k.esize;
+			err = rmem_read_u64(m, e + k.ekey, &key);
+			if (!err)
+				err = read_i64(m, k.general ? e + o->dict_entry_hash : key + o->unicode_hash,
+					       &mhash);
+			if (err)
+				return err;
+			if (mhash == hash && (err = str_equals(a, key)) != 0)
+				return err < 0 ? err : rmem_read_u64(m, e + k.evalue, &a->value);
+		}
+		perturb >>= 5;
+		i = (i * 5 + perturb + 1) & mask;
+	}
+	return -PS_E_BAD_DATA;
 }
 
 /* The lookup, visiting at most *visits slots (and fewer left in it after). */
@@ -518,9 +726,19 @@ static int dict_lookup(struct rmem *m, const struct pyruntime *rt, uint64_t dict
 	match_init(&a, m, rt, key);
 	w.visits = allowed;
 	err = check_dict(m, rt, dict);
-	if (!err)
+	if (!err) {
+		err = probe(m, rt, dict, &a);
+		if (!err) {
+			*value = a.value;
+			return 0;
+		}
+		if (err == -PS_E_DEFERRED)
+			return err;
 		err = walk_dict(&w, dict);
+	}
 	*visits -= allowed - w.visits;
+	if (!err)
+		err = a.err;
 	if (err)
 		return err;
 	if (!a.found)
@@ -558,6 +776,8 @@ static int values_get(struct rmem *m, const struct pyruntime *rt, uint64_t type,
 		err = read_keys(m, rt, keys, &k);
 	if (!err)
 		err = walk_split(&w, &k, values, UINT64_MAX);
+	if (!err)
+		err = a.err;
 	if (err)
 		return err;
 	if (!a.found)

@@ -244,6 +244,7 @@ enum {
 	S_ZERO,
 	S_ELLIPSIS,
 	S_NOTIMPLEMENTED,
+	S_HASH_SECRET,
 	S_COUNT
 };
 
@@ -277,6 +278,7 @@ static void init_queries(struct elf_sym_query *q)
 		[S_ZERO] = "_Py_ZeroStruct",
 		[S_ELLIPSIS] = "_Py_EllipsisObject",
 		[S_NOTIMPLEMENTED] = "_Py_NotImplementedStruct",
+		[S_HASH_SECRET] = "_Py_HashSecret",
 	};
 
 	for (int i = 0; i < S_COUNT; i++)
@@ -313,6 +315,7 @@ static void set_objects(struct pyruntime *rt, const struct elf_sym_query *q, uin
 		{ py2 ? S_ZERO : S_FALSE, &rt->obj_false },
 		{ S_ELLIPSIS, &rt->obj_ellipsis },
 		{ S_NOTIMPLEMENTED, &rt->obj_notimplemented },
+		{ S_HASH_SECRET, &rt->hash_secret },
 	};
 
 	for (size_t i = 0; i < sizeof(objects) / sizeof(objects[0]); i++)

@@ -38,6 +38,7 @@ void rmem_free(struct rmem *m)
 		return;
 	free(m->data);
 	free(m->rec);
+	free(m->deferred);
 	m->ops->destroy(m);
 }
 
@@ -226,6 +227,42 @@ void rmem_replay(struct rmem *m)
 	rmem_set_recording(m, was);
 }
 
+/* Whether all of [addr, addr + len) is in the cache. */
+static bool cached(struct rmem *m, uint64_t addr, size_t len)
+{
+	for (uint64_t page = addr & ~PAGE_MASK; page < addr + len; page += RMEM_PAGE) {
+		const struct rmem_slot *s = slot_of(m, page);
+
+		if (s->gen != m->gen || s->page != page || (block_mask(page, addr, len) & ~s->valid))
+			return false;
+	}
+	return true;
+}
+
+void rmem_defer(struct rmem *m, bool on)
+{
+	m->deferring = on;
+}
+
+bool rmem_fetch_deferred(struct rmem *m)
+{
+	struct fill f;
+	bool any = m->ndeferred > 0;
+
+	ensure_data(m);
+	fill_begin(m, &f);
+	for (size_t i = 0; i < m->ndeferred; i++) {
+		fill_range(m, &f, m->deferred[i].addr, m->deferred[i].len);
+		if (f.n == MAX_IOV) {
+			fill_run(m, &f);
+			fill_begin(m, &f);
+		}
+	}
+	fill_run(m, &f);
+	m->ndeferred = 0;
+	return any;
+}
+
 int rmem_read(struct rmem *m, uint64_t addr, void *buf, size_t len)
 {
 	unsigned char *out = buf;
@@ -240,6 +277,11 @@ int rmem_read(struct rmem *m, uint64_t addr, void *buf, size_t len)
 	if (len > MAX_CACHED)
 		return read_direct(m, addr, buf, len);
 	ensure_data(m);
+	if (m->deferring && !cached(m, addr, len)) {
+		xgrow(&m->deferred, &m->capdeferred, m->ndeferred + 1, sizeof(*m->deferred));
+		m->deferred[m->ndeferred++] = (struct rmem_range){ .addr = addr, .len = len };
+		return -PS_E_DEFERRED;
+	}
 	fill_begin(m, &f);
 	fill_range(m, &f, addr, len);
 	hit = f.n == 0;

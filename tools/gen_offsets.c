@@ -389,6 +389,7 @@ int main(void)
 
 		F(unicode_length, offsetof(PyASCIIObject, length)),
 		F(unicode_state, offsetof(PyASCIIObject, state)),
+		F(unicode_hash, offsetof(PyASCIIObject, hash)),
 		F(unicode_ascii_size, sizeof(PyASCIIObject)),
 		F(unicode_compact_size, sizeof(PyCompactUnicodeObject)),
 		F(unicode_data, offsetof(PyUnicodeObject, data)),
@@ -409,6 +410,7 @@ int main(void)
 		/* 2.7 has a length too, with the same meaning (code points) */
 		F(unicode_length, offsetof(PyUnicodeObject, length)),
 		NONE(unicode_state),
+		NONE(unicode_hash),
 		NONE(unicode_ascii_size),
 		NONE(unicode_compact_size),
 		NONE(unicode_data),

@@ -81,6 +81,7 @@
 		.bytes_sval = 36, \
 		.unicode_length = 16, \
 		.unicode_state = PYO_NONE, \
+		.unicode_hash = PYO_NONE, \
 		.unicode_ascii_size = PYO_NONE, \
 		.unicode_compact_size = PYO_NONE, \
 		.unicode_data = PYO_NONE, \

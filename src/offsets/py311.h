@@ -81,6 +81,7 @@
 		.bytes_sval = 32, \
 		.unicode_length = 16, \
 		.unicode_state = 32, \
+		.unicode_hash = 24, \
 		.unicode_ascii_size = 48, \
 		.unicode_compact_size = 72, \
 		.unicode_data = 72, \

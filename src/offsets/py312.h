@@ -81,6 +81,7 @@
 		.bytes_sval = 32, \
 		.unicode_length = 16, \
 		.unicode_state = 32, \
+		.unicode_hash = 24, \
 		.unicode_ascii_size = 40, \
 		.unicode_compact_size = 56, \
 		.unicode_data = 56, \

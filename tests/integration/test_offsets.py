@@ -117,6 +117,7 @@ PRESENT = {
     "code_localsplusnames": since((3, 11)),
     "code_localspluskinds": since((3, 11)),
     "unicode_ready_bit": since((3, 0), (3, 11)),
+    "unicode_hash": since((3, 0)),
     "unicode27_str": until((2, 99)),
     "unicode27_unicode_size": until((2, 99)),
     "long_tag": since((3, 12)),
@@ -426,6 +427,8 @@ if has("unicode_state"):
         fields = "unicode_state unicode_kind_shift unicode_kind_mask unicode_compact_bit unicode_ascii_bit"
         check(fields + (" unicode_ready_bit" if ready else ""), kind_and_flags(s), [kind, 1, ascii] + ready)
         check("unicode_length", at(id(s), "unicode_length", ctypes.c_ssize_t), len(s))
+        h = hash(s)     # computed, and so cached, before the read
+        check("unicode_hash", at(id(s), "unicode_hash", ctypes.c_ssize_t), h)
         check("unicode_ascii_size unicode_compact_size", ctypes.string_at(data, len(s) * kind), s.encode(codec))
     class Str(str):
         pass

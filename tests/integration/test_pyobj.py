@@ -67,6 +67,7 @@ def bounded_expectations(py2, reprs, bits):
         "set20": first_items(reprs["set20"], set_open, set_close, 20),
         "dict12": first_items(reprs["dict12"], "{", "}", 12),
         "dict300": first_items(reprs["dict300"], "{", "}", 300),
+        "dict20000": first_items(reprs["dict20000"], "{", "}", 20000),
         "long_str": "%s'%s'..." % (u, "x" * CHARS),
         "long_bytes": "%s'%s'..." % ("" if py2 else "b", "y" * CHARS),
         "deep": "[[[[[...1 item]]]]]",
@@ -105,6 +106,16 @@ def test_getattr_and_dict_lookup(python, objects):
             if got != want:
                 wrong.append("%s %s.%s: pystack %r, Python %r" % (mode, name, key, got, want))
     assert not wrong, "\n".join(wrong)
+
+
+def test_dict_lookup_probes_as_the_interpreter_does(python, objects):
+    # A lookup computes the key's hash (SipHash keyed by the process's secret, or
+    # 2.7's) and follows the probe sequence: a few reads a step, not one per key.
+    t, info = objects
+    for key in ("key0", "key12345", "key19999"):
+        got = unit("dictcalls", t.pid, info["objects"]["dict20000"][0], key)[0]
+        assert got["value"] == key[3:], got
+        assert got["calls"] <= 40, (key, got)    # a scan would take hundreds
 
 
 def test_dict_items_in_python_order(python, objects):

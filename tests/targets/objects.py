@@ -82,6 +82,7 @@ objects = {
     "dict": {u'a': 1, 2: [3]}, "dict0": {}, "set0": set(), "set3": set([1, 2, 3]),
     "frozen": frozenset([4]), "frozen0": frozenset(), "list0": [],
     "dict_keys": {(1, 2): None, 1.5: b'x', None: True, u'\xe9': u'\xe9'},
+    "dict20000": dict(("key%d" % i, i) for i in range(20000)),
     "class": C, "int_type": type(1), "fake_int": int(), "slotted": Slotted(),
     "cell": make_cell(42), "empty_cell": make_empty_cell(),
 }

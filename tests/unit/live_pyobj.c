@@ -8,6 +8,8 @@
  *	unit-tests repr PID ADDR...		pyobj_repr of each object
  *	unit-tests getattr PID ADDR NAME	pyobj_getattr_str, then the value's repr
  *	unit-tests dictget PID ADDR KEY		pyobj_dict_get_str, then the value's repr
+ *	unit-tests dictcalls PID ADDR KEY	the same from a cold cache, as {"value": repr,
+ *						"calls": system calls it took}
  *	unit-tests items PID ADDR		pyobj_dict_items: [key repr, value repr] each
  *	unit-tests u64 PID ADDR			pyobj_u64
  *	unit-tests typename PID ADDR		pyobj_type_name
@@ -115,6 +117,22 @@ static int run(const char *mode, struct rmem *m, const struct pyruntime *rt, int
 		}
 		return 0;
 	}
+	if (!strcmp(mode, "dictcalls")) {
+		uint64_t before = rmem_stats(m)->calls;
+
+		if (argc != 2)
+			return 64;
+		rmem_invalidate(m);
+		err = pyobj_dict_get_str(m, rt, obj, argv[1], &value);
+		if (err) {
+			print_error(err);
+			return 0;
+		}
+		printf("{\"calls\": %llu, \"value\": ", (unsigned long long)(rmem_stats(m)->calls - before));
+		print_repr(m, rt, value);
+		printf("}\n");
+		return 0;
+	}
 	if (!strcmp(mode, "items")) {
 		struct items a = { .m = m, .rt = rt };
 
@@ -152,7 +170,9 @@ static int run(const char *mode, struct rmem *m, const struct pyruntime *rt, int
 
 bool pyobj_live_mode(const char *mode)
 {
-	static const char *const modes[] = { "repr", "getattr", "dictget", "items", "u64", "typename" };
+	static const char *const modes[] = {
+		"repr", "getattr", "dictget", "dictcalls", "items", "u64", "typename",
+	};
 
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
 		if (!strcmp(mode, modes[i]))
