@@ -144,7 +144,43 @@ static void ranges(void)
 	rmem_free(m);
 }
 
+/* Deferred reads: noted while deferring, fetched together, then answered from the cache. */
+static void deferred(void)
+{
+	struct rmem *m = rmem_fake_new();
+	struct region r[3];
+	uint64_t v[3], calls;
+
+	/* Whole pages: a fill fetches whole blocks, which the fake knows only inside a region. */
+	for (int i = 0; i < 3; i++)
+		add_region(m, &r[i], 0x10000000 + (uint64_t)i * 0x100000, RMEM_PAGE);
+	rmem_defer(m, true);
+	for (int i = 0; i < 3; i++)
+		CHECK_INT(rmem_read_u64(m, r[i].addr + 8, &v[i]), -PS_E_DEFERRED);
+	CHECK_INT(rmem_read_u64(m, 0x50000000, &v[0]), -PS_E_DEFERRED);	/* unmapped */
+	rmem_defer(m, false);
+	calls = rmem_stats(m)->calls;
+	CHECK(rmem_fetch_deferred(m));
+	CHECK_INT(rmem_stats(m)->calls - calls, 1);	/* all in one read */
+	CHECK(!rmem_fetch_deferred(m));			/* nothing left */
+	rmem_defer(m, true);
+	for (int i = 0; i < 3; i++) {
+		uint64_t want = 0;
+
+		for (int b = 7; b >= 0; b--)
+			want = want << 8 | byte_at(r[i].addr + 8 + (uint64_t)b);
+		CHECK_INT(rmem_read_u64(m, r[i].addr + 8, &v[i]), 0);
+		CHECK(v[i] == want);
+	}
+	/* What could not be fetched stays unanswered while deferring, and fails after. */
+	CHECK_INT(rmem_read_u64(m, 0x50000000, &v[0]), -PS_E_DEFERRED);
+	rmem_defer(m, false);
+	CHECK_INT(rmem_read_u64(m, 0x50000000, &v[0]), -PS_E_BAD_READ);
+	rmem_free(m);
+}
+
 const struct unit_test rmem_tests[] = {
+	{ "rmem: deferred", deferred },
 	{ "rmem: random reads against a model", random_reads },
 	{ "rmem: strings", strings },
 	{ "rmem: ranges", ranges },
