@@ -62,6 +62,24 @@ long proc_tasks(pid_t pid, pid_t **tids, size_t *cap);
  */
 long proc_descendants(pid_t root, size_t max, pid_t **pids, size_t *cap);
 
+/* Whether pid lives in another PID namespace than pystack (a container). */
+bool proc_other_pidns(pid_t pid);
+
+/* The threads of a process in another PID namespace: their ids there, and here. */
+struct tidmap {
+	struct {
+		pid_t inner;	/* in the process's own namespace (what gettid() says there) */
+		pid_t here;	/* in pystack's */
+	} *v;
+	size_t n;
+};
+
+/* Build the map from /proc/PID/task/TID/status (NSpid); free m->v. */
+int proc_tid_map(pid_t pid, struct tidmap *m);
+
+/* The id here of the thread whose id in the process's namespace is inner, or 0. */
+pid_t tidmap_here(const struct tidmap *m, pid_t inner);
+
 /* A set of PIDs (sorted; free v), for reading each process once. */
 struct pidset {
 	pid_t *v;

@@ -18,6 +18,7 @@ struct pyruntime;
 struct rmem;
 struct snapshot;
 struct target;
+struct tidmap;
 
 /* Frames per thread beyond which a chain is cut (and marked truncated). */
 #define PYREAD_MAX_FRAMES 250000
@@ -31,6 +32,8 @@ struct pyread {
 	struct target *target;		/* the stopped target, or NULL (--nonblocking) */
 	bool prepass;			/* only learning what to read: skip matching threads */
 	bool locals;			/* read each Python frame's variables (--locals) */
+	/* For a process in another PID namespace: its thread ids there, and here. */
+	const struct tidmap *tids;
 };
 
 /* Variables shown in one snapshot, at most (the rest of the frames say so). */

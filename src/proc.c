@@ -579,3 +579,57 @@ bool pidset_add(struct pidset *s, pid_t pid)
 	s->n++;
 	return true;
 }
+
+bool proc_other_pidns(pid_t pid)
+{
+	char path[64], theirs[64], ours[64];
+	ssize_t a, b;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)pid);
+	a = readlink(path, theirs, sizeof(theirs) - 1);
+	b = readlink("/proc/self/ns/pid", ours, sizeof(ours) - 1);
+	return a > 0 && b > 0 && (a != b || memcmp(theirs, ours, (size_t)a));
+}
+
+int proc_tid_map(pid_t pid, struct tidmap *out)
+{
+	pid_t *tids = NULL;
+	size_t cap = 0, capmap = 0;
+	long n = proc_tasks(pid, &tids, &cap);
+
+	memset(out, 0, sizeof(*out));
+	if (n < 0)
+		return (int)n;
+	for (long i = 0; i < n; i++) {
+		char buf[4096], *line;
+		int len = read_small(buf, sizeof(buf), "/proc/%d/task/%d/status", (int)pid, (int)tids[i]);
+
+		line = len > 0 ? strstr(buf, "\nNSpid:") : NULL;
+		if (!line)
+			continue;
+		/* "NSpid:\t<here>\t...\t<innermost>": the thread's id in each namespace, ours first. */
+		char *end = strchr(line + 1, '\n'), *last = NULL;
+
+		if (end)
+			*end = '\0';
+		for (char *p = line + 7; *p; p++)
+			if (*p == '\t' || *p == ' ')
+				last = p + 1;
+		if (!last || !*last)
+			continue;
+		xgrow(&out->v, &capmap, out->n + 1, sizeof(*out->v));
+		out->v[out->n].here = tids[i];
+		out->v[out->n].inner = (pid_t)strtol(last, NULL, 10);
+		out->n++;
+	}
+	free(tids);
+	return 0;
+}
+
+pid_t tidmap_here(const struct tidmap *m, pid_t inner)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (m->v[i].inner == inner)
+			return m->v[i].here;
+	return 0;
+}

@@ -629,7 +629,9 @@ static void match_tids(const struct pyread *r, struct snapshot *snap, const stru
 		long k;
 
 		if (ti[i].native_id) {
-			t->tid = (pid_t)ti[i].native_id;
+			/* Python knows its threads by the ids of its own PID namespace. */
+			t->tid = r->tids ? tidmap_here(r->tids, (pid_t)ti[i].native_id) :
+					   (pid_t)ti[i].native_id;
 		} else if (tp) {
 			for (size_t j = 0; j < nt; j++)
 				if (tp[j] && tp[j] == ti[i].thread_id)

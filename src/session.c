@@ -28,6 +28,7 @@
 struct session {
 	pid_t pid;		/* the process */
 	pid_t io;		/* a live thread of it, for /proc and memory */
+	bool other_pidns;	/* it lives in another PID namespace (a container) */
 	struct maps maps;
 	struct rmem *mem;
 	struct pyruntime rt;
@@ -146,6 +147,7 @@ int session_open(pid_t pid, struct session **out, char *detail, size_t ndetail)
 	s->codes = pycode_cache_new();
 	s->sources = source_cache_new(io);
 	s->exe = proc_exe(io);
+	s->other_pidns = proc_other_pidns(io);
 	snprintf(s->comm, sizeof(s->comm), "%s", info.comm);
 	s->cmdline = proc_cmdline(io);
 	debug_msg("pid %d: Python %s in %s (%s, %s); layout %s; interpreters found by %s",
@@ -260,6 +262,7 @@ static int snapshot_stopped(struct session *s, const struct session_opts *opts,
 		.pid = s->pid, .mem = s->mem, .rt = &s->rt, .codes = s->codes, .locals = opts->locals,
 	};
 	uint64_t stopping, held, detaching;
+	struct tidmap tids = { 0 };
 	struct proc_info info;
 	struct target *t;
 	int err;
@@ -268,6 +271,8 @@ static int snapshot_stopped(struct session *s, const struct session_opts *opts,
 		target_explain_eperm(s->pid, detail, n);
 		return -PS_E_TRACED;
 	}
+	if (s->other_pidns && !proc_tid_map(s->pid, &tids))
+		r.tids = &tids;
 	/*
 	 * Read the running process first, noting what the walk fetches; once
 	 * stopped, all of it comes back in one vectored read and the stopped
@@ -278,11 +283,14 @@ static int snapshot_stopped(struct session *s, const struct session_opts *opts,
 	if (err == -EPERM && proc_info_read(s->pid, &info) == 0 && info.tracer)
 		err = -PS_E_TRACED;
 	if (err == -EPERM || err == -PS_E_TRACED) {
+		free(tids.v);
 		target_explain_eperm(s->pid, detail, n);
 		return err;
 	}
-	if (err)
+	if (err) {
+		free(tids.v);
 		return read_failed(s, err, detail, n);
+	}
 	clock_gettime(CLOCK_REALTIME, &snap->when);
 	rmem_invalidate(s->mem);
 	rmem_replay(s->mem);
@@ -311,6 +319,7 @@ static int snapshot_stopped(struct session *s, const struct session_opts *opts,
 		  (unsigned long long)rmem_stats(s->mem)->bytes,
 		  (unsigned long long)rmem_stats(s->mem)->hits);
 	target_free(t);
+	free(tids.v);
 	return err ? read_failed(s, err, detail, n) : 0;
 }
 
@@ -455,9 +464,13 @@ int session_snapshot(struct session *s, const struct session_opts *opts, struct 
 			.pid = s->pid, .mem = s->mem, .rt = &s->rt, .codes = s->codes, .gen = s->gen,
 			.locals = opts->locals,
 		};
+		struct tidmap tids = { 0 };
 
+		if (s->other_pidns && !proc_tid_map(s->pid, &tids))
+			r.tids = &tids;
 		clock_gettime(CLOCK_REALTIME, &snap->when);
 		err = pyread_snapshot(&r, snap);
+		free(tids.v);
 		if (err)
 			err = read_failed(s, err, detail, ndetail);
 		if (err || !snap->partial)
