@@ -2,6 +2,7 @@
 #
 #   make            build $(BUILD)/pystack
 #   make test       unit tests, then integration tests against every Python found
+#   make check      make test, then the same under AddressSanitizer and UBSan (CI)
 #   make demo       start a hung Python program, dump it, stop it
 #   make deps       install missing Debian packages (as root)
 #   make offsets    regenerate src/offsets/ from the installed CPython headers
@@ -82,9 +83,14 @@ integration: $(BIN) $(UNIT_BIN)
 	$(Q)PYSTACK=$(abspath $(BIN)) PYSTACK_UNIT=$(abspath $(UNIT_BIN)) \
 		$(PYTHON_TEST) -m pytest -q -rs tests/integration $(PYTEST_ARGS)
 
-test check: deps
+test: deps
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory integration
+
+# Everything, then everything again under AddressSanitizer and UBSan (what CI runs).
+check: deps
+	$(Q)$(MAKE) --no-print-directory test
+	$(Q)$(MAKE) --no-print-directory SANITIZE=address,undefined test
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory $(BIN)
