@@ -4,6 +4,7 @@
 #   make test       unit tests, then integration tests against every Python found
 #   make check      make test, then the same under AddressSanitizer and UBSan (CI)
 #   make demo       start a hung Python program, dump it, stop it
+#   make bench      measure dump and watch on this machine (BENCH_PYTHON=, BENCH_RUNS=)
 #   make deps       install missing Debian packages (as root)
 #   make offsets    regenerate src/offsets/ from the installed CPython headers
 #   make printable  regenerate src/unicode_printable.h (PYTHON_NEWEST=python3.13)
@@ -48,7 +49,7 @@ UNIT_SRCS   := $(wildcard tests/unit/*.c)
 UNIT_BIN    := $(BUILD)/unit-tests
 TEST_OBJS   := $(BUILD)/rmem_fake.o $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%.o)
 
-.PHONY: all test check unit integration demo deps install uninstall clean dist offsets printable
+.PHONY: all test check unit integration demo bench deps install uninstall clean dist offsets printable
 
 all: $(BIN)
 
@@ -95,6 +96,14 @@ check: deps
 demo: deps
 	$(Q)$(MAKE) --no-print-directory $(BIN)
 	$(Q)tools/demo.sh $(BIN)
+
+bench: $(BIN) $(BUILD)/bench-launch
+	$(Q)$(PYTHON_TEST) tools/bench.py $(BIN) $(BUILD)/bench-launch \
+		$(if $(BENCH_PYTHON),--python $(BENCH_PYTHON)) $(if $(BENCH_RUNS),--runs $(BENCH_RUNS))
+
+$(BUILD)/bench-launch: tools/bench/launch.c | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(PS_CFLAGS) $(CFLAGS) -o $@ $<
 
 offsets:
 	$(Q)tools/gen_offsets.sh

@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""make bench: the figures that matter, measured on this machine, as one table.
+
+    tools/bench.py PYSTACK LAUNCH [--python EXE] [--runs N]
+
+Starts its own targets (tools/bench/target.py) with the interpreter given
+(default: the system's python3) and measures pystack from the outside:
+
+- dump, whole process (spawn to exit, as a user waits for it): the median
+  wall time and the largest max RSS, Python-only and --native, on 1, 11 and
+  200 threads and on a 10,000-frame stack;
+- how long the target is held: pystack's own stopped_us (median), and the
+  largest gap a probe thread inside the target sees in its clock (median
+  and worst over the dumps);
+- watch: the highest snapshot rate (--interval 0), and how much of the
+  target's own throughput is lost while pystack watches at 100 Hz.
+
+Nothing here is a pass/fail test: the last column is the goal, for the
+reader to compare.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TARGET = os.path.join(HERE, "bench", "target.py")
+LAUNCH = None       # the launcher, built by make bench (tools/bench/launch.c)
+
+
+class Target:
+    def __init__(self, python, threads, depth=1, probe=False):
+        self.proc = subprocess.Popen([python, TARGET, str(threads), str(depth), str(int(probe))],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("READY"):
+            self.proc.kill()
+            sys.exit("bench: the target did not start (%r)" % line)
+        self.pid = self.proc.pid
+        time.sleep(0.2)     # let every thread settle into its wait
+
+    def gap(self):
+        """The largest gap (us), loops and seconds since the last call."""
+        self.proc.stdin.write("gap\n")
+        self.proc.stdin.flush()
+        gap, loops, secs = self.proc.stdout.readline().split()
+        return int(gap), int(loops), float(secs)
+
+    def close(self):
+        try:
+            self.proc.stdin.write("quit\n")
+            self.proc.stdin.flush()
+            self.proc.wait(5)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait()
+
+
+def run_once(argv, capture=False):
+    """Wall time (s) and stdout of one pystack run."""
+    out = subprocess.PIPE if capture else subprocess.DEVNULL
+    start = time.perf_counter()
+    p = subprocess.run(argv, stdout=out, stderr=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    if p.returncode not in (0, 1):
+        sys.exit("bench: %s exited %d" % (" ".join(argv), p.returncode))
+    return wall, p.stdout
+
+
+def launch(n, argv):
+    """n runs through the small launcher: [(wall s, max RSS KB)]."""
+    out = subprocess.run([LAUNCH, str(n)] + argv, capture_output=True, text=True, check=True).stdout
+    runs = []
+    for line in out.splitlines():
+        ns, kb, status = (int(x) for x in line.split())
+        if status not in (0, 1):
+            sys.exit("bench: %s exited %d" % (" ".join(argv), status))
+        runs.append((ns / 1e9, kb))
+    return runs
+
+
+def dumps(pystack, target, runs, *options):
+    """Median wall (ms) and largest RSS (MB) over runs; median stopped_us from JSON runs."""
+    argv = [pystack, "dump"] + list(options) + [str(target.pid)]
+    launch(5, argv)      # warm the page cache (and the debug-file cache with --native)
+    measured = launch(runs, argv)
+    stopped = []
+    for _ in range(max(runs // 4, 10)):
+        out = run_once(argv[:2] + ["--json"] + argv[2:], capture=True)[1]
+        stopped.append(json.loads(out.splitlines()[0])["stopped_us"])
+    return (statistics.median(w for w, _ in measured) * 1e3, max(k for _, k in measured) / 1024,
+            statistics.median(stopped))
+
+
+def gaps(pystack, python, runs):
+    """What the probe inside an 11-thread target sees of each dump: median and worst gap (us)."""
+    target = Target(python, 11, probe=True)
+    try:
+        quiet = []
+        for _ in range(20):
+            time.sleep(0.01)
+            quiet.append(target.gap()[0])
+        seen = []
+        for _ in range(runs):
+            target.gap()
+            run_once([pystack, "dump", str(target.pid)])
+            seen.append(target.gap()[0])
+        return statistics.median(quiet), statistics.median(seen), max(seen)
+    finally:
+        target.close()
+
+
+def watch_rate(pystack, python, seconds=3):
+    target = Target(python, 11)
+    try:
+        out = run_once([pystack, "watch", "--json", "--interval", "0", "--duration",
+                        "%ds" % seconds, str(target.pid)], capture=True)[1]
+        return len(out.splitlines()) / seconds
+    finally:
+        target.close()
+
+
+def watch_cost(pystack, python, seconds=5):
+    """The probe's loops per second alone, then while watched at 100 Hz: the loss, and pystack's CPU."""
+    target = Target(python, 11, probe=True)
+    try:
+        def rate():
+            target.gap()
+            time.sleep(seconds)
+            _, loops, secs = target.gap()
+            return loops / secs
+
+        before = rate()
+        target.gap()
+        start = time.perf_counter()
+        p = subprocess.Popen([pystack, "watch", "--json", "--interval", "10ms", "--duration",
+                              "%ds" % seconds, str(target.pid)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _, _, usage = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - start
+        _, loops, secs = target.gap()
+        during = loops / secs
+        after = rate()
+        alone = (before + after) / 2
+        return 100 * (1 - during / alone), 100 * (usage.ru_utime + usage.ru_stime) / wall
+    finally:
+        target.close()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("pystack")
+    ap.add_argument("launch", help="tools/bench/launch.c, built")
+    ap.add_argument("--python", default="/usr/bin/python3" if os.path.exists("/usr/bin/python3")
+                    else "python3")
+    ap.add_argument("--runs", type=int, default=200, help="dumps per figure (default 200)")
+    args = ap.parse_args()
+    global LAUNCH
+    pystack, python, runs = os.path.abspath(args.pystack), args.python, args.runs
+    LAUNCH = os.path.abspath(args.launch)
+    version = subprocess.run([python, "-c", "import sys; print(sys.version.split()[0])"],
+                             capture_output=True, text=True).stdout.strip()
+    rows = []
+
+    def row(what, value, goal=""):
+        rows.append((what, value, goal))
+        print("  %-52s %s" % (what, value), file=sys.stderr)
+
+    print("bench: pystack %s, Python %s (%s)" % (pystack, version, python), file=sys.stderr)
+    goals = {(11, ""): ("1.5 ms", "200 us", "4 MB"), (200, ""): ("8 ms", "", ""),
+             (11, "--native"): ("15 ms", "3 ms", "")}
+    for threads, depth in ((1, 1), (11, 1), (200, 1), (1, 10000)):
+        target = Target(python, threads, depth)
+        try:
+            for native in ("", "--native"):
+                opts = [native] if native else []
+                wall, rss, stopped = dumps(pystack, target, runs if threads < 200 else runs // 2,
+                                           *opts)
+                name = "dump%s, %s" % (" --native" if native else "",
+                                       "%d thread%s" % (threads, "s" if threads > 1 else "")
+                                       if depth == 1 else "a %d-frame stack" % depth)
+                g = goals.get((threads, native), ("", "", "")) if depth == 1 else ("", "", "")
+                row(name + ": wall (median)", "%.2f ms" % wall, g[0])
+                row(name + ": target stopped (median stopped_us)", "%d us" % stopped, g[1])
+                row(name + ": max RSS", "%.1f MB" % rss, g[2])
+        finally:
+            target.close()
+    quiet, median_gap, worst_gap = gaps(pystack, python, runs // 2)
+    row("dump, 11 threads: largest clock gap in the target (median)", "%d us" % median_gap,
+        "(%d us with no dump)" % quiet)
+    row("dump, 11 threads: largest clock gap in the target (worst)", "%d us" % worst_gap)
+    row("watch --interval 0, 11 threads: snapshots per second",
+        "%d" % watch_rate(pystack, python), "1000")
+    loss, cpu = watch_cost(pystack, python)
+    row("watch --interval 10ms, 11 threads: target throughput lost", "%.1f %%" % loss, "5 %")
+    row("watch --interval 10ms, 11 threads: pystack CPU", "%.1f %% of a core" % cpu, "20 %")
+
+    width = max(len(r[0]) for r in rows)
+    print("\npystack bench: Python %s (%s), %d runs a figure, %s\n" %
+          (version, python, runs, time.strftime("%Y-%m-%d")))
+    print("| %-*s | %-14s | %-22s |" % (width, "measure", "value", "goal"))
+    print("|%s|%s|%s|" % ("-" * (width + 2), "-" * 16, "-" * 24))
+    for what, value, goal in rows:
+        print("| %-*s | %-14s | %-22s |" % (width, what, value, goal))
+
+
+if __name__ == "__main__":
+    main()
