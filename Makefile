@@ -3,6 +3,8 @@
 #   make            build $(BUILD)/pystack
 #   make test       unit tests, then integration tests against every Python found
 #   make check      make test, then the same under AddressSanitizer and UBSan (CI)
+#   make fuzz       fuzz the CPython readers with clang's libFuzzer for FUZZ_TIME
+#                   seconds (120), from tests/fuzz/seeds (FUZZ_ARGS= more options)
 #   make demo       start a hung Python program, dump it, stop it
 #   make bench      measure dump and watch on this machine (BENCH_PYTHON=, BENCH_RUNS=)
 #   make deps       install missing Debian packages (as root)
@@ -19,6 +21,9 @@ BUILD       ?= build$(if $(SANITIZE),-san)
 CC          ?= cc
 PYTHON_TEST ?= $(firstword $(wildcard /usr/bin/python3) python3)
 PYTHON_NEWEST ?= python3
+FUZZ_CC     ?= clang
+FUZZ_TIME   ?= 120
+FUZZ_ARGS   ?=
 
 PKGS        := libelf
 # Headers only: libdw and libunwind are loaded at run time, for native frames.
@@ -47,13 +52,27 @@ LIB_OBJS    := $(LIB_SRCS:src/%.c=$(BUILD)/%.o)
 BIN         := $(BUILD)/pystack
 UNIT_SRCS   := $(wildcard tests/unit/*.c)
 UNIT_BIN    := $(BUILD)/unit-tests
-TEST_OBJS   := $(BUILD)/rmem_fake.o $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%.o)
+TEST_OBJS   := $(BUILD)/rmem_fake.o $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%.o) \
+               $(BUILD)/fuzz/fuzz_readers.o
+# The fuzz target over the fake reader: replayed from its seeds by make unit,
+# fuzzed by make fuzz (clang, libFuzzer, ASan and UBSan, in build-fuzz/).
+REPLAY_BIN  := $(BUILD)/fuzz-replay
+REPLAY_OBJS := $(BUILD)/fuzz/replay.o $(BUILD)/fuzz/fuzz_readers.o $(BUILD)/rmem_fake.o
+FUZZ_BUILD  := build-fuzz
+FUZZ_BIN    := $(FUZZ_BUILD)/fuzz_readers
+FUZZ_OBJS   := $(FUZZ_BUILD)/fuzz/fuzz_readers.o $(FUZZ_BUILD)/rmem_fake.o \
+               $(LIB_SRCS:src/%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_SAN    := address,undefined
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -fno-omit-frame-pointer \
+               -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -fno-sanitize-recover=all
+FUZZ_RUN    := -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 \
+               -artifact_prefix=$(FUZZ_BUILD)/artifacts/
 
-.PHONY: all test check unit integration demo bench deps install uninstall clean dist offsets printable
+.PHONY: all test check unit integration fuzz demo bench deps install uninstall clean dist offsets printable
 
 all: $(BIN)
 
-$(BUILD) $(BUILD)/unit:
+$(BUILD) $(BUILD)/unit $(BUILD)/fuzz $(FUZZ_BUILD) $(FUZZ_BUILD)/fuzz:
 	$(Q)mkdir -p $@
 
 $(BUILD)/%.o: src/%.c | $(BUILD)
@@ -62,7 +81,19 @@ $(BUILD)/%.o: src/%.c | $(BUILD)
 
 $(BUILD)/unit/%.o: tests/unit/%.c | $(BUILD)/unit
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(PS_CPPFLAGS) $(CPPFLAGS) $(PS_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(Q)$(CC) $(PS_CPPFLAGS) -Itests/fuzz $(CPPFLAGS) $(PS_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/fuzz/%.o: tests/fuzz/%.c | $(BUILD)/fuzz
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(PS_CPPFLAGS) -Itests/fuzz $(CPPFLAGS) $(PS_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(FUZZ_BUILD)/%.o: src/%.c | $(FUZZ_BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(FUZZ_CC) $(PS_CPPFLAGS) $(CPPFLAGS) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(FUZZ_BUILD)/fuzz/%.o: tests/fuzz/%.c | $(FUZZ_BUILD)/fuzz
+	$(call msg,CC,$@)
+	$(Q)$(FUZZ_CC) $(PS_CPPFLAGS) -Itests/fuzz $(CPPFLAGS) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BIN): $(BUILD)/main.o $(LIB_OBJS)
 	$(call msg,LD,$@)
@@ -72,13 +103,31 @@ $(UNIT_BIN): $(TEST_OBJS) $(LIB_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(PS_LDFLAGS) $(LDFLAGS) -o $@ $^ $(PS_LDLIBS) $(LDLIBS)
 
--include $(wildcard $(BUILD)/*.d $(BUILD)/unit/*.d)
+$(REPLAY_BIN): $(REPLAY_OBJS) $(LIB_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(PS_LDFLAGS) $(LDFLAGS) -o $@ $^ $(PS_LDLIBS) $(LDLIBS)
+
+$(FUZZ_BIN): $(FUZZ_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(FUZZ_CC) -fsanitize=fuzzer,$(FUZZ_SAN) -o $@ $^ $(PS_LDLIBS)
+
+-include $(wildcard $(BUILD)/*.d $(BUILD)/unit/*.d $(BUILD)/fuzz/*.d)
+-include $(wildcard $(FUZZ_BUILD)/*.d $(FUZZ_BUILD)/fuzz/*.d)
 
 deps:
 	$(Q)tools/deps.sh
 
-unit: $(UNIT_BIN)
+unit: $(UNIT_BIN) $(REPLAY_BIN)
 	$(Q)$(UNIT_BIN)
+	$(Q)$(REPLAY_BIN)
+
+# New inputs go to build-fuzz/corpus, findings to build-fuzz/artifacts/.
+fuzz:
+	$(Q)tools/deps.sh fuzz
+	$(Q)$(MAKE) --no-print-directory $(FUZZ_BIN)
+	$(Q)mkdir -p $(FUZZ_BUILD)/corpus $(FUZZ_BUILD)/artifacts
+	$(Q)$(FUZZ_BIN) -max_total_time=$(FUZZ_TIME) $(FUZZ_RUN) $(FUZZ_ARGS) \
+		$(FUZZ_BUILD)/corpus tests/fuzz/seeds tests/fuzz/crashes
 
 integration: $(BIN) $(UNIT_BIN)
 	$(Q)PYSTACK=$(abspath $(BIN)) PYSTACK_UNIT=$(abspath $(UNIT_BIN)) \
@@ -122,4 +171,4 @@ dist:
 	git archive --prefix=pystack-$(VERSION)/ -o pystack-$(VERSION).tar.gz HEAD
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san $(FUZZ_BUILD)

@@ -53,6 +53,12 @@ struct rmem_stats {
  */
 #define RMEM_BLOCK	256
 #define RMEM_PAGE	4096
+/*
+ * No process has memory at or above this address (x86-64 user space ends
+ * below 2^47, or 2^56 with five-level paging): a read reaching it fails at
+ * once, so no range arithmetic near 2^64 can wrap.
+ */
+#define RMEM_ADDR_END	(1ULL << 57)
 #define RMEM_SLOTS	512
 
 /*

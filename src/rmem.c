@@ -64,6 +64,12 @@ static unsigned char *slot_data(struct rmem *m, const struct rmem_slot *s)
 	return m->data[s - m->slot];
 }
 
+/* Whether [addr, addr + len) could be a process's memory at all. */
+static bool plausible(uint64_t addr, size_t len)
+{
+	return addr >= RMEM_PAGE && addr <= RMEM_ADDR_END && len <= RMEM_ADDR_END - addr;
+}
+
 /* The blocks of a page that [addr, addr + len) covers, as a mask. */
 static uint16_t block_mask(uint64_t page, uint64_t addr, size_t len)
 {
@@ -272,7 +278,7 @@ int rmem_read(struct rmem *m, uint64_t addr, void *buf, size_t len)
 
 	if (len == 0)
 		return 0;
-	if (addr + len < addr || addr < RMEM_PAGE)
+	if (!plausible(addr, len))
 		return -PS_E_BAD_READ;
 	if (len > MAX_CACHED)
 		return read_direct(m, addr, buf, len);
@@ -345,7 +351,7 @@ void rmem_prefetch(struct rmem *m, const uint64_t *addrs, size_t n, size_t len)
 	ensure_data(m);
 	fill_begin(m, &f);
 	for (size_t i = 0; i < n && f.n < MAX_IOV; i++)
-		if (addrs[i] >= RMEM_PAGE && addrs[i] + len > addrs[i])
+		if (plausible(addrs[i], len))
 			fill_range(m, &f, addrs[i], len);
 	fill_run(m, &f);
 }

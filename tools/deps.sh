@@ -1,9 +1,15 @@
 #!/bin/sh
 # Install the Debian packages pystack needs to build and test, if any are
 # missing.  Quiet when everything is there; needs root (or sudo) otherwise.
+#   tools/deps.sh           to build and test (strace and util-linux's
+#                           unshare and setpriv for the trust tests)
+#   tools/deps.sh fuzz      also clang and its libFuzzer runtime (make fuzz)
 set -eu
 
-packages="gcc g++ binutils make pkg-config libelf-dev libdw-dev libunwind-dev libdeflate0 python3 python3-pytest"
+packages="gcc g++ binutils make pkg-config libelf-dev libdw-dev libunwind-dev libdeflate0 python3 python3-pytest strace util-linux"
+if [ "${1:-}" = fuzz ]; then
+	packages="$packages clang libclang-rt-dev"
+fi
 
 missing=""
 for p in $packages; do

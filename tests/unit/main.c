@@ -3,7 +3,8 @@
  * reader.  With "lines", it instead checks line-table cases read from
  * stdin (written by real interpreters, see tests/integration/test_lines.py);
  * with "repr", "getattr" and the like it reads objects of a live process
- * (see live_pyobj.c and tests/integration/test_pyobj.py).
+ * (see live_pyobj.c and tests/integration/test_pyobj.py); with "capture" it
+ * writes a seed for the fuzz target from a live process (see capture.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +26,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "lines"))
 		return pyline_check_cases(stdin);
+	if (argc > 1 && !strcmp(argv[1], "capture"))
+		return capture_main(argc - 1, argv + 1);
 	if (argc > 3 && pyobj_live_mode(argv[1]))
 		return pyobj_live(argc - 1, argv + 1);
 	for (size_t s = 0; s < sizeof(suites) / sizeof(suites[0]); s++) {

@@ -71,4 +71,7 @@ int pyline_check_cases(FILE *in);
 bool pyobj_live_mode(const char *mode);
 int pyobj_live(int argc, char **argv);
 
+/* A seed for the fuzz target from a live process (see capture.c): capture PID OUTFILE [ADDR...]. */
+int capture_main(int argc, char **argv);
+
 #endif
