@@ -35,8 +35,8 @@ int pythreading_registry(struct rmem *m, const struct pyruntime *rt, uint64_t in
 
 /*
  * The names in the registry at active: how many (into *out, malloc'd; free
- * with pythreading_free), or a negative error (-PS_E_BAD_DATA when active
- * is no dict any more).
+ * with pythreading_free; NULL when none), or a negative error
+ * (-PS_E_BAD_DATA when active is no dict any more).
  */
 long pythreading_names(struct rmem *m, const struct pyruntime *rt, uint64_t active,
 		       struct pythread_name **out);

@@ -120,6 +120,10 @@ long pythreading_names(struct rmem *m, const struct pyruntime *rt, uint64_t acti
 			v[n++] = v[i];
 	free(status);
 	free(e.v);
+	if (!n) {
+		free(v);
+		v = NULL;
+	}
 	*out = v;
 	return (long)n;
 }

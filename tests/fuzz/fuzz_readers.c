@@ -298,6 +298,8 @@ static void put_names(FILE *out, struct rmem *m, const struct pyruntime *rt,
 		if (n > 0) {
 			pythreading_free(names, (size_t)n);
 			st->names += (size_t)n;
+		} else if (names) {
+			abort();	/* the contract: nothing to free without names */
 		}
 	}
 }
@@ -350,6 +352,7 @@ void fuzz_read_all(struct rmem *m, const struct pyruntime *rt, const uint64_t *r
 
 		rmem_invalidate(m);
 		err = pyread_snapshot(&r, snap);
+		pyread_lines(&r, snap);
 		fprintf(out, "snapshot %" PRIu64 ": %d, %zu threads, partial %u\n", gen, err,
 			snap->nthreads, snap->partial);
 		if (gen == 1) {
