@@ -47,4 +47,12 @@ struct pyread {
  */
 int pyread_snapshot(const struct pyread *r, struct snapshot *snap);
 
+/*
+ * Each Python frame's line, from the instruction it is at: pure work over
+ * the decoded code objects, left out of pyread_snapshot() so that it is
+ * done after the threads run again.  Call it after every pyread_snapshot()
+ * whose frames are kept.
+ */
+void pyread_lines(const struct pyread *r, struct snapshot *snap);
+
 #endif

@@ -40,7 +40,7 @@ struct frame {
 	bool vars_missing;	/* --locals asked, but the variables could not be read */
 	/* Native frames. */
 	const char *module;	/* the mapped file */
-	uint64_t address;	/* the instruction pointer */
+	uint64_t address;	/* the instruction pointer; Python: the instruction's byte offset in its code */
 	uint64_t offset;	/* from the symbol */
 	bool inlined;
 };

@@ -199,7 +199,7 @@ int parse_duration(const char *s, uint64_t *ns)
 		v *= units[i].scale;
 		if (v > (double)UINT64_MAX / 2)
 			return -ERANGE;
-		*ns = (uint64_t)llround(v);
+		*ns = (uint64_t)(v + 0.5);	/* v >= 0: rounded to nearest */
 		return 0;
 	}
 	return -EINVAL;

@@ -472,11 +472,18 @@ int maps_parse(char *text, size_t len, struct maps *out)
 	return 0;
 }
 
+/* A hash of the maps text, eight bytes at a time (the text is 10-20 KB). */
 static uint64_t text_hash(const char *text, size_t len)
 {
-	uint64_t h = 1469598103934665603ull;
+	uint64_t h = 1469598103934665603ull, w;
+	size_t i = 0;
 
-	for (size_t i = 0; i < len; i++)
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, text + i, 8);
+		h = (h ^ w) * 1099511628211ull;
+		h ^= h >> 29;
+	}
+	for (; i < len; i++)
 		h = (h ^ (unsigned char)text[i]) * 1099511628211ull;
 	return h ^ len;
 }

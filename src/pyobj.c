@@ -633,9 +633,63 @@ static int index_at(struct rmem *m, const struct dkeys *k, uint64_t i, int64_t *
 }
 
 /*
+ * The entry of a->s in the keys k (3.x), found by probing as the
+ * interpreter does: 0 with *ix set, -ENOENT when the probe ends at an
+ * empty slot, or another error.
+ */
+static int probe_keys(struct rmem *m, const struct pyruntime *rt, const struct dkeys *k,
+		      int64_t hash, struct match *a, int64_t *ix)
+{
+	uint64_t mask = ((uint64_t)1 << k->log2_size) - 1, i = (uint64_t)hash & mask;
+	uint64_t perturb = (uint64_t)hash;
+	int64_t mhash;
+	int err;
+
+	/* Every slot is seen within size probes once the perturbation is spent. */
+	for (uint64_t n = 0; n <= mask + 64; n++) {
+		uint64_t e, key;
+
+		err = index_at(m, k, i, ix);
+		if (err)
+			return err;
+		if (*ix == -1)
+			return -ENOENT;
+		if (*ix >= 0) {
+			if ((uint64_t)*ix >= k->nentries)
+				return -PS_E_BAD_DATA;
+			e = k->entries + (uint64_t)*ix * k->esize;
+			err = rmem_read_u64(m, e + k->ekey, &key);
+			if (!err)
+				err = read_i64(m, k->general ? e + rt->off.dict_entry_hash :
+					       key + rt->off.unicode_hash, &mhash);
+			if (err)
+				return err;
+			if (mhash == hash && (err = str_equals(a, key)) != 0)
+				return err < 0 ? err : 0;
+		}
+		perturb >>= 5;
+		i = (i * 5 + perturb + 1) & mask;
+	}
+	return -PS_E_BAD_DATA;
+}
+
+/*
+ * The value of entry ix among split values (value i belongs to entry i;
+ * from 3.13 after a header): -ENOENT when this instance has none.
+ */
+static int split_value(struct rmem *m, const struct pyruntime *rt, uint64_t values, int64_t ix,
+		       uint64_t *value)
+{
+	uint64_t at = has(rt->off.dictvalues_values) ? rt->off.dictvalues_values : 0;
+	int err = rmem_read_u64(m, values + at + 8 * (uint64_t)ix, value);
+
+	return err ? err : *value ? 0 : -ENOENT;
+}
+
+/*
  * Look key up by probing, as the interpreter does: 0 with a->value set,
  * -ENOENT when the probe ends at an empty slot, or another error (then the
- * caller looks at every key).  Only combined tables (not split values).
+ * caller looks at every key).
  */
 static int probe(struct rmem *m, const struct pyruntime *rt, uint64_t dict, struct match *a)
 {
@@ -681,37 +735,13 @@ static int probe(struct rmem *m, const struct pyruntime *rt, uint64_t dict, stru
 		err = rmem_read_u64(m, dict + o->dict_values, &values);
 	if (!err)
 		err = read_keys(m, rt, keys, &k);
-	if (err || values)
-		return err ? err : -PS_E_UNSUPPORTED;
-	mask = ((uint64_t)1 << k.log2_size) - 1;
-	i = (uint64_t)hash & mask;
-	perturb = (uint64_t)hash;
-	/* Every slot is seen within size probes once the perturbation is spent. */
-	for (uint64_t n = 0; n <= mask + 64; n++) {
-		uint64_t e, key;
-
-		err = index_at(m, &k, i, &ix);
-		if (err)
-			return err;
-		if (ix == -1)
-			return -ENOENT;
-		if (ix >= 0) {
-			if ((uint64_t)ix >= k.nentries)
-				return -PS_E_BAD_DATA;
-			e = k.entries + (uint64_t)ix * k.esize;
-			err = rmem_read_u64(m, e + k.ekey, &key);
-			if (!err)
-				err = read_i64(m, k.general ? e + o->dict_entry_hash : key + o->unicode_hash,
-					       &mhash);
-			if (err)
-				return err;
-			if (mhash == hash && (err = str_equals(a, key)) != 0)
-				return err < 0 ? err : rmem_read_u64(m, e + k.evalue, &a->value);
-		}
-		perturb >>= 5;
-		i = (i * 5 + perturb + 1) & mask;
-	}
-	return -PS_E_BAD_DATA;
+	if (!err)
+		err = probe_keys(m, rt, &k, hash, a, &ix);
+	if (err)
+		return err;
+	if (!values)
+		return rmem_read_u64(m, k.entries + (uint64_t)ix * k.esize + k.evalue, &a->value);
+	return split_value(m, rt, values, ix, &a->value);
 }
 
 /* The lookup, visiting at most *visits slots (and fewer left in it after). */
@@ -768,12 +798,22 @@ static int values_get(struct rmem *m, const struct pyruntime *rt, uint64_t type,
 			  .fn = match_item, .arg = &a };
 	struct dkeys k;
 	uint64_t keys;
+	int64_t hash, ix;
 	int err;
 
 	match_init(&a, m, rt, name);
 	err = rmem_read_u64(m, type + rt->off.heaptype_cached_keys, &keys);
 	if (!err)
 		err = read_keys(m, rt, keys, &k);
+	if (!err && str_hash(m, rt, a.s, a.len, &hash)) {
+		/* Probe the shared keys, as the interpreter does; look at every key if that fails. */
+		err = probe_keys(m, rt, &k, hash, &a, &ix);
+		if (!err)
+			return split_value(m, rt, values, ix, value);
+		if (err == -PS_E_DEFERRED)
+			return err;
+		err = 0;
+	}
 	if (!err)
 		err = walk_split(&w, &k, values, UINT64_MAX);
 	if (!err)

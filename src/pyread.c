@@ -552,7 +552,6 @@ static void fill_thread(const struct pyread *r, struct snapshot *snap, struct th
 		const struct pycode *code = w->v[i].code ? pycode_get(r->codes, w->v[i].code) : NULL;
 		struct frame *f = &scratch[nf];
 		const struct codestr *s;
-		int line;
 
 		if (!code || !code->valid) {
 			if (!bad++)
@@ -560,14 +559,14 @@ static void fill_thread(const struct pyread *r, struct snapshot *snap, struct th
 			continue;
 		}
 		s = codestr_get(cs, snap, code);
-		line = pycode_line(code, rt, frame_addr(rt, code, w->v[i].pos));
 		memset(f, 0, sizeof(*f));
 		f->kind = FRAME_PYTHON;
 		f->function = s->name;
 		f->qualname = s->qualname;
 		f->file = s->file;
-		f->line = line > 0 ? line : 0;
 		f->code = code->addr;
+		/* The line is worked out from this after the detach (pyread_lines). */
+		f->address = (uint64_t)frame_addr(rt, code, w->v[i].pos);
 		f->entry = w->v[i].entry;
 		if (r->locals)
 			read_vars(r, snap, f, code, w->v[i].frame, var_budget);
@@ -703,4 +702,23 @@ int pyread_snapshot(const struct pyread *r, struct snapshot *snap)
 	free(w);
 	free(ti);
 	return 0;
+}
+
+void pyread_lines(const struct pyread *r, struct snapshot *snap)
+{
+	for (size_t i = 0; i < snap->nthreads; i++) {
+		struct thread *t = &snap->threads[i];
+
+		for (size_t k = 0; k < t->nframes; k++) {
+			struct frame *f = &t->frames[k];
+			const struct pycode *code;
+			int line;
+
+			if (f->kind != FRAME_PYTHON || f->line)
+				continue;
+			code = pycode_get(r->codes, f->code);
+			line = code ? pycode_line(code, r->rt, (long)f->address) : 0;
+			f->line = line > 0 ? line : 0;
+		}
+	}
 }

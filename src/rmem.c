@@ -283,6 +283,17 @@ int rmem_read(struct rmem *m, uint64_t addr, void *buf, size_t len)
 	if (len > MAX_CACHED)
 		return read_direct(m, addr, buf, len);
 	ensure_data(m);
+	/* Most reads: within one page, already cached. */
+	if ((addr & PAGE_MASK) + len <= RMEM_PAGE) {
+		uint64_t page = addr & ~PAGE_MASK;
+		const struct rmem_slot *s = slot_of(m, page);
+
+		if (s->gen == m->gen && s->page == page && !(block_mask(page, addr, len) & ~s->valid)) {
+			memcpy(buf, slot_data(m, s) + (addr - page), len);
+			m->stats.hits++;
+			return 0;
+		}
+	}
 	if (m->deferring && !cached(m, addr, len)) {
 		xgrow(&m->deferred, &m->capdeferred, m->ndeferred + 1, sizeof(*m->deferred));
 		m->deferred[m->ndeferred++] = (struct rmem_range){ .addr = addr, .len = len };

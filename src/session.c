@@ -305,6 +305,7 @@ static int snapshot_stopped(struct session *s, const struct session_opts *opts,
 		native_unwind(s->native, t);
 	target_resume(t);
 	snap->stopped_ns = target_stopped_ns(t);
+	pyread_lines(&r, snap);
 	if (!err && opts->native)
 		native_merge(s->native, snap, opts->native);
 	if (target_was_group_stopped(t))
@@ -470,6 +471,7 @@ int session_snapshot(struct session *s, const struct session_opts *opts, struct 
 			r.tids = &tids;
 		clock_gettime(CLOCK_REALTIME, &snap->when);
 		err = pyread_snapshot(&r, snap);
+		pyread_lines(&r, snap);
 		free(tids.v);
 		if (err)
 			err = read_failed(s, err, detail, ndetail);

@@ -93,6 +93,7 @@ static int read_world(struct world *w, struct snapshot **out)
 	struct snapshot *snap = snapshot_new(1);
 	int err = pyread_snapshot(&r, snap);
 
+	pyread_lines(&r, snap);
 	pycode_cache_free(codes);
 	rmem_free(m);
 	*out = snap;
