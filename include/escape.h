@@ -20,9 +20,11 @@
 void escape_text(FILE *f, const char *s);
 
 /*
- * The inside of a JSON string: quote, backslash and control characters
- * escaped, surrogates as \uDXXX, and each invalid byte b as \uDCbb (the
- * surrogateescape convention, which Python's os.fsdecode also uses).
+ * The inside of a JSON string: quote, backslash, control characters (C0,
+ * DEL, C1) and the format characters escape_text escapes written as
+ * escapes, surrogates as \uDXXX, and each invalid byte b as \uDCbb (the
+ * surrogateescape convention, which Python's os.fsdecode also uses).  The
+ * output is plain text a terminal cannot be driven by.
  */
 void escape_json(FILE *f, const char *s);
 
@@ -34,8 +36,9 @@ void escape_json(FILE *f, const char *s);
 char *escape_fs_name(const char *s);
 
 /*
- * Decode one UTF-8 sequence (accepting encoded surrogates) at p, of at most
- * n bytes.  Returns its length and sets *cp, or 0 for an invalid byte.
+ * Decode one UTF-8 sequence (accepting encoded surrogates, and C0 80 as
+ * NUL: see pystr.h) at p, of at most n bytes.  Returns its length and sets
+ * *cp, or 0 for an invalid byte.
  */
 int utf8_decode(const unsigned char *p, size_t n, uint32_t *cp);
 

@@ -4,7 +4,9 @@
  * str (PEP 393, any kind), 2.7's str (bytes) and unicode, and bytes are
  * decoded into a caller's buffer.  Lone surrogates come out as their
  * three-byte (WTF-8) encodings and 2.7 byte strings as their raw bytes, so
- * the output may not be valid UTF-8: renderers escape what is not.  Every
+ * the output may not be valid UTF-8: renderers escape what is not.  A NUL
+ * in the string comes out as C0 80 (as in modified UTF-8), so that the
+ * result is a C string holding all of it; the escapers show it.  Every
  * length read from the target is bounded; a string longer than the buffer
  * is cut and ends in "...", the single character U+2026.
  */
@@ -40,8 +42,8 @@ struct pystr_layout {
 int pystr_layout(struct rmem *m, const struct pyruntime *rt, uint64_t addr, struct pystr_layout *out);
 
 /*
- * Append code point cp as UTF-8 (surrogates as WTF-8, out-of-range values
- * as U+FFFD) to buf at *len, if it fits in size - 1 bytes.  Returns false
+ * Append code point cp as UTF-8 (surrogates as WTF-8, NUL as C0 80,
+ * out-of-range values as U+FFFD) to buf at *len, if it fits in size - 1 bytes.  Returns false
  * when it does not fit.
  */
 bool pystr_put_utf8(char *buf, size_t size, size_t *len, uint32_t cp);

@@ -18,6 +18,11 @@ int utf8_decode(const unsigned char *p, size_t n, uint32_t *cp)
 		*cp = p[0];
 		return 1;
 	}
+	/* NUL in its two-byte (modified UTF-8) form: how a string read from a process holds one. */
+	if (p[0] == 0xc0 && n >= 2 && p[1] == 0x80) {
+		*cp = 0;
+		return 2;
+	}
 	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
 		len = 2;
 		c = p[0] & 0x1f;
@@ -124,7 +129,8 @@ void escape_json(FILE *f, const char *s)
 			continue;
 		}
 		len = utf8_decode(p, n, &c);
-		if (len > 1 && !is_surrogate(c) && c != 0x2028 && c != 0x2029) {
+		/* Valid JSON either way; escaped, C1 controls and bidi overrides cannot mislead a terminal. */
+		if (len > 1 && c >= 0xa0 && !is_surrogate(c) && !is_format(c)) {
 			p += len;
 			n -= (size_t)len;
 			continue;

@@ -140,9 +140,13 @@ static char *clean(const char *s, size_t len)
 
 		if (k == 0 || c < 0x20 || (c >= 0x7f && c < 0xa0) || (c >= 0xd800 && c <= 0xdfff) ||
 		    c == 0xfffe || c == 0xffff) {
-			k = k ? k : 1;
-			for (int i = 0; i < k; i++)
-				o += sprintf(o, "\\x%02x", p[i]);
+			if (k && c < 0xa0) {
+				o += sprintf(o, "\\x%02x", (unsigned)c);	/* a control, or NUL (C0 80) */
+			} else {
+				k = k ? k : 1;
+				for (int i = 0; i < k; i++)
+					o += sprintf(o, "\\x%02x", p[i]);
+			}
 		} else {
 			memcpy(o, p, (size_t)k);
 			o += k;

@@ -21,7 +21,11 @@ bool pystr_put_utf8(char *buf, size_t size, size_t *len, uint32_t cp)
 
 	if (cp > 0x10ffff)
 		cp = 0xfffd;
-	if (cp < 0x80) {
+	if (cp == 0) {
+		t[0] = 0xc0;	/* NUL as modified UTF-8 does: the string stays a C string */
+		t[1] = 0x80;
+		n = 2;
+	} else if (cp < 0x80) {
 		t[0] = (unsigned char)cp;
 		n = 1;
 	} else if (cp < 0x800) {
@@ -104,22 +108,35 @@ static size_t units_for(int64_t length, size_t size)
 static long read_bytes27(struct rmem *m, const struct pyruntime *rt, uint64_t addr,
 			 char *buf, size_t size)
 {
+	unsigned char raw[PYSTR_MAX];
 	int64_t length;
-	size_t n, room = size - 1 - ELLIPSIS_LEN;
+	size_t n, i, len = 0, room;
 	int err = rmem_read(m, addr + rt->off.varobject_size, &length, sizeof(length));
 
 	if (err)
 		return err;
 	if (length < 0 || length > MAX_CLAIMED_LEN)
 		return -PS_E_BAD_DATA;
+	if (size > PYSTR_MAX)
+		size = PYSTR_MAX;
+	room = size - 1 - ELLIPSIS_LEN;
 	n = (uint64_t)length < room ? (size_t)length : room;
-	err = rmem_read(m, addr + rt->off.bytes_sval, buf, n);
+	err = rmem_read(m, addr + rt->off.bytes_sval, raw, n);
 	if (err)
 		return err;
-	if ((uint64_t)length > n)
-		return (long)cut(buf, n);
-	buf[n] = '\0';
-	return (long)n;
+	/* The raw bytes, but a NUL in its two-byte form (see pystr_put_utf8). */
+	for (i = 0; i < n && len + 1 + !raw[i] <= room; i++) {
+		if (raw[i]) {
+			buf[len++] = (char)raw[i];
+		} else {
+			buf[len++] = (char)0xc0;
+			buf[len++] = (char)0x80;
+		}
+	}
+	if (i < n || (uint64_t)length > n)
+		return (long)cut(buf, len);
+	buf[len] = '\0';
+	return (long)len;
 }
 
 int pystr_layout(struct rmem *m, const struct pyruntime *rt, uint64_t addr, struct pystr_layout *out)

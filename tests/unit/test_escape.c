@@ -39,7 +39,8 @@ static void text(void)
 	CHECK_ESC(escape_text, "a\xff\xfe" "b", "a\\xff\\xfeb");
 	CHECK_ESC(escape_text, "\xed\xb2\x80", "\\x80");		/* an escaped byte */
 	CHECK_ESC(escape_text, "\xed\xa0\x80", "\\ud800");
-	CHECK_ESC(escape_text, "\xc0\x80", "\\xc0\\x80");	/* overlong NUL */
+	CHECK_ESC(escape_text, "a\xc0\x80" "b", "a\\x00b");	/* a NUL read from a process */
+	CHECK_ESC(escape_text, "\xc0\xaf", "\\xc0\\xaf");	/* any other overlong form */
 	CHECK_ESC(escape_text, "\xe6\x97", "\\xe6\\x97");	/* cut short */
 	CHECK_ESC(escape_text, "", "");
 }
@@ -53,6 +54,8 @@ static void json(void)
 	CHECK_ESC(escape_json, "a\xff" "b", "a\\udcffb");
 	CHECK_ESC(escape_json, "\xed\xa0\x80", "\\ud800");
 	CHECK_ESC(escape_json, "\xe2\x80\xa8", "\\u2028");
+	CHECK_ESC(escape_json, "a\xc0\x80" "b", "a\\u0000b");
+	CHECK_ESC(escape_json, "\xc2\x9b[0m\xe2\x80\xae", "\\u009b[0m\\u202e");
 }
 
 static void utf8(void)

@@ -88,6 +88,42 @@ static void surrogates_and_py27(void)
 	fakepy_free(&fp);
 }
 
+/* A NUL inside a string comes out as C0 80: the C string holds all of it. */
+static void nul_inside(void)
+{
+	struct fakepy fp;
+	uint16_t nul = 0;
+	char buf[64];
+	uint64_t s;
+	struct rmem *m;
+
+	fakepy_init(&fp, 3, 12);
+	s = fakepy_str(&fp, "a\xe6\x97\xa5" "b");	/* kind 2; its second unit becomes NUL */
+	fakepy_put(&fp, s + fp.rt.off.unicode_compact_size + 2, &nul, 2);
+	m = fakepy_map(&fp);
+	CHECK_INT(read_back(&fp, m, s, buf, sizeof(buf)), 4);
+	CHECK_STR(buf, "a\xc0\x80" "b");
+	rmem_free(m);
+	fakepy_free(&fp);
+
+	fakepy_init(&fp, 2, 7);
+	s = fakepy_bytes(&fp, "x\0y\0", 4);
+	m = fakepy_map(&fp);
+	CHECK_INT(read_back(&fp, m, s, buf, sizeof(buf)), 6);
+	CHECK_STR(buf, "x\xc0\x80y\xc0\x80");
+	rmem_free(m);
+	fakepy_free(&fp);
+
+	/* Each NUL takes two bytes of the buffer: a full one is cut, never overrun. */
+	fakepy_init(&fp, 2, 7);
+	s = fakepy_bytes(&fp, "\0\0\0\0\0\0\0\0", 8);
+	m = fakepy_map(&fp);
+	CHECK_INT(read_back(&fp, m, s, buf, 12), 11);
+	CHECK_STR(buf, "\xc0\x80\xc0\x80\xc0\x80\xc0\x80\xe2\x80\xa6");
+	rmem_free(m);
+	fakepy_free(&fp);
+}
+
 static void malformed(void)
 {
 	struct fakepy fp;
@@ -123,6 +159,7 @@ const struct unit_test pystr_tests[] = {
 	{ "pystr: every kind", kinds },
 	{ "pystr: truncation", truncation },
 	{ "pystr: surrogates and 2.7", surrogates_and_py27 },
+	{ "pystr: a NUL inside", nul_inside },
 	{ "pystr: malformed", malformed },
 	{ NULL, NULL },
 };
