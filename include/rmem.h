@@ -59,7 +59,8 @@ struct rmem_stats {
  * once, so no range arithmetic near 2^64 can wrap.
  */
 #define RMEM_ADDR_END	(1ULL << 57)
-#define RMEM_SLOTS	512
+#define RMEM_SLOTS	2048
+#define RMEM_WAYS	4	/* a page may sit in any slot of its set of four */
 
 /*
  * The common part of every backend, which embeds it as its first member.
@@ -72,14 +73,18 @@ struct rmem {
 		uint64_t page;
 		uint64_t gen;
 		uint16_t valid;		/* one bit per block */
+		uint16_t used;		/* blocks reads took data from while recording */
 		uint16_t misses;
 		uint32_t batch;		/* the fill batch that last claimed it */
+		uint32_t tick;		/* when it was last claimed, for eviction */
 	} slot[RMEM_SLOTS];
 	uint32_t batches;		/* fill batches started */
+	uint32_t ticks;
 	unsigned char (*data)[RMEM_PAGE];	/* RMEM_SLOTS pages, lazily allocated */
 	struct rmem_stats stats;
-	bool recording;			/* note every fill in rec (see rmem_replay) */
-	struct rmem_range *rec;
+	bool recording;			/* mark what reads use (see rmem_replay) */
+	bool replayed;			/* the cache holds a replay: prefetch only unseen pages */
+	struct rmem_range *rec;		/* used blocks of pages no longer cached */
 	size_t nrec, caprec;
 	bool deferring;			/* misses are noted in deferred, not read */
 	struct rmem_range *deferred;
@@ -133,12 +138,14 @@ int rmem_read_ranges(struct rmem *m, struct rmem_range *r, size_t n);
 void rmem_invalidate(struct rmem *m);
 
 /*
- * Recording: while on, every range fetched into the cache is noted.
- * rmem_replay() fetches all noted ranges again in one vectored read and
- * forgets them.  A read of a running process, recorded, tells what a read
- * of the stopped process will need, so the stopped read can be served by
- * one system call.  rmem_set_recording() returns the previous setting, so
- * a reader can leave out reads it will not repeat.
+ * Recording: while on, the blocks that reads take their data from are
+ * marked.  rmem_replay() fetches every marked block again, in as few
+ * vectored reads as the ranges allow, and forgets the marks.  A read of a
+ * running process, recorded, tells what a read of the stopped process will
+ * need, so the stopped read can be served by one system call: only what
+ * was used, not what was fetched around it (whole pages, prefetches).
+ * rmem_set_recording() returns the previous setting, so a reader can leave
+ * out reads it will not repeat.
  */
 bool rmem_set_recording(struct rmem *m, bool on);
 void rmem_replay(struct rmem *m);

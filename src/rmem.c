@@ -3,7 +3,8 @@
  * the live-process backend (process_vm_readv, falling back to
  * /proc/PID/mem where the system call is unavailable).
  *
- * The cache is direct-mapped by page.  A read that falls on a page the
+ * The cache is set-associative by page (a hash picks a set of RMEM_WAYS
+ * slots; the least recently claimed one is evicted).  A read that falls on a page the
  * backend cannot fetch whole is retried once at its exact size, so a
  * backend that knows only part of a page (the fake) still answers.
  */
@@ -45,6 +46,7 @@ void rmem_free(struct rmem *m)
 void rmem_invalidate(struct rmem *m)
 {
 	m->gen++;
+	m->replayed = false;
 }
 
 const struct rmem_stats *rmem_stats(const struct rmem *m)
@@ -52,11 +54,23 @@ const struct rmem_stats *rmem_stats(const struct rmem *m)
 	return &m->stats;
 }
 
-static struct rmem_slot *slot_of(struct rmem *m, uint64_t page)
+/* The first of the RMEM_WAYS slots of the set page belongs to. */
+static struct rmem_slot *set_of(struct rmem *m, uint64_t page)
 {
-	uint64_t n = page / RMEM_PAGE;
+	uint64_t h = (page / RMEM_PAGE) * 0x9e3779b97f4a7c15ull;
 
-	return &m->slot[(n ^ (n >> 9) ^ (n >> 18)) % RMEM_SLOTS];
+	return &m->slot[(h >> 40) % (RMEM_SLOTS / RMEM_WAYS) * RMEM_WAYS];
+}
+
+/* The slot holding page in this generation, or NULL. */
+static struct rmem_slot *find(struct rmem *m, uint64_t page)
+{
+	struct rmem_slot *set = set_of(m, page);
+
+	for (unsigned w = 0; w < RMEM_WAYS; w++)
+		if (set[w].page == page && set[w].gen == m->gen)
+			return &set[w];
+	return NULL;
 }
 
 static unsigned char *slot_data(struct rmem *m, const struct rmem_slot *s)
@@ -129,19 +143,57 @@ static void fill_begin(struct rmem *m, struct fill *f)
 	f->id = ++m->batches;
 }
 
+static void note(struct rmem *m, uint64_t addr, size_t len)
+{
+	xgrow(&m->rec, &m->caprec, m->nrec + 1, sizeof(*m->rec));
+	m->rec[m->nrec++] = (struct rmem_range){ .addr = addr, .len = len };
+}
+
+/* Note the runs of blocks that reads used of the slot's page, and clear them. */
+static void note_used(struct rmem *m, struct rmem_slot *s)
+{
+	unsigned used = s->used;
+
+	while (used) {
+		unsigned first = (unsigned)__builtin_ctz(used), end = first;
+
+		while (end < 16 && (used >> end & 1))
+			end++;
+		note(m, s->page + first * RMEM_BLOCK, (end - first) * RMEM_BLOCK);
+		used &= ~(((1u << end) - 1) & ~((1u << first) - 1));
+	}
+	s->used = 0;
+}
+
 /*
- * The slot for page in this generation, emptied if it held something else;
- * NULL when another page already claimed it in this batch (whose data is on
- * its way into the slot: that page wins, this one is read another way).
+ * The slot for page in this generation: the one holding it, or else the
+ * set's least recently claimed slot, emptied.  NULL when every slot of the
+ * set was claimed by other pages in this batch (whose data is on its way
+ * into them: those win, this page is read another way).
  */
 static struct rmem_slot *claim(struct rmem *m, struct fill *f, uint64_t page)
 {
-	struct rmem_slot *s = slot_of(m, page);
+	struct rmem_slot *set = set_of(m, page), *s = find(m, page);
 
-	if (s->batch == f->id && s->page != page)
+	for (unsigned w = 0; !s && w < RMEM_WAYS; w++) {
+		struct rmem_slot *c = &set[w];
+
+		if (c->batch == f->id)
+			continue;
+		if (c->gen != m->gen) {
+			s = c;		/* stale: the best victim */
+			break;
+		}
+		if (!s || c->tick < s->tick)
+			s = c;
+	}
+	if (!s)
 		return NULL;
 	s->batch = f->id;
+	s->tick = ++m->ticks;
 	if (s->gen != m->gen || s->page != page) {
+		if (s->used)
+			note_used(m, s);
 		s->page = page;
 		s->gen = m->gen;
 		s->valid = 0;
@@ -197,10 +249,6 @@ static int fill_run(struct rmem *m, struct fill *f)
 		    f->slot[i]->page != (f->r[i].addr & ~PAGE_MASK))
 			continue;
 		f->slot[i]->valid |= f->mask[i];
-		if (m->recording) {
-			xgrow(&m->rec, &m->caprec, m->nrec + 1, sizeof(*m->rec));
-			m->rec[m->nrec++] = (struct rmem_range){ .addr = f->r[i].addr, .len = f->r[i].len };
-		}
 	}
 	f->n = 0;
 	return err;
@@ -220,6 +268,9 @@ void rmem_replay(struct rmem *m)
 	struct fill f;
 
 	ensure_data(m);
+	for (size_t i = 0; i < RMEM_SLOTS; i++)
+		if (m->slot[i].used)
+			note_used(m, &m->slot[i]);
 	fill_begin(m, &f);
 	for (size_t i = 0; i < m->nrec; i++) {
 		fill_range(m, &f, m->rec[i].addr, m->rec[i].len);
@@ -230,6 +281,7 @@ void rmem_replay(struct rmem *m)
 	}
 	fill_run(m, &f);
 	m->nrec = 0;
+	m->replayed = true;
 	rmem_set_recording(m, was);
 }
 
@@ -237,9 +289,9 @@ void rmem_replay(struct rmem *m)
 static bool cached(struct rmem *m, uint64_t addr, size_t len)
 {
 	for (uint64_t page = addr & ~PAGE_MASK; page < addr + len; page += RMEM_PAGE) {
-		const struct rmem_slot *s = slot_of(m, page);
+		const struct rmem_slot *s = find(m, page);
 
-		if (s->gen != m->gen || s->page != page || (block_mask(page, addr, len) & ~s->valid))
+		if (!s || (block_mask(page, addr, len) & ~s->valid))
 			return false;
 	}
 	return true;
@@ -286,10 +338,13 @@ int rmem_read(struct rmem *m, uint64_t addr, void *buf, size_t len)
 	/* Most reads: within one page, already cached. */
 	if ((addr & PAGE_MASK) + len <= RMEM_PAGE) {
 		uint64_t page = addr & ~PAGE_MASK;
-		const struct rmem_slot *s = slot_of(m, page);
+		struct rmem_slot *s = find(m, page);
+		uint16_t want = block_mask(page, addr, len);
 
-		if (s->gen == m->gen && s->page == page && !(block_mask(page, addr, len) & ~s->valid)) {
+		if (s && !(want & ~s->valid)) {
 			memcpy(buf, slot_data(m, s) + (addr - page), len);
+			if (m->recording)
+				s->used |= want;
 			m->stats.hits++;
 			return 0;
 		}
@@ -308,12 +363,17 @@ int rmem_read(struct rmem *m, uint64_t addr, void *buf, size_t len)
 	for (uint64_t a = addr; a < addr + len;) {
 		uint64_t page = a & ~PAGE_MASK;
 		size_t n = page + RMEM_PAGE - a < addr + len - a ? page + RMEM_PAGE - a : addr + len - a;
-		struct rmem_slot *s = slot_of(m, page);
+		struct rmem_slot *s = find(m, page);
 		uint16_t want = block_mask(page, a, n);
 
 		/* Not all there (evicted, or a backend that knows part of a page): ask exactly. */
-		if (s->gen != m->gen || s->page != page || (want & ~s->valid))
+		if (!s || (want & ~s->valid)) {
+			if (m->recording)
+				note(m, addr, len);
 			return read_direct(m, addr, buf, len);
+		}
+		if (m->recording)
+			s->used |= want;
 		memcpy(out, slot_data(m, s) + (a - page), n);
 		out += n;
 		a += n;
@@ -361,9 +421,14 @@ void rmem_prefetch(struct rmem *m, const uint64_t *addrs, size_t n, size_t len)
 		return;
 	ensure_data(m);
 	fill_begin(m, &f);
-	for (size_t i = 0; i < n && f.n < MAX_IOV; i++)
-		if (plausible(addrs[i], len))
-			fill_range(m, &f, addrs[i], len);
+	for (size_t i = 0; i < n && f.n < MAX_IOV; i++) {
+		if (!plausible(addrs[i], len))
+			continue;
+		/* After a replay, what a page lacks was not used before: fetch only pages never seen. */
+		if (m->replayed && find(m, addrs[i] & ~PAGE_MASK))
+			continue;
+		fill_range(m, &f, addrs[i], len);
+	}
 	fill_run(m, &f);
 }
 

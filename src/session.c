@@ -262,6 +262,7 @@ static int snapshot_stopped(struct session *s, const struct session_opts *opts,
 		.pid = s->pid, .mem = s->mem, .rt = &s->rt, .codes = s->codes, .locals = opts->locals,
 	};
 	uint64_t stopping, held, detaching;
+	struct rmem_stats before, held_reads;
 	struct tidmap tids = { 0 };
 	struct proc_info info;
 	struct target *t;
@@ -292,6 +293,7 @@ static int snapshot_stopped(struct session *s, const struct session_opts *opts,
 		return read_failed(s, err, detail, n);
 	}
 	clock_gettime(CLOCK_REALTIME, &snap->when);
+	before = *rmem_stats(s->mem);
 	rmem_invalidate(s->mem);
 	rmem_replay(s->mem);
 	r.target = t;
@@ -304,6 +306,7 @@ static int snapshot_stopped(struct session *s, const struct session_opts *opts,
 	if (!err && opts->native)
 		native_unwind(s->native, t);
 	target_resume(t);
+	held_reads = *rmem_stats(s->mem);
 	snap->stopped_ns = target_stopped_ns(t);
 	pyread_lines(&r, snap);
 	if (!err && opts->native)
@@ -312,13 +315,13 @@ static int snapshot_stopped(struct session *s, const struct session_opts *opts,
 		debug_msg("pid %d was stopped (SIGSTOP) before the read, and stays stopped", (int)s->pid);
 	target_phases(t, &stopping, &held, &detaching);
 	debug_msg("pid %d: %zu threads stopped for %llu us (stopping %llu, reading %llu, "
-		  "detaching %llu); %llu reads, %llu bytes, %llu cache hits",
+		  "detaching %llu); while stopped %llu reads, %llu bytes, %llu cache hits",
 		  (int)s->pid, target_nthreads(t), (unsigned long long)(snap->stopped_ns / 1000),
 		  (unsigned long long)(stopping / 1000), (unsigned long long)(held / 1000),
 		  (unsigned long long)(detaching / 1000),
-		  (unsigned long long)rmem_stats(s->mem)->calls,
-		  (unsigned long long)rmem_stats(s->mem)->bytes,
-		  (unsigned long long)rmem_stats(s->mem)->hits);
+		  (unsigned long long)(held_reads.calls - before.calls),
+		  (unsigned long long)(held_reads.bytes - before.bytes),
+		  (unsigned long long)(held_reads.hits - before.hits));
 	target_free(t);
 	free(tids.v);
 	return err ? read_failed(s, err, detail, n) : 0;
