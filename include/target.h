@@ -21,7 +21,8 @@
 
 struct target_thread {
 	pid_t tid;
-	char state;		/* kernel state letter just before the stop */
+	char state;		/* as a kernel state letter, what it was doing when stopped:
+				 * 'R' running, 'S' blocked in a system call, 'T' stopped */
 	bool stopped;		/* held in a ptrace stop by us */
 };
 

@@ -733,6 +733,8 @@ int cmd_watch(int argc, char **argv)
 		.locals = a.common.locals,
 		.native = a.common.native,
 	};
+	/* From here a signal waits for the watch's next pause: the first snapshot is always taken. */
+	setup_signals(&w);
 	if (session_open(a.pid, &session, detail, sizeof(detail))) {
 		error_msg("%s", detail);
 		return EXIT_NOTHING;
@@ -748,7 +750,6 @@ int cmd_watch(int argc, char **argv)
 	}
 	if (w.out == OUT_COLLAPSED || a.flamegraph)
 		w.folded = folded_new();
-	setup_signals(&w);
 	if (w.out == OUT_LIVE)
 		w.screen = screen_open(stdout, true);
 	w.progress = w.out == OUT_COLLAPSED && isatty(STDERR_FILENO) &&

@@ -28,6 +28,7 @@ struct tthread {
 	struct target_thread pub;
 	bool seized;
 	int inject_sig;		/* signal caught while stopping, given back at detach */
+	bool group_stop;	/* it was in a group-stop (SIGSTOP): it stays stopped */
 	bool have_regs;
 	struct user_regs_struct regs;
 };
@@ -125,7 +126,7 @@ static int wait_stop(struct target *t, struct tthread *th)
 		if (status >> 16 == PTRACE_EVENT_STOP) {
 			/* Our interrupt reports SIGTRAP; a group-stop its stop signal. */
 			if (WSTOPSIG(status) != SIGTRAP)
-				t->group_stopped = true;
+				t->group_stopped = th->group_stop = true;
 			return 0;
 		}
 		/* A signal on its way in: hold it, and give it back at detach. */
@@ -151,12 +152,12 @@ static long seize_new(struct target *t, const pid_t *tids, size_t ntids)
 
 		if (find(t, tids[k]) >= 0)
 			continue;
-		if (proc_task_state(t->pid, tids[k], &state) < 0)
-			continue;	/* gone already */
-		if (state == 'Z' || state == 'X')
-			continue;	/* a dead thread has nothing to read */
 		if (ptrace(PTRACE_SEIZE, tids[k], 0, 0) < 0) {
 			if (errno == ESRCH)
+				continue;	/* gone already */
+			/* The kernel refuses a dead thread (a zombie leader): nothing to read there. */
+			if (errno == EPERM && (proc_task_state(t->pid, tids[k], &state) < 0 ||
+					       state == 'Z' || state == 'X'))
 				continue;
 			return -errno;
 		}
@@ -164,11 +165,44 @@ static long seize_new(struct target *t, const pid_t *tids, size_t ntids)
 		th = &t->th[t->n++];
 		memset(th, 0, sizeof(*th));
 		th->pub.tid = tids[k];
-		th->pub.state = state;
 		th->seized = true;
 		added++;
 	}
 	return added;
+}
+
+/* Whether a stopped thread's registers show it blocked in a system call: one our stop interrupted. */
+static bool blocked_in_syscall(const struct user_regs_struct *regs)
+{
+	long ret = (long)regs->rax;
+
+	/* -EINTR, and the kernel's restart codes -ERESTARTSYS ... -ERESTART_RESTARTBLOCK. */
+	return (long)regs->orig_rax >= 0 && (ret == -EINTR || ret == -512 || ret == -513 ||
+					     ret == -514 || ret == -516);
+}
+
+static const struct user_regs_struct *regs_of(struct target *t, size_t i);
+
+/*
+ * What each new thread was doing when stopped, as the kernel's state
+ * letter: 'S' blocked in a system call, 'R' running (in user space, or
+ * finishing a system call), 'T' stopped by a signal; a thread that never
+ * reported its stop is asked /proc.  Read from the registers while the
+ * thread is held: one ptrace call each, where /proc costs an open and a read.
+ */
+static void classify(struct target *t, size_t first)
+{
+	for (size_t i = first; i < t->n; i++) {
+		struct tthread *th = &t->th[i];
+		const struct user_regs_struct *regs;
+
+		if (th->group_stop)
+			th->pub.state = 'T';
+		else if (th->pub.stopped && (regs = regs_of(t, i)))
+			th->pub.state = blocked_in_syscall(regs) ? 'S' : 'R';
+		else if (proc_task_state(t->pid, th->pub.tid, &th->pub.state) < 0)
+			th->pub.state = '?';
+	}
 }
 
 int target_stop(pid_t pid, struct target **out)
@@ -201,36 +235,30 @@ int target_stop(pid_t pid, struct target **out)
 			clock_gettime(CLOCK_MONOTONIC, &t->t0);
 			t->started = true;
 		}
-		/*
-		 * The threads that were waiting first, then the running ones:
-		 * a thread is held from its interrupt to its detach, and the
-		 * running threads are the ones whose work the hold delays.
-		 */
-		for (int running = 0; running <= 1; running++) {
-			for (size_t i = first; i < t->n; i++)
-				if ((t->th[i].pub.state == 'R') == running &&
-				    ptrace(PTRACE_INTERRUPT, t->th[i].pub.tid, 0, 0) < 0)
-					t->th[i].seized = errno != ESRCH;
-			for (size_t i = first; i < t->n; i++) {
-				struct tthread *th = &t->th[i];
-				int e;
+		/* Every interrupt first, then every wait: the threads stop in parallel. */
+		for (size_t i = first; i < t->n; i++)
+			if (ptrace(PTRACE_INTERRUPT, t->th[i].pub.tid, 0, 0) < 0)
+				t->th[i].seized = errno != ESRCH;
+		for (size_t i = first; i < t->n; i++) {
+			struct tthread *th = &t->th[i];
+			int e;
 
-				if (!th->seized || (th->pub.state == 'R') != running)
-					continue;
-				e = wait_stop(t, th);
-				if (e == 0)
-					th->pub.stopped = true;
-				else if (e == -PS_E_GONE)
-					th->seized = false;
-				else if (e != -PS_E_TIMEOUT)
-					debug_msg("pid %d tid %d: waiting for the stop: %s",
-						  (int)pid, (int)th->pub.tid, ps_strerror(e));
-			}
+			if (!th->seized)
+				continue;
+			e = wait_stop(t, th);
+			if (e == 0)
+				th->pub.stopped = true;
+			else if (e == -PS_E_GONE)
+				th->seized = false;
+			else if (e != -PS_E_TIMEOUT)
+				debug_msg("pid %d tid %d: waiting for the stop: %s",
+					  (int)pid, (int)th->pub.tid, ps_strerror(e));
 		}
 		/* Forget the threads that exited while we stopped them. */
 		for (size_t i = t->n; i-- > first;)
 			if (!t->th[i].seized)
 				drop(t, i);
+		classify(t, first);
 		if (watchdog_fired)
 			break;
 	}
@@ -300,7 +328,7 @@ void target_resume(struct target *t)
 	if (!t || t->resumed)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &t->tdetach);
-	/* The running threads first: the reverse of the order they were stopped in. */
+	/* The threads that were running first: theirs is the work the hold delays. */
 	for (int running = 1; running >= 0; running--) {
 		for (size_t i = 0; i < t->n; i++) {
 			struct tthread *th = &t->th[i];
