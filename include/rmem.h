@@ -74,6 +74,7 @@ struct rmem {
 		uint64_t gen;
 		uint16_t valid;		/* one bit per block */
 		uint16_t used;		/* blocks reads took data from while recording */
+		uint16_t pending;	/* blocks asked for in the batch that claimed it */
 		uint16_t misses;
 		uint32_t batch;		/* the fill batch that last claimed it */
 		uint32_t tick;		/* when it was last claimed, for eviction */

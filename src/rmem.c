@@ -189,6 +189,8 @@ static struct rmem_slot *claim(struct rmem *m, struct fill *f, uint64_t page)
 	}
 	if (!s)
 		return NULL;
+	if (s->batch != f->id)
+		s->pending = 0;
 	s->batch = f->id;
 	s->tick = ++m->ticks;
 	if (s->gen != m->gen || s->page != page) {
@@ -203,25 +205,30 @@ static struct rmem_slot *claim(struct rmem *m, struct fill *f, uint64_t page)
 }
 
 /*
- * List what is missing of [addr, addr + len): on a page's first miss the
- * blocks asked for, on a later one everything still missing of the page.
+ * List what is missing of [addr, addr + len), and not already on its way in
+ * this batch: on a page's first miss the blocks asked for, on a later one
+ * (when whole is set) everything still missing of the page.
  */
-static void fill_range(struct rmem *m, struct fill *f, uint64_t addr, size_t len)
+static void fill_range(struct rmem *m, struct fill *f, uint64_t addr, size_t len, bool whole)
 {
 	for (uint64_t page = addr & ~PAGE_MASK; page < addr + len; page += RMEM_PAGE) {
 		struct rmem_slot *s = f->n < MAX_IOV ? claim(m, f, page) : NULL;
-		uint16_t want = block_mask(page, addr, len);
+		uint16_t want = block_mask(page, addr, len), have;
 		unsigned first, last;
 
-		if (!s || !(want & ~s->valid))
+		if (!s)
 			continue;
-		if (s->misses++)
-			want = (uint16_t)~s->valid;
-		want &= (uint16_t)~s->valid;
+		have = s->valid | s->pending;
+		if (!(want & ~have))
+			continue;
+		if (s->misses++ && whole)
+			want = (uint16_t)~have;
+		want &= (uint16_t)~have;
 		first = (unsigned)__builtin_ctz(want);
 		last = 15 - (unsigned)__builtin_clz((unsigned)want << 16);
 		f->slot[f->n] = s;
 		f->mask[f->n] = (uint16_t)(((1u << (last + 1)) - 1) & ~((1u << first) - 1));
+		s->pending |= f->mask[f->n];
 		f->r[f->n++] = (struct rmem_range){
 			.addr = page + first * RMEM_BLOCK,
 			.buf = slot_data(m, s) + first * RMEM_BLOCK,
@@ -273,7 +280,7 @@ void rmem_replay(struct rmem *m)
 			note_used(m, &m->slot[i]);
 	fill_begin(m, &f);
 	for (size_t i = 0; i < m->nrec; i++) {
-		fill_range(m, &f, m->rec[i].addr, m->rec[i].len);
+		fill_range(m, &f, m->rec[i].addr, m->rec[i].len, false);
 		if (f.n == MAX_IOV) {
 			fill_run(m, &f);
 			fill_begin(m, &f);
@@ -310,7 +317,8 @@ bool rmem_fetch_deferred(struct rmem *m)
 	ensure_data(m);
 	fill_begin(m, &f);
 	for (size_t i = 0; i < m->ndeferred; i++) {
-		fill_range(m, &f, m->deferred[i].addr, m->deferred[i].len);
+		/* Independent chases land on scattered objects: only the blocks asked for. */
+		fill_range(m, &f, m->deferred[i].addr, m->deferred[i].len, false);
 		if (f.n == MAX_IOV) {
 			fill_run(m, &f);
 			fill_begin(m, &f);
@@ -355,7 +363,7 @@ int rmem_read(struct rmem *m, uint64_t addr, void *buf, size_t len)
 		return -PS_E_DEFERRED;
 	}
 	fill_begin(m, &f);
-	fill_range(m, &f, addr, len);
+	fill_range(m, &f, addr, len, true);
 	hit = f.n == 0;
 	err = fill_run(m, &f);
 	if (err)
@@ -427,7 +435,7 @@ void rmem_prefetch(struct rmem *m, const uint64_t *addrs, size_t n, size_t len)
 		/* After a replay, what a page lacks was not used before: fetch only pages never seen. */
 		if (m->replayed && find(m, addrs[i] & ~PAGE_MASK))
 			continue;
-		fill_range(m, &f, addrs[i], len);
+		fill_range(m, &f, addrs[i], len, true);
 	}
 	fill_run(m, &f);
 }

@@ -268,10 +268,6 @@ static int snapshot_stopped(struct session *s, const struct session_opts *opts,
 	struct target *t;
 	int err;
 
-	if (proc_info_read(s->pid, &info) == 0 && info.tracer) {
-		target_explain_eperm(s->pid, detail, n);
-		return -PS_E_TRACED;
-	}
 	if (s->other_pidns && !proc_tid_map(s->pid, &tids))
 		r.tids = &tids;
 	/*
