@@ -50,9 +50,7 @@ struct unwind_fns {
 	__typeof__(&_Ux86_64_dwarf_search_unwind_table) search_table;
 	__typeof__(&_UPT_create) upt_create;
 	__typeof__(&_UPT_destroy) upt_destroy;
-	__typeof__(&_UPT_find_proc_info) upt_find_proc_info;
 	__typeof__(&_UPT_put_unwind_info) upt_put_unwind_info;
-	__typeof__(&_UPT_get_dyn_info_list_addr) upt_get_dyn_info_list_addr;
 	unw_accessors_t *upt_accessors;
 };
 
@@ -171,11 +169,15 @@ static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *p
 	struct module *m = module_loaded(c->u, ip);
 	int ret = -UNW_ENOINFO;
 
+	/*
+	 * Without a table (no .eh_frame_hdr, or a file that cannot be read
+	 * through /proc/PID/root), libunwind falls back to the frame pointers.
+	 * libunwind-ptrace's own lookup is not used: it opens the file by its
+	 * path in this mount namespace, which may be another file (a container,
+	 * an upgraded library), and it calls back with its own argument.
+	 */
 	if (m && m->has_table)
 		ret = c->u->fn.search_table(as, ip, &m->di, pi, need_unwind_info, arg);
-	/* A module without a usable table: libunwind-ptrace looks in the file itself. */
-	if (ret == -UNW_ENOINFO && !(m && m->has_table))
-		ret = c->u->fn.upt_find_proc_info(as, ip, pi, need_unwind_info, c->upt);
 	return ret;
 }
 
@@ -186,11 +188,11 @@ static void put_unwind_info(unw_addr_space_t as, unw_proc_info_t *pi, void *arg)
 	c->u->fn.upt_put_unwind_info(as, pi, c->upt);
 }
 
+/* Unwind information registered at run time (by a JIT): none is looked for. */
 static int get_dyn_info_list_addr(unw_addr_space_t as, unw_word_t *dil_addr, void *arg)
 {
-	struct unwind_ctx *c = arg;
-
-	return c->u->fn.upt_get_dyn_info_list_addr(as, dil_addr, c->upt);
+	(void)as, (void)dil_addr, (void)arg;
+	return -UNW_ENOINFO;
 }
 
 static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int write, void *arg)
@@ -282,9 +284,7 @@ int unwinder_new(pid_t pid, const struct maps *maps, struct rmem *mem, struct un
 		{ "_Ux86_64_dwarf_search_unwind_table", (void **)&u->fn.search_table },
 		{ "_UPT_create", (void **)&u->fn.upt_create },
 		{ "_UPT_destroy", (void **)&u->fn.upt_destroy },
-		{ "_UPT_find_proc_info", (void **)&u->fn.upt_find_proc_info },
 		{ "_UPT_put_unwind_info", (void **)&u->fn.upt_put_unwind_info },
-		{ "_UPT_get_dyn_info_list_addr", (void **)&u->fn.upt_get_dyn_info_list_addr },
 		{ "_UPT_accessors", (void **)&u->fn.upt_accessors },
 	};
 
