@@ -170,6 +170,9 @@ def main():
         print("  %-52s %s" % (what, value), file=sys.stderr)
 
     print("bench: pystack %s, Python %s (%s)" % (pystack, version, python), file=sys.stderr)
+    # The floor under every figure: starting and ending a process on this machine.
+    start = statistics.median(w for w, _ in launch(runs, [pystack, "--version"])) * 1e3
+    row("start-up alone (pystack --version): wall (median)", "%.2f ms" % start)
     goals = {(11, ""): ("1.5 ms", "200 us", "4 MB"), (200, ""): ("8 ms", "", ""),
              (11, "--native"): ("15 ms", "3 ms", "")}
     for threads, depth in ((1, 1), (11, 1), (200, 1), (1, 10000)):
