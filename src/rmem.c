@@ -206,8 +206,8 @@ static struct rmem_slot *claim(struct rmem *m, struct fill *f, uint64_t page)
 
 /*
  * List what is missing of [addr, addr + len), and not already on its way in
- * this batch: on a page's first miss the blocks asked for, on a later one
- * (when whole is set) everything still missing of the page.
+ * this batch: on a page's first miss the blocks asked for, on a miss in a
+ * later batch (when whole is set) everything still missing of the page.
  */
 static void fill_range(struct rmem *m, struct fill *f, uint64_t addr, size_t len, bool whole)
 {
@@ -221,7 +221,8 @@ static void fill_range(struct rmem *m, struct fill *f, uint64_t addr, size_t len
 		have = s->valid | s->pending;
 		if (!(want & ~have))
 			continue;
-		if (s->misses++ && whole)
+		/* Escalate on a miss in a later batch; within one, ranges are independent objects. */
+		if (!s->pending && s->misses++ && whole)
 			want = (uint16_t)~have;
 		want &= (uint16_t)~have;
 		first = (unsigned)__builtin_ctz(want);
