@@ -115,7 +115,10 @@ def test_dict_lookup_probes_as_the_interpreter_does(python, objects):
     for key in ("key0", "key12345", "key19999"):
         got = unit("dictcalls", t.pid, info["objects"]["dict20000"][0], key)[0]
         assert got["value"] == key[3:], got
-        assert got["calls"] <= 40, (key, got)    # a scan would take hundreds
+        # A probe step is about three reads and the number of steps depends on the
+        # process's random hash secret (seen: 2 to 16 for these keys); a scan reads the
+        # 20,000 entries 64 at a time, over 300 reads before any key.
+        assert got["calls"] <= 120, (key, got)
 
 
 def test_dict_items_in_python_order(python, objects):
