@@ -21,7 +21,12 @@
 
 int proc_read_file(const char *path, char **out, size_t *len)
 {
-	size_t cap = 4096, n = 0;
+	/*
+	 * Room for a whole /proc/PID/maps (10-20 KB) at once: the kernel
+	 * writes each read() afresh from the mappings, so every extra call is
+	 * a walk and a lock more.  Untouched pages of the buffer cost nothing.
+	 */
+	size_t cap = 64 * 1024, n = 0;
 	char *buf;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
@@ -32,7 +37,7 @@ int proc_read_file(const char *path, char **out, size_t *len)
 		ssize_t got;
 
 		if (n + 1 >= cap)
-			xgrow(&buf, &cap, n + 4096, 1);
+			xgrow(&buf, &cap, n + 64 * 1024, 1);
 		got = read(fd, buf + n, cap - n - 1);
 		if (got < 0) {
 			int err = -errno;
