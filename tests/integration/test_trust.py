@@ -436,7 +436,7 @@ def assert_progresses(path, what, timeout=5.0):
 def many_threads(python):
     tmp_counter = os.path.join(os.environ.get("TMPDIR", "/tmp"),
                                "pystack-trust-%d-%d" % (os.getpid(), random.randrange(1 << 30)))
-    t = Target(python, "trust_many.py", 200, tmp_counter, busy=1)
+    t = Target(python, "threads.py", 200, 0, tmp_counter, busy=1)
     t.counter_path = tmp_counter
     return t
 
