@@ -48,8 +48,10 @@ struct rmem_stats {
  * The cache holds pages of RMEM_PAGE bytes, each filled in blocks of
  * RMEM_BLOCK.  Cold target memory costs per byte copied as well as per page
  * pinned, so a first miss on a page fetches only the blocks asked for; a
- * second miss fetches the rest of the page, which is what walking a dense
- * region (a frame stack) needs.  Each fill is one range per page.
+ * miss in a later fill fetches the rest of the page, which is what walking
+ * a dense region (a frame stack) needs.  Within one fill, several ranges on
+ * a page are independent objects and fetch only their blocks.  Each fill
+ * is one range per page.
  */
 #define RMEM_BLOCK	256
 #define RMEM_PAGE	4096
