@@ -262,6 +262,29 @@ static int fill_run(struct rmem *m, struct fill *f)
 	return err;
 }
 
+/*
+ * Fetch just the blocks of a list of ranges (a replay, the deferred reads):
+ * as few backend calls as the ranges allow, each range whole in one fill.
+ */
+static void fill_list(struct rmem *m, const struct rmem_range *r, size_t n)
+{
+	struct fill f;
+
+	fill_begin(m, &f);
+	for (size_t i = 0; i < n; i++) {
+		size_t pages = (size_t)((r[i].addr + r[i].len - 1) / RMEM_PAGE - r[i].addr / RMEM_PAGE) + 1;
+
+		if (!r[i].len || !plausible(r[i].addr, r[i].len))
+			continue;
+		if (f.n + pages > MAX_IOV) {
+			fill_run(m, &f);
+			fill_begin(m, &f);
+		}
+		fill_range(m, &f, r[i].addr, r[i].len, false);
+	}
+	fill_run(m, &f);
+}
+
 bool rmem_set_recording(struct rmem *m, bool on)
 {
 	bool was = m->recording;
@@ -273,21 +296,12 @@ bool rmem_set_recording(struct rmem *m, bool on)
 void rmem_replay(struct rmem *m)
 {
 	bool was = rmem_set_recording(m, false);
-	struct fill f;
 
 	ensure_data(m);
 	for (size_t i = 0; i < RMEM_SLOTS; i++)
 		if (m->slot[i].used)
 			note_used(m, &m->slot[i]);
-	fill_begin(m, &f);
-	for (size_t i = 0; i < m->nrec; i++) {
-		fill_range(m, &f, m->rec[i].addr, m->rec[i].len, false);
-		if (f.n == MAX_IOV) {
-			fill_run(m, &f);
-			fill_begin(m, &f);
-		}
-	}
-	fill_run(m, &f);
+	fill_list(m, m->rec, m->nrec);
 	m->nrec = 0;
 	m->replayed = true;
 	rmem_set_recording(m, was);
@@ -312,20 +326,11 @@ void rmem_defer(struct rmem *m, bool on)
 
 bool rmem_fetch_deferred(struct rmem *m)
 {
-	struct fill f;
 	bool any = m->ndeferred > 0;
 
 	ensure_data(m);
-	fill_begin(m, &f);
-	for (size_t i = 0; i < m->ndeferred; i++) {
-		/* Independent chases land on scattered objects: only the blocks asked for. */
-		fill_range(m, &f, m->deferred[i].addr, m->deferred[i].len, false);
-		if (f.n == MAX_IOV) {
-			fill_run(m, &f);
-			fill_begin(m, &f);
-		}
-	}
-	fill_run(m, &f);
+	/* Independent chases land on scattered objects: only the blocks asked for. */
+	fill_list(m, m->deferred, m->ndeferred);
 	m->ndeferred = 0;
 	return any;
 }
