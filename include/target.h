@@ -3,8 +3,9 @@
  * read, and letting it go exactly as it was found.
  *
  * Threads are seized (PTRACE_SEIZE, which injects no signal) and then
- * interrupted (PTRACE_INTERRUPT); /proc/PID/task is rescanned until no new
- * thread appears.  A signal that arrives meanwhile is held and given back at
+ * interrupted (PTRACE_INTERRUPT); /proc/PID/task is rescanned until a
+ * listing shows no new thread and no thread died meanwhile (the kernel's
+ * listing stops short at a thread that dies under it).  A signal that arrives meanwhile is held and given back at
  * detach; a process in group-stop (SIGSTOP) re-enters it when detached.
  * While threads are stopped, SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGTSTP
  * are blocked in pystack and delivered after the detach.  If pystack dies
@@ -38,6 +39,12 @@ struct target;
  */
 int target_stop(pid_t pid, struct target **out);
 
+/*
+ * Whether the last listing of the process's threads held none that is not
+ * held here (false when threads kept appearing or dying for every
+ * rescan: then a thread may have run on while the others were read).
+ */
+bool target_settled(const struct target *t);
 size_t target_nthreads(const struct target *t);
 const struct target_thread *target_thread(const struct target *t, size_t i);
 

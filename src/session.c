@@ -294,6 +294,11 @@ static int snapshot_stopped(struct session *s, const struct session_opts *opts,
 	rmem_replay(s->mem);
 	r.target = t;
 	r.gen = s->gen;
+	if (!target_settled(t)) {
+		snap->partial++;
+		debug_msg("pid %d: threads kept appearing or dying through every rescan; "
+			  "one may have run on during the read", (int)s->pid);
+	}
 	for (size_t i = 0; i < target_nthreads(t); i++)
 		if (!target_thread(t, i)->stopped)
 			debug_msg("pid %d tid %d did not stop in time (state %c); read anyway",

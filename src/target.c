@@ -37,6 +37,9 @@ struct target {
 	pid_t pid;
 	struct tthread *th;
 	size_t n, cap;
+	pid_t *gone;		/* threads seen dying during the stop: not tried again */
+	size_t ngone, capgone;
+	bool settled;		/* a listing showed no thread we did not hold */
 	struct timespec t0, tstopped, tdetach, t1;
 	bool started;		/* t0 is set: an interrupt was sent */
 	bool resumed;
@@ -135,14 +138,31 @@ static int wait_stop(struct target *t, struct tthread *th)
 	}
 }
 
+static bool seen_gone(const struct target *t, pid_t tid)
+{
+	for (size_t i = 0; i < t->ngone; i++)
+		if (t->gone[i] == tid)
+			return true;
+	return false;
+}
+
+static void note_gone(struct target *t, pid_t tid)
+{
+	xgrow(&t->gone, &t->capgone, t->ngone + 1, sizeof(*t->gone));
+	t->gone[t->ngone++] = tid;
+}
+
 static void drop(struct target *t, size_t i)
 {
 	memmove(&t->th[i], &t->th[i + 1], (t->n - i - 1) * sizeof(*t->th));
 	t->n--;
 }
 
-/* Seize the threads not yet known; returns how many were added, or an error. */
-static long seize_new(struct target *t, const pid_t *tids, size_t ntids)
+/*
+ * Seize the threads not yet known; returns how many were added, or an
+ * error.  *died counts the listed threads found dead meanwhile.
+ */
+static long seize_new(struct target *t, const pid_t *tids, size_t ntids, size_t *died)
 {
 	long added = 0;
 
@@ -150,15 +170,20 @@ static long seize_new(struct target *t, const pid_t *tids, size_t ntids)
 		struct tthread *th;
 		char state;
 
-		if (find(t, tids[k]) >= 0)
+		if (find(t, tids[k]) >= 0 || seen_gone(t, tids[k]))
 			continue;
 		if (ptrace(PTRACE_SEIZE, tids[k], 0, 0) < 0) {
-			if (errno == ESRCH)
-				continue;	/* gone already */
-			/* The kernel refuses a dead thread (a zombie leader): nothing to read there. */
-			if (errno == EPERM && (proc_task_state(t->pid, tids[k], &state) < 0 ||
-					       state == 'Z' || state == 'X'))
+			/*
+			 * Gone already; or dead, which the kernel refuses (a
+			 * zombie leader): nothing to read there.
+			 */
+			if (errno == ESRCH ||
+			    (errno == EPERM && (proc_task_state(t->pid, tids[k], &state) < 0 ||
+						state == 'Z' || state == 'X'))) {
+				note_gone(t, tids[k]);
+				++*died;
 				continue;
+			}
 			return -errno;
 		}
 		xgrow(&t->th, &t->cap, t->n + 1, sizeof(*t->th));
@@ -215,52 +240,58 @@ int target_stop(pid_t pid, struct target **out)
 	t->pid = pid;
 	block_signals(t);
 	watchdog_arm();
+	/*
+	 * A listing of /proc/PID/task ends early when a thread it has just
+	 * listed dies (the kernel cannot step past it), so a listing is
+	 * believed only when no thread died since the one before: one that
+	 * holds nothing new and saw no death.
+	 */
 	for (int round = 0; round < MAX_ROUNDS; round++) {
 		long ntids = proc_tasks(pid, &tids, &cap);
-		size_t first = t->n;
+		size_t first = t->n, died = 0;
 		long added;
 
 		if (ntids < 0) {
 			err = ntids == -ESRCH ? -PS_E_GONE : (int)ntids;
 			break;
 		}
-		added = seize_new(t, tids, (size_t)ntids);
+		added = seize_new(t, tids, (size_t)ntids, &died);
 		if (added < 0) {
 			err = (int)added;
 			break;
 		}
-		if (added == 0)
+		if (added == 0 && died == 0) {
+			t->settled = true;
 			break;
+		}
 		if (!t->started) {
 			clock_gettime(CLOCK_MONOTONIC, &t->t0);
 			t->started = true;
 		}
 		/* Every interrupt first, then every wait: the threads stop in parallel. */
 		for (size_t i = first; i < t->n; i++)
-			if (ptrace(PTRACE_INTERRUPT, t->th[i].pub.tid, 0, 0) < 0)
-				t->th[i].seized = errno != ESRCH;
+			if (ptrace(PTRACE_INTERRUPT, t->th[i].pub.tid, 0, 0) < 0 && errno == ESRCH)
+				t->th[i].seized = false;
 		for (size_t i = first; i < t->n; i++) {
 			struct tthread *th = &t->th[i];
-			int e;
+			int e = th->seized ? wait_stop(t, th) : -PS_E_GONE;
 
-			if (!th->seized)
-				continue;
-			e = wait_stop(t, th);
-			if (e == 0)
+			if (e == 0) {
 				th->pub.stopped = true;
-			else if (e == -PS_E_GONE)
+			} else if (e == -PS_E_GONE) {
 				th->seized = false;
-			else if (e != -PS_E_TIMEOUT)
+				note_gone(t, th->pub.tid);
+				died++;
+			} else if (e != -PS_E_TIMEOUT) {
 				debug_msg("pid %d tid %d: waiting for the stop: %s",
 					  (int)pid, (int)th->pub.tid, ps_strerror(e));
+			}
 		}
 		/* Forget the threads that exited while we stopped them. */
 		for (size_t i = t->n; i-- > first;)
 			if (!t->th[i].seized)
 				drop(t, i);
 		classify(t, first);
-		if (watchdog_fired)
-			break;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t->tstopped);
 	watchdog_disarm();
@@ -274,6 +305,11 @@ int target_stop(pid_t pid, struct target **out)
 	}
 	*out = t;
 	return 0;
+}
+
+bool target_settled(const struct target *t)
+{
+	return t->settled;
 }
 
 size_t target_nthreads(const struct target *t)
@@ -384,6 +420,7 @@ void target_free(struct target *t)
 		return;
 	target_resume(t);
 	free(t->th);
+	free(t->gone);
 	free(t);
 }
 

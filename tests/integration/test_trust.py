@@ -104,44 +104,28 @@ def reap(p, timeout=RUN_TIMEOUT):
         raise AssertionError("pystack hung: %s" % " ".join(p.args))
 
 
-def ask_oracle(t, timeout=20):
-    """The interpreter's stacks, as Target.oracle, but asked as often as needed.
+def ask_oracle_quietly(t, timeout=20):
+    """The interpreter's stacks (Target.oracle), asked while churn.py is quiet.
 
-    faulthandler appends each dump to the oracle file (2.7's handler rewrites
-    it): wait for a new dump to be complete and parse it alone.  None if the
-    target died instead: faulthandler walks the thread states without a lock,
-    and crashes now and then (SIGSEGV) when threads end under it.
+    faulthandler walks the thread states without a lock and can crash when
+    threads end under it, so churn.py is first told to pause (churn.py) and
+    the oracle is asked only once no short-lived thread is left.
     """
-    path = t.oracle_path
-    try:
-        with open(path, "rb") as f:
-            old = f.read()
-        st = os.stat(path)
-        before = (st.st_size, st.st_mtime_ns)
-    except FileNotFoundError:
-        old, before = b"", None
-    os.kill(t.pid, signal.SIGUSR1)
+    pause = os.path.join(t.tmp.name, "churn.pause")
+    quiet = os.path.join(t.tmp.name, "churn.quiet")
+    open(pause, "w").close()
     deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        time.sleep(0.05)
-        if t.proc.poll() is not None:
-            return None
-        try:
-            st = os.stat(path)
-        except FileNotFoundError:
-            continue
-        now = (st.st_size, st.st_mtime_ns)
-        if now != before and now == last:
-            with open(path, "rb") as f:
-                text = f.read()
-            if old and text.startswith(old) and len(text) > len(old):
-                text = text[len(old):]
-            text = text.decode("ascii", "replace")
-            if text.endswith("\n"):
-                return harness.parse_faulthandler(text)
-        last = now
-    raise AssertionError("the interpreter wrote no stack dump in %ds: target hung?" % timeout)
+    while not os.path.exists(quiet):
+        assert t.proc.poll() is None, "churn.py died before it was quiet"
+        assert time.time() < deadline, "churn.py did not quieten in %ds" % timeout
+        time.sleep(0.005)
+    try:
+        return t.oracle(timeout)
+    finally:
+        os.remove(pause)
+        while os.path.exists(quiet):
+            assert time.time() < deadline + timeout, "churn.py did not resume"
+            time.sleep(0.005)
 
 
 # -- what a sane frame looks like ------------------------------------------------
@@ -244,25 +228,17 @@ CHURN_FUNCTIONS = {"churn_body", "level1", "level2", "level3"}
 
 
 def churn_target(python):
-    """churn.py running, and the interpreter's own stacks of its stable threads.
-
-    The oracle is asked before pystack ever touches the process; a target
-    whose faulthandler crashed (see ask_oracle) is replaced by a new one.
-    """
-    for attempt in range(5):
-        t = Target(python, "churn.py", busy=1000)
-        try:
-            stable = json.loads(t.info)["stable"]
-            oracle = ask_oracle(t)
-        except BaseException:
-            t.kill()
-            raise
-        if oracle is not None:
-            missing = [hex(i) for i in stable if i not in oracle]
-            assert not missing, "the interpreter does not list its stable threads %s" % missing
-            return t, {i: oracle[i] for i in stable}
+    """churn.py running, and the interpreter's own stacks of its stable threads."""
+    t = Target(python, "churn.py", busy=1000)
+    try:
+        stable = json.loads(t.info)["stable"]
+        oracle = ask_oracle_quietly(t)
+        missing = [hex(i) for i in stable if i not in oracle]
+        assert not missing, "the interpreter does not list its stable threads %s" % missing
+    except BaseException:
         t.kill()
-    raise AssertionError("churn.py crashed in faulthandler 5 times in a row")
+        raise
+    return t, {i: oracle[i] for i in stable}
 
 
 def assert_churning(t, what, timeout=5.0):
@@ -288,7 +264,8 @@ def _churn_race(python, dumps, extras):
             snap = check_snapshot(r, t.pid, what)
             stacks = pystack_stacks(snap)
             gone = [hex(i) for i in stable if i not in stacks]
-            assert not gone, "%s: stable threads missing: %s" % (what, gone)
+            assert not gone, "%s: stable threads missing: %s (exit %d, %r)\n%s" % (
+                what, gone, r.returncode, r.stderr, r.stdout[:2000])
             for ident in stable:
                 assert stacks[ident] == expected[ident], (
                     "%s: stable thread 0x%x moved?\n pystack %r\n python  %r"

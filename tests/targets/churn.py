@@ -8,7 +8,13 @@
 # functions (churn_body > level1 > level2 > level3) and ends.  So pystack
 # keeps finding thread states being created and deleted, and frames being
 # pushed and popped, while it reads.
+# A test that wants the interpreter's own view (faulthandler walks the thread
+# states without a lock, and can crash when threads end under it) creates
+# churn.pause in the working directory: the spawner stops starting threads,
+# waits until every short-lived thread is gone from the OS, and answers with
+# churn.quiet; when churn.pause is removed it removes churn.quiet and goes on.
 # READY carries {"stable": [idents of the threads that never move]}.
+import os
 import sys
 import threading
 import time
@@ -94,10 +100,31 @@ def churn_body(n, release):
             slots.release()
 
 
+def os_threads():
+    return len(os.listdir("/proc/self/task"))
+
+
+def keep_quiet(alone):
+    """Hold every slot until churn.pause goes, once the churners are gone."""
+    for _ in range(concurrent):
+        slots.acquire()
+    while os_threads() > alone:
+        time.sleep(0.001)
+    open("churn.quiet", "w").close()
+    while os.path.exists("churn.pause"):
+        time.sleep(0.01)
+    os.remove("churn.quiet")
+    for _ in range(concurrent):
+        slots.release()
+
+
 def spawner():
+    alone = os_threads()
     k = 0
     while True:
         k += 1
+        if os.path.exists("churn.pause"):
+            keep_quiet(alone)
         slots.acquire()
         n = 50 + (k * 37) % 400
         if k % 2:
