@@ -19,6 +19,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 TARGETS = os.path.join(ROOT, "tests", "targets")
 PYSTACK = os.environ.get("PYSTACK") or os.path.join(ROOT, "build", "pystack")
+# The unit-test binary, whose hidden modes read and stop live processes.
+UNIT = os.environ.get("PYSTACK_UNIT") or os.path.join(ROOT, "build", "unit-tests")
 
 
 def run_pystack(*args, timeout=60, user=None, env=None):

@@ -9,9 +9,8 @@ decodes the same table with pystack's code and reports any difference.
 import os
 import subprocess
 
-from harness import ROOT, TARGETS
+from harness import TARGETS, UNIT
 
-UNIT = os.environ.get("PYSTACK_UNIT") or os.path.join(ROOT, "build", "unit-tests")
 
 
 def test_line_tables_match_the_interpreter(python):

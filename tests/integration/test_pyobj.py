@@ -19,9 +19,8 @@ import subprocess
 import pytest
 
 import pythons
-from harness import ROOT, Target
+from harness import ROOT, UNIT, Target
 
-UNIT = os.environ.get("PYSTACK_UNIT") or os.path.join(ROOT, "build", "unit-tests")
 
 # Bounds, as in include/pyobj.h.
 ITEMS = 8

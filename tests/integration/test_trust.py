@@ -16,7 +16,7 @@ import subprocess
 import time
 
 import harness
-from harness import PYSTACK, Target, assert_same_stacks, pystack_stacks
+from harness import PYSTACK, UNIT, Target, assert_same_stacks, pystack_stacks
 
 SIGSTOP_BIT = 1 << (signal.SIGSTOP - 1)
 RUN_TIMEOUT = 20          # per pystack run: generous, for the sanitized build
@@ -251,7 +251,32 @@ def assert_churning(t, what, timeout=5.0):
         time.sleep(0.005)
 
 
-def _churn_race(python, dumps, extras):
+def assert_stops_hold_every_thread(t, stops):
+    """Stopping the process (the attach layer alone, unit-tests stop) holds
+    every live thread, every time: none runs on while the others are read."""
+    r = subprocess.run([UNIT, "stop", str(t.pid), str(stops)], capture_output=True,
+                       text=True, timeout=RUN_TIMEOUT)
+    assert r.returncode == 0, (r.returncode, r.stdout[-2000:], r.stderr)
+    assert r.stdout.startswith("%d stops, 0 with a thread running free" % stops), r.stdout
+
+
+class cpu_load:
+    """Processes that spin on every CPU while the block runs.  Races need the
+    scheduler to interleave: a loaded machine preempts pystack and the target
+    between any two steps, which widens the windows an idle one leaves shut."""
+
+    def __enter__(self):
+        self.procs = [subprocess.Popen(["sh", "-c", "while :; do :; done"])
+                      for _ in range(os.cpu_count() or 1)]
+        return self
+
+    def __exit__(self, *exc):
+        for p in self.procs:
+            p.kill()
+            p.wait()
+
+
+def _churn_race(python, dumps, extras, stops):
     t, expected = churn_target(python)
     with t:
         stable = list(expected)
@@ -275,6 +300,7 @@ def _churn_race(python, dumps, extras):
                             for f in frames)
         # The race was run: short-lived threads were caught mid-call.
         assert churning >= min(3, len(runs) // 10), (churning, len(runs))
+        assert_stops_hold_every_thread(t, stops)
         # And the process goes on as before: nothing of it held, its threads
         # still come and go, and it quits on request.
         what = "after %d dumps of %s" % (len(runs), python.label)
@@ -284,11 +310,16 @@ def _churn_race(python, dumps, extras):
 
 
 def test_dumps_race_thread_churn(newest_python):
-    _churn_race(newest_python, 200, 12)
+    _churn_race(newest_python, 200, 12, 2000)
+
+
+def test_dumps_race_thread_churn_loaded(newest_python):
+    with cpu_load():
+        _churn_race(newest_python, 200, 6, 2000)
 
 
 def test_dumps_race_thread_churn_every_python(python):
-    _churn_race(python, 30, 3)
+    _churn_race(python, 30, 3, 200)
 
 
 # -- 2. a process that exits while it is read ------------------------------------

@@ -173,15 +173,6 @@ static size_t build_regions(struct capture_mem *c, struct fuzzimg_region **out)
 	return nreg;
 }
 
-static bool parse_u64(const char *s, uint64_t *v)
-{
-	char *end;
-
-	errno = 0;
-	*v = strtoull(s, &end, 0);
-	return !errno && end != s && !*end;
-}
-
 /* The text the readers give for m, into a malloc'd string. */
 static char *read_text(struct rmem *m, const struct pyruntime *rt, const uint64_t *roots,
 		       size_t nroots, struct fuzz_stats *st)
@@ -286,14 +277,14 @@ int capture_main(int argc, char **argv)
 	uint64_t pid, roots[FUZZIMG_MAX_ROOTS];
 	size_t nroots = 0;
 
-	if (argc < 3 || !parse_u64(argv[1], &pid) || !pid || pid > INT32_MAX ||
+	if (argc < 3 || !unit_parse_u64(argv[1], &pid) || !pid || pid > INT32_MAX ||
 	    argc - 3 > FUZZIMG_MAX_ROOTS) {
 		fprintf(stderr, "usage: unit-tests capture PID OUTFILE [ADDR...] (at most %d)\n",
 			FUZZIMG_MAX_ROOTS);
 		return 64;
 	}
 	for (int i = 3; i < argc; i++)
-		if (!parse_u64(argv[i], &roots[nroots++]))
+		if (!unit_parse_u64(argv[i], &roots[nroots++]))
 			return 64;
 	return capture((pid_t)pid, argv[2], roots, nroots);
 }

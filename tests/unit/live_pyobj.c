@@ -33,15 +33,6 @@
 
 #define REPR_SIZE 4096
 
-static bool parse_u64(const char *s, uint64_t *v)
-{
-	char *end;
-
-	errno = 0;
-	*v = strtoull(s, &end, 0);
-	return !errno && end != s && !*end;
-}
-
 static void print_json_string(const char *s)
 {
 	putchar('"');
@@ -93,11 +84,11 @@ static int run(const char *mode, struct rmem *m, const struct pyruntime *rt, int
 	char name[256];
 	int err;
 
-	if (argc < 1 || !parse_u64(argv[0], &obj))
+	if (argc < 1 || !unit_parse_u64(argv[0], &obj))
 		return 64;
 	if (!strcmp(mode, "repr")) {
 		for (int i = 0; i < argc; i++) {
-			if (!parse_u64(argv[i], &obj))
+			if (!unit_parse_u64(argv[i], &obj))
 				return 64;
 			print_repr(m, rt, obj);
 			putchar('\n');
@@ -153,7 +144,7 @@ static int run(const char *mode, struct rmem *m, const struct pyruntime *rt, int
 	}
 	if (!strcmp(mode, "typename")) {
 		for (int i = 0; i < argc; i++) {
-			if (!parse_u64(argv[i], &obj))
+			if (!unit_parse_u64(argv[i], &obj))
 				return 64;
 			err = pyobj_type_name(m, rt, obj, name, sizeof(name));
 			if (err) {
@@ -189,7 +180,7 @@ int pyobj_live(int argc, char **argv)
 	uint64_t pid;
 	int err, status;
 
-	if (argc < 3 || !parse_u64(argv[1], &pid) || !pid || pid > INT32_MAX) {
+	if (argc < 3 || !unit_parse_u64(argv[1], &pid) || !pid || pid > INT32_MAX) {
 		fprintf(stderr, "usage: unit-tests repr|getattr|dictget|items|u64|typename PID ADDR [NAME]\n");
 		return 64;
 	}

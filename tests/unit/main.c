@@ -4,9 +4,12 @@
  * stdin (written by real interpreters, see tests/integration/test_lines.py);
  * with "repr", "getattr" and the like it reads objects of a live process
  * (see live_pyobj.c and tests/integration/test_pyobj.py); with "capture" it
- * writes a seed for the fuzz target from a live process (see capture.c).
+ * writes a seed for the fuzz target from a live process (see capture.c);
+ * with "stop" it checks the attach layer holds every thread (live_stop.c).
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "unit.h"
@@ -20,6 +23,15 @@ static const struct unit_test *const suites[] = {
 	pyobj_tests, pythreading_tests,
 };
 
+bool unit_parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoull(s, &end, 0);
+	return !errno && end != s && !*end;
+}
+
 int main(int argc, char **argv)
 {
 	int passed = 0, failed = 0;
@@ -28,6 +40,8 @@ int main(int argc, char **argv)
 		return pyline_check_cases(stdin);
 	if (argc > 1 && !strcmp(argv[1], "capture"))
 		return capture_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "stop"))
+		return stop_live(argc - 1, argv + 1);
 	if (argc > 3 && pyobj_live_mode(argv[1]))
 		return pyobj_live(argc - 1, argv + 1);
 	for (size_t s = 0; s < sizeof(suites) / sizeof(suites[0]); s++) {

@@ -6,6 +6,7 @@
 #define PYSTACK_UNIT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -70,6 +71,12 @@ int pyline_check_cases(FILE *in);
 /* Objects of a live process (see live_pyobj.c): whether mode is one, and the mode's main. */
 bool pyobj_live_mode(const char *mode);
 int pyobj_live(int argc, char **argv);
+
+/* A whole number (decimal, or 0x hex) that fits 64 bits, for the live modes. */
+bool unit_parse_u64(const char *s, uint64_t *v);
+
+/* Stop a live process again and again (see live_stop.c): stop PID N. */
+int stop_live(int argc, char **argv);
 
 /* A seed for the fuzz target from a live process (see capture.c): capture PID OUTFILE [ADDR...]. */
 int capture_main(int argc, char **argv);
