@@ -441,6 +441,20 @@ def assert_progresses(path, what, timeout=5.0):
         time.sleep(0.002)
 
 
+def signal_pystack(p, pid, sig, delay, aim):
+    """Send sig to pystack p: after delay, or (aim) as soon as p holds pid, which
+    on a loaded machine no fixed delay hits reliably.  Whether p held pid then."""
+    if aim:
+        deadline = time.time() + RUN_TIMEOUT
+        while p.poll() is None and tracer_of(pid) != p.pid and time.time() < deadline:
+            pass
+    else:
+        time.sleep(delay)
+    held = tracer_of(pid) == p.pid
+    p.send_signal(sig)
+    return held
+
+
 def many_threads(python):
     tmp_counter = os.path.join(os.environ.get("TMPDIR", "/tmp"),
                                "pystack-trust-%d-%d" % (os.getpid(), random.randrange(1 << 30)))
@@ -468,12 +482,11 @@ def test_signals_during_stop(newest_python):
         for i in range(30):
             sig = sigs[i % 3]
             delay = rng.uniform(0, 0.015)
-            what = "round %d: %s after %.1f ms" % (i, sig.name, delay * 1000)
+            what = "round %d: %s %s" % (i, sig.name, "once held" if i % 2 else
+                                        "after %.1f ms" % (delay * 1000))
             p = subprocess.Popen([PYSTACK, "dump", "--native", str(t.pid)],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            time.sleep(delay)
-            held += tracer_of(t.pid) == p.pid
-            p.send_signal(sig)
+            held += signal_pystack(p, t.pid, sig, delay, aim=i % 2 == 1)
             out, err = reap(p)
             r = subprocess.CompletedProcess(p.args, p.returncode, out, err)
             assert p.returncode in (0, -sig, 128 + sig) or checker_crashed(r), (
@@ -507,13 +520,12 @@ def test_sigkill_pystack(newest_python):
             cmd = [PYSTACK, "watch", "--interval", "0", str(t.pid)] if kind == "watch" else \
                   [PYSTACK, "dump", "--native", str(t.pid)]
             delay = rng.uniform(0, 0.020)
-            what = "round %d: SIGKILL to pystack %s after %.1f ms" % (i, kind, delay * 1000)
+            aim = i % 4 >= 2
+            what = "round %d: SIGKILL to pystack %s %s" % (
+                i, kind, "once held" if aim else "after %.1f ms" % (delay * 1000))
             p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                  text=True)
-            time.sleep(delay)
-            if tracer_of(t.pid) == p.pid:
-                held[kind] += 1
-            p.kill()
+            held[kind] += signal_pystack(p, t.pid, signal.SIGKILL, delay, aim)
             _, err = reap(p)
             r = subprocess.CompletedProcess(p.args, p.returncode, "", err)
             assert p.returncode in (0, -signal.SIGKILL) or checker_crashed(r), (

@@ -115,16 +115,19 @@ def test_maximum_rate_with_interval_zero(newest_python):
 def test_signals_end_the_watch_and_leave_the_target_running(newest_python, sig):
     with Target(newest_python, "threads.py", 10, busy=0) as t:
         # Interval 0: the signal most likely arrives while the target is stopped.
-        for delay in (0.3, 0.05, 0.011, 0.2):
+        # It is sent once the watch has begun (its first snapshot is out): a
+        # signal before pystack's main() would kill it by the default action.
+        for delay in (0.3, 0.05, 0.011, 0.0):
             p = subprocess.Popen([PYSTACK, "watch", "--json", "--interval", "0", str(t.pid)],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            first = p.stdout.readline()
             time.sleep(delay)
             p.send_signal(sig)
             out, err = p.communicate(timeout=10)
             assert p.returncode == 0, err
             assert "stopped by %s" % signal.Signals(sig).name in err, err
             assert len(err.strip().splitlines()) == 1, err
-            for snap in json_lines(out):
+            for snap in json_lines(first + out):
                 assert len(snap["threads"]) == 12
             t.assert_left_alone()
         t.finish()
