@@ -71,11 +71,17 @@ struct tidmap {
 		pid_t inner;	/* in the process's own namespace (what gettid() says there) */
 		pid_t here;	/* in pystack's */
 	} *v;
-	size_t n;
+	size_t n, cap;
 };
 
-/* Build the map from /proc/PID/task/TID/status (NSpid); free m->v. */
+/*
+ * Build the map from /proc/PID/task/TID/status (NSpid); free m->v.  A
+ * listing can miss threads (see target.h): proc_tid_map_add() adds one.
+ */
 int proc_tid_map(pid_t pid, struct tidmap *m);
+int proc_tid_map_add(pid_t pid, pid_t tid, struct tidmap *m);
+/* Whether the map has the thread whose id here is here. */
+bool tidmap_knows(const struct tidmap *m, pid_t here);
 
 /* The id here of the thread whose id in the process's namespace is inner, or 0. */
 pid_t tidmap_here(const struct tidmap *m, pid_t inner);

@@ -603,39 +603,53 @@ bool proc_other_pidns(pid_t pid)
 	return a > 0 && b > 0 && (a != b || memcmp(theirs, ours, (size_t)a));
 }
 
+int proc_tid_map_add(pid_t pid, pid_t tid, struct tidmap *m)
+{
+	char buf[4096], *line, *end, *last = NULL;
+	int len = read_small(buf, sizeof(buf), "/proc/%d/task/%d/status", (int)pid, (int)tid);
+
+	if (len < 0)
+		return len;
+	line = strstr(buf, "\nNSpid:");
+	if (!line)
+		return -ENOENT;
+	/* "NSpid:\t<here>\t...\t<innermost>": the thread's id in each namespace, ours first. */
+	end = strchr(line + 1, '\n');
+	if (end)
+		*end = '\0';
+	for (char *p = line + 7; *p; p++)
+		if (*p == '\t' || *p == ' ')
+			last = p + 1;
+	if (!last || !*last)
+		return -ENOENT;
+	xgrow(&m->v, &m->cap, m->n + 1, sizeof(*m->v));
+	m->v[m->n].here = tid;
+	m->v[m->n].inner = (pid_t)strtol(last, NULL, 10);
+	m->n++;
+	return 0;
+}
+
 int proc_tid_map(pid_t pid, struct tidmap *out)
 {
 	pid_t *tids = NULL;
-	size_t cap = 0, capmap = 0;
+	size_t cap = 0;
 	long n = proc_tasks(pid, &tids, &cap);
 
 	memset(out, 0, sizeof(*out));
 	if (n < 0)
 		return (int)n;
-	for (long i = 0; i < n; i++) {
-		char buf[4096], *line;
-		int len = read_small(buf, sizeof(buf), "/proc/%d/task/%d/status", (int)pid, (int)tids[i]);
-
-		line = len > 0 ? strstr(buf, "\nNSpid:") : NULL;
-		if (!line)
-			continue;
-		/* "NSpid:\t<here>\t...\t<innermost>": the thread's id in each namespace, ours first. */
-		char *end = strchr(line + 1, '\n'), *last = NULL;
-
-		if (end)
-			*end = '\0';
-		for (char *p = line + 7; *p; p++)
-			if (*p == '\t' || *p == ' ')
-				last = p + 1;
-		if (!last || !*last)
-			continue;
-		xgrow(&out->v, &capmap, out->n + 1, sizeof(*out->v));
-		out->v[out->n].here = tids[i];
-		out->v[out->n].inner = (pid_t)strtol(last, NULL, 10);
-		out->n++;
-	}
+	for (long i = 0; i < n; i++)
+		proc_tid_map_add(pid, tids[i], out);
 	free(tids);
 	return 0;
+}
+
+bool tidmap_knows(const struct tidmap *m, pid_t here)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (m->v[i].here == here)
+			return true;
+	return false;
 }
 
 pid_t tidmap_here(const struct tidmap *m, pid_t inner)

@@ -294,6 +294,10 @@ static int snapshot_stopped(struct session *s, const struct session_opts *opts,
 	rmem_replay(s->mem);
 	r.target = t;
 	r.gen = s->gen;
+	/* Threads the map (made before the stop, to keep it short) missed: born since, or unlisted. */
+	for (size_t i = 0; r.tids && i < target_nthreads(t); i++)
+		if (!tidmap_knows(&tids, target_thread(t, i)->tid))
+			proc_tid_map_add(s->pid, target_thread(t, i)->tid, &tids);
 	if (!target_settled(t)) {
 		snap->partial++;
 		debug_msg("pid %d: threads kept appearing or dying through every rescan; "
