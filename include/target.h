@@ -4,9 +4,10 @@
  *
  * Threads are seized (PTRACE_SEIZE, which injects no signal) and then
  * interrupted (PTRACE_INTERRUPT); /proc/PID/task is rescanned until a
- * listing shows no new thread and no thread died meanwhile (the kernel's
- * listing stops short at a thread that dies under it).  A signal that arrives meanwhile is held and given back at
- * detach; a process in group-stop (SIGSTOP) re-enters it when detached.
+ * listing holds only threads already held (and a dead leader): the
+ * kernel's listing stops short at a thread that dies under it, and only
+ * held threads cannot die.  A signal that arrives meanwhile is held and
+ * given back at detach; a process in group-stop (SIGSTOP) re-enters it when detached.
  * While threads are stopped, SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGTSTP
  * are blocked in pystack and delivered after the detach.  If pystack dies
  * the kernel detaches, and since SEIZE leaves no pending SIGSTOP the target
@@ -41,7 +42,7 @@ int target_stop(pid_t pid, struct target **out);
 
 /*
  * Whether the last listing of the process's threads held none that is not
- * held here (false when threads kept appearing or dying for every
+ * held here (false when threads kept appearing or dying through every
  * rescan: then a thread may have run on while the others were read).
  */
 bool target_settled(const struct target *t);

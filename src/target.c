@@ -37,9 +37,8 @@ struct target {
 	pid_t pid;
 	struct tthread *th;
 	size_t n, cap;
-	pid_t *gone;		/* threads seen dying during the stop: not tried again */
-	size_t ngone, capgone;
 	bool settled;		/* a listing showed no thread we did not hold */
+	bool leader_dead;	/* the main thread exited, the others run on */
 	struct timespec t0, tstopped, tdetach, t1;
 	bool started;		/* t0 is set: an interrupt was sent */
 	bool resumed;
@@ -138,20 +137,6 @@ static int wait_stop(struct target *t, struct tthread *th)
 	}
 }
 
-static bool seen_gone(const struct target *t, pid_t tid)
-{
-	for (size_t i = 0; i < t->ngone; i++)
-		if (t->gone[i] == tid)
-			return true;
-	return false;
-}
-
-static void note_gone(struct target *t, pid_t tid)
-{
-	xgrow(&t->gone, &t->capgone, t->ngone + 1, sizeof(*t->gone));
-	t->gone[t->ngone++] = tid;
-}
-
 static void drop(struct target *t, size_t i)
 {
 	memmove(&t->th[i], &t->th[i + 1], (t->n - i - 1) * sizeof(*t->th));
@@ -160,28 +145,32 @@ static void drop(struct target *t, size_t i)
 
 /*
  * Seize the threads not yet known; returns how many were added, or an
- * error.  *died counts the listed threads found dead meanwhile.
+ * error.  *strangers counts the listed threads that are neither held nor
+ * the dead leader: ones that died (or were dying) while listed.
  */
-static long seize_new(struct target *t, const pid_t *tids, size_t ntids, size_t *died)
+static long seize_new(struct target *t, const pid_t *tids, size_t ntids, size_t *strangers)
 {
 	long added = 0;
 
+	*strangers = 0;
 	for (size_t k = 0; k < ntids; k++) {
 		struct tthread *th;
 		char state;
 
-		if (find(t, tids[k]) >= 0 || seen_gone(t, tids[k]))
+		if (find(t, tids[k]) >= 0 || (tids[k] == t->pid && t->leader_dead))
 			continue;
 		if (ptrace(PTRACE_SEIZE, tids[k], 0, 0) < 0) {
 			/*
-			 * Gone already; or dead, which the kernel refuses (a
-			 * zombie leader): nothing to read there.
+			 * Gone already; or dead, which the kernel refuses: a
+			 * zombie leader stays so while its threads live.
 			 */
 			if (errno == ESRCH ||
 			    (errno == EPERM && (proc_task_state(t->pid, tids[k], &state) < 0 ||
 						state == 'Z' || state == 'X'))) {
-				note_gone(t, tids[k]);
-				++*died;
+				if (tids[k] == t->pid && errno == EPERM)
+					t->leader_dead = true;
+				else
+					++*strangers;
 				continue;
 			}
 			return -errno;
@@ -242,28 +231,32 @@ int target_stop(pid_t pid, struct target **out)
 	watchdog_arm();
 	/*
 	 * A listing of /proc/PID/task ends early when a thread it has just
-	 * listed dies (the kernel cannot step past it), so a listing is
-	 * believed only when no thread died since the one before: one that
-	 * holds nothing new and saw no death.
+	 * listed dies (the kernel cannot step past it), and leaves out every
+	 * newer thread.  So the stop is done only when a listing holds no
+	 * thread that we do not hold (stopped, they cannot die under it) but
+	 * the dead leader (which cannot go while others live): that listing
+	 * is whole, and since held threads start no new ones, nothing runs.
 	 */
 	for (int round = 0; round < MAX_ROUNDS; round++) {
 		long ntids = proc_tasks(pid, &tids, &cap);
-		size_t first = t->n, died = 0;
+		size_t first = t->n, strangers;
 		long added;
 
 		if (ntids < 0) {
 			err = ntids == -ESRCH ? -PS_E_GONE : (int)ntids;
 			break;
 		}
-		added = seize_new(t, tids, (size_t)ntids, &died);
+		added = seize_new(t, tids, (size_t)ntids, &strangers);
 		if (added < 0) {
 			err = (int)added;
 			break;
 		}
-		if (added == 0 && died == 0) {
+		if (added == 0 && strangers == 0) {
 			t->settled = true;
 			break;
 		}
+		if (added == 0)
+			continue;
 		if (!t->started) {
 			clock_gettime(CLOCK_MONOTONIC, &t->t0);
 			t->started = true;
@@ -280,8 +273,6 @@ int target_stop(pid_t pid, struct target **out)
 				th->pub.stopped = true;
 			} else if (e == -PS_E_GONE) {
 				th->seized = false;
-				note_gone(t, th->pub.tid);
-				died++;
 			} else if (e != -PS_E_TIMEOUT) {
 				debug_msg("pid %d tid %d: waiting for the stop: %s",
 					  (int)pid, (int)th->pub.tid, ps_strerror(e));
@@ -420,7 +411,6 @@ void target_free(struct target *t)
 		return;
 	target_resume(t);
 	free(t->th);
-	free(t->gone);
 	free(t);
 }
 

@@ -29,7 +29,8 @@ static int unheld(pid_t pid, struct target *t)
 			continue;
 		if (proc_task_state(pid, tids[i], &state) < 0 || state == 'Z' || state == 'X')
 			continue;	/* died meanwhile */
-		printf("tid %d is not held (state %c)\n", (int)tids[i], state);
+		printf("tid %d is %s (state %c)\n", (int)tids[i],
+		       k >= 0 ? "held but did not stop" : "not held", state);
 		free_running++;
 	}
 	free(tids);
