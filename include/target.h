@@ -7,8 +7,8 @@
  * listing holds only threads already held (and a dead leader): the
  * kernel's listing stops short at a thread that dies under it, and only
  * held threads cannot die.  A signal that arrives meanwhile is held and
- * given back at detach; a process in group-stop (SIGSTOP) re-enters it when detached.
- * While threads are stopped, SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGTSTP
+ * given back at detach; a process in group-stop (SIGSTOP) re-enters it
+ * when detached.  While threads are stopped, SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGTSTP
  * are blocked in pystack and delivered after the detach.  If pystack dies
  * the kernel detaches, and since SEIZE leaves no pending SIGSTOP the target
  * simply runs on.
