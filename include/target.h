@@ -8,10 +8,10 @@
  * kernel's listing stops short at a thread that dies under it, and only
  * held threads cannot die.  A signal that arrives meanwhile is held and
  * given back at detach; a process in group-stop (SIGSTOP) re-enters it
- * when detached.  While threads are stopped, SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGTSTP
- * are blocked in pystack and delivered after the detach.  If pystack dies
- * the kernel detaches, and since SEIZE leaves no pending SIGSTOP the target
- * simply runs on.
+ * when detached.  While threads are stopped, SIGINT, SIGTERM, SIGHUP,
+ * SIGQUIT and SIGTSTP are blocked in pystack and delivered after the
+ * detach.  If pystack dies the kernel detaches, and since SEIZE leaves no
+ * pending SIGSTOP the target simply runs on.
  */
 #ifndef PYSTACK_TARGET_H
 #define PYSTACK_TARGET_H
