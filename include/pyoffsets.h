@@ -1,12 +1,14 @@
 /*
  * CPython struct layouts as data.
  *
- * One struct py_offsets describes, for one CPython minor version, where the
- * fields pystack reads live inside the interpreter's structures.  Up to 3.12
- * it comes from a table generated from that version's installed headers
- * (tools/gen_offsets.c writes src/offsets/pyXY.h); from 3.13 on it starts
- * from the generated table and is then overridden by the target's own
- * _Py_DebugOffsets (see pydebugoffsets.h).
+ * One struct py_offsets describes, for one CPython minor version and build
+ * (the default one, or the free-threaded one of 3.13 on: every object field
+ * moves there), where the fields pystack reads live inside the
+ * interpreter's structures.  Up to 3.12 it comes from a table generated from
+ * that version's installed headers (tools/gen_offsets.c writes
+ * src/offsets/pyXY.h, pyXYt.h); from 3.13 on it starts from the generated
+ * table and every field the target publishes in its own _Py_DebugOffsets
+ * is then taken from there (pyruntime.c).
  *
  * Every field is a byte offset or a size, as uint64_t.  A field a version
  * does not have is PYO_NONE; the readers decide from the version which
@@ -15,6 +17,7 @@
 #ifndef PYSTACK_PYOFFSETS_H
 #define PYSTACK_PYOFFSETS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define PYO_NONE UINT64_MAX
@@ -62,6 +65,7 @@ struct py_offsets {
 	uint64_t gil_last_holder;
 	uint64_t gil_cond;		/* cond, a PyCOND_T */
 	uint64_t gil_cond_size;		/* sizeof(PyCOND_T) */
+	uint64_t gil_enabled;		/* enabled (int), free-threaded 3.13+: 0 while the GIL is off */
 
 	/* struct _gc_runtime_state */
 	uint64_t gc_collecting;
@@ -75,6 +79,7 @@ struct py_offsets {
 	uint64_t cframe_current_frame;	/* _PyCFrame.current_frame, 3.11-3.12 */
 	uint64_t tstate_thread_id;
 	uint64_t tstate_native_thread_id; /* 3.11+ */
+	uint64_t tstate_state;		/* state (int): detached 0, attached 1, suspended 2 (3.13+) */
 
 	/* PyFrameObject (<=3.10) */
 	uint64_t frame_size;
@@ -92,6 +97,7 @@ struct py_offsets {
 	uint64_t iframe_owner;		/* char */
 	uint64_t iframe_is_entry;	/* bool, 3.11 only */
 	uint64_t iframe_localsplus;
+	uint64_t iframe_tlbc_index;	/* int32, free-threaded 3.14+: which copy of the bytecode */
 
 	/* PyCodeObject */
 	uint64_t code_size;
@@ -112,6 +118,9 @@ struct py_offsets {
 	uint64_t code_freevars;		/* tuple (<=3.10) */
 	uint64_t code_localsplusnames;	/* tuple (3.11+) */
 	uint64_t code_localspluskinds;	/* bytes (3.11+) */
+	uint64_t code_tlbc;		/* co_tlbc, a _PyCodeArray * (free-threaded 3.14+) */
+	uint64_t codearray_size;	/* _PyCodeArray.size */
+	uint64_t codearray_entries;	/* _PyCodeArray.entries[]: each thread's copy of the bytecode */
 
 	/* PyBytesObject (3.x), PyStringObject (2.7) */
 	uint64_t bytes_sval;
@@ -180,17 +189,19 @@ struct py_offsets {
 /* A generated table: which CPython it was read from, and the layout. */
 struct py_offsets_table {
 	unsigned major, minor;
+	bool free_threaded;		/* built with --disable-gil (Py_GIL_DISABLED) */
 	const char *source;		/* e.g. "3.12.1 headers" */
 	struct py_offsets off;
 };
 
 /*
- * The generated table for a minor version, or NULL when pystack has none.
- * The returned pointer is static.
+ * The generated table for a minor version and build, or NULL when pystack
+ * has none.  The returned pointer is static.
  */
-const struct py_offsets_table *pyoffsets_for_version(unsigned major, unsigned minor);
+const struct py_offsets_table *pyoffsets_for_version(unsigned major, unsigned minor,
+						     bool free_threaded);
 
-/* All tables, oldest first (for --version and the "supported" message). */
+/* All tables, oldest first, a default build before its free-threaded one. */
 const struct py_offsets_table *pyoffsets_tables(unsigned *count);
 
 #endif

@@ -32,10 +32,11 @@ struct pyruntime {
 	struct py_version ver;
 	char version[32];		/* "3.12.1", "3.13.0rc2" */
 	struct py_offsets off;
-	char layout[64];		/* where off came from, for -v */
+	char layout[96];		/* where off came from, for -v */
 	char *binary;			/* the ELF holding the interpreter, as the target sees it */
 	bool shared;			/* a libpython, not the executable */
 	bool stripped;			/* no .symtab */
+	bool free_threaded;		/* built without the GIL (--disable-gil), 3.13+ */
 	char found_by[64];		/* how the interpreter list was found */
 
 	/* Run-time addresses in the target. */
@@ -84,18 +85,8 @@ void pyruntime_free(struct pyruntime *rt);
 /* Fill what follows from rt->ver: version, vkey, line_format. */
 void pyruntime_derive(struct pyruntime *rt);
 
-/* "2.7, 3.6-3.13": the versions this build reads. */
+/* "2.7, 3.6-3.15 (free-threaded: 3.13-3.15)": the versions this build reads. */
 const char *pyruntime_supported(void);
-
-/*
- * Parse a 3.13+ _Py_DebugOffsets image (buf, len bytes from the start of
- * _PyRuntime) over off, which holds the generated table for the same minor
- * version as a starting point.  Checks the cookie, the version against
- * expect, the build and the sizes.  Returns 0 or -PS_E_UNSUPPORTED /
- * -PS_E_BAD_DATA with why filled in.
- */
-int pyruntime_import_debug_offsets(const void *buf, size_t len, const struct py_version *expect,
-				   struct py_offsets *off, char *why, size_t nwhy);
 
 /* Parse "3.12.1", "2.7.18", "3.13.0rc2+" into v; 0 or -EINVAL. */
 int py_version_parse(const char *s, struct py_version *v);

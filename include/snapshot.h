@@ -51,6 +51,14 @@ enum thread_status {
 	THREAD_IDLE,
 };
 
+/* Where a thread is with the interpreter (PyThreadState.state, 3.13+). */
+enum thread_attach {
+	ATTACH_UNKNOWN,		/* before 3.13, or unreadable */
+	ATTACH_DETACHED,	/* not running Python: in C code that let go of the interpreter */
+	ATTACH_ATTACHED,	/* running Python (or C code holding on to the interpreter) */
+	ATTACH_SUSPENDED,	/* stopped by the interpreter (a stop-the-world pause) */
+};
+
 struct thread {
 	pid_t tid;		/* OS thread id, 0 when not matched */
 	uint64_t thread_id;	/* Python's thread ident (pthread_t) */
@@ -58,8 +66,10 @@ struct thread {
 	long long interp_id;	/* interpreter id, -1 when the version has none */
 	uint64_t interp;	/* the address of its interpreter state, for later readers */
 	bool main;
+	bool no_gil;		/* its interpreter runs without a GIL (free-threaded): no GIL claim */
 	bool holds_gil;
 	bool waits_for_gil;	/* blocked waiting for the GIL (3.7+) */
+	enum thread_attach attach;
 	bool gc;		/* its interpreter is collecting garbage */
 	enum thread_status status;
 	struct frame *frames;	/* innermost first */
@@ -85,6 +95,7 @@ struct snapshot {
 	const char *cmdline;
 	const char *binary;	/* the ELF holding the interpreter */
 	bool shared;		/* ... a libpython */
+	bool free_threaded;	/* a build without the GIL (3.13+ --disable-gil) */
 	bool gil_waits_known;	/* the threads' waits_for_gil could be read */
 	struct thread *threads;
 	size_t nthreads, cap;

@@ -8,6 +8,8 @@
  * every code object the frames name, in one batch.
  */
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <sys/syscall.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +27,13 @@
 
 #define MAX_INTERPS	1024
 #define MAX_THREADS	100000
-/* _PyInterpreterFrame.owner of a C-stack entry (shim) frame, 3.12+. */
-#define FRAME_OWNED_BY_CSTACK 3
+/*
+ * _PyInterpreterFrame.owner from which a frame is no Python frame: the
+ * entry frame each call into the eval loop pushes, owned by the C stack in
+ * 3.12-3.13 (3) and by the interpreter in 3.14+ (3; 4 is the C stack's),
+ * and 3.15's base frame at the bottom of every thread.
+ */
+#define FRAME_OWNED_BY_INTERPRETER 3
 
 struct tinfo {
 	uint64_t interp, tstate;
@@ -35,13 +42,15 @@ struct tinfo {
 	uint64_t top;		/* the first frame (or, 3.11-3.12, the cframe) */
 	long long interp_id;
 	uint64_t gil;		/* its interpreter's GIL (3.7+), or 0 */
-	bool holds_gil, gc;
+	int32_t state;		/* PyThreadState.state (3.13+), or -1 */
+	bool holds_gil, gc, no_gil;
 };
 
 struct rawframe {
 	uint64_t frame;
 	uint64_t code;
 	int64_t pos;		/* f_lasti (<=3.10) or the instruction pointer (3.11+) */
+	int32_t tlbc;		/* free-threaded 3.14+: the thread's copy of the bytecode */
 	bool entry;		/* 3.11+: the first frame of a call into the eval loop */
 };
 
@@ -127,15 +136,20 @@ static int pick_head(const struct pyread *r, uint64_t *head)
 	return *head ? 0 : -PS_E_NO_INTERP;
 }
 
-/* Which thread state holds the GIL of interp, or 0; where that GIL is (3.7+) in *where. */
-static uint64_t gil_holder(const struct pyread *r, uint64_t interp, uint64_t *where)
+/*
+ * Which thread state holds the GIL of interp, or 0; where that GIL is (3.7+)
+ * in *where.  A free-threaded build runs without one unless something
+ * turned it on (PYTHON_GIL=1, an extension that needs it): then *no_gil.
+ */
+static uint64_t gil_holder(const struct pyread *r, uint64_t interp, uint64_t *where, bool *no_gil)
 {
 	const struct pyruntime *rt = r->rt;
 	const struct py_offsets *o = &rt->off;
 	uint64_t gil = 0, holder = 0;
-	int locked = 0;
+	int locked = 0, enabled = 0;
 
 	*where = 0;
+	*no_gil = false;
 	if (rt->vkey < PY_VER(3, 7)) {
 		if (rt->tstate_current && !rmem_read_u64(r->mem, rt->tstate_current, &holder))
 			return holder;
@@ -145,6 +159,12 @@ static uint64_t gil_holder(const struct pyread *r, uint64_t interp, uint64_t *wh
 		rmem_read_u64(r->mem, interp + o->interp_gil, &gil);
 	else if (o->runtime_gil != PYO_NONE)
 		gil = rt->runtime + o->runtime_gil;
+	if (rt->free_threaded) {
+		*no_gil = !gil || o->gil_enabled == PYO_NONE ||
+			  read_int(r->mem, gil + o->gil_enabled, &enabled) || enabled <= 0;
+		if (*no_gil)
+			return 0;
+	}
 	*where = gil;
 	if (!gil || read_int(r->mem, gil + o->gil_locked, &locked) || locked <= 0 ||
 	    rmem_read_u64(r->mem, gil + o->gil_last_holder, &holder))
@@ -179,6 +199,7 @@ static int read_tstate(const struct pyread *r, uint64_t interp, uint64_t ts, str
 	memset(ti, 0, sizeof(*ti));
 	ti->interp = interp;
 	ti->tstate = ts;
+	ti->state = -1;
 	err = rmem_read_u64(r->mem, ts + o->tstate_interp, &back);
 	if (!err && back != interp)
 		return -PS_E_BAD_DATA;
@@ -188,6 +209,8 @@ static int read_tstate(const struct pyread *r, uint64_t interp, uint64_t ts, str
 		err = rmem_read_u64(r->mem, ts + o->tstate_thread_id, &ti->thread_id);
 	if (!err && o->tstate_native_thread_id != PYO_NONE)
 		err = rmem_read_u64(r->mem, ts + o->tstate_native_thread_id, &ti->native_id);
+	if (!err && o->tstate_state != PYO_NONE)
+		err = read_int(r->mem, ts + o->tstate_state, &ti->state);
 	if (!err)
 		err = rmem_read_u64(r->mem, ts + (o->tstate_cframe != PYO_NONE ? o->tstate_cframe :
 						  o->tstate_frame), &ti->top);
@@ -221,7 +244,8 @@ static int read_threads(const struct pyread *r, struct snapshot *snap, struct ti
 			break;
 	}
 	for (size_t k = ninterps; k-- > 0;) {
-		uint64_t ts = 0, gil, holder = gil_holder(r, interps[k], &gil);
+		bool no_gil;
+		uint64_t ts = 0, gil, holder = gil_holder(r, interps[k], &gil, &no_gil);
 		bool gc = gc_collecting(r, interps[k]);
 		long long id = -1;
 		size_t first = n, count = 0;
@@ -254,6 +278,7 @@ static int read_threads(const struct pyread *r, struct snapshot *snap, struct ti
 			ti[n].holds_gil = holder == ts;
 			ti[n].gil = gil;
 			ti[n].gc = gc;
+			ti[n].no_gil = no_gil;
 			ti[n].interp_id = id;
 			n++;
 			count++;
@@ -319,9 +344,9 @@ static size_t frame_read_len(const struct py_offsets *o, bool iframes)
 {
 	uint64_t fields[] = { o->frame_back, o->frame_code, o->frame_lasti };
 	uint64_t ifields[] = { o->iframe_previous, o->iframe_code, o->iframe_instr, o->iframe_owner,
-			       o->iframe_is_entry };
+			       o->iframe_is_entry, o->iframe_tlbc_index };
 	uint64_t *f = iframes ? ifields : fields;
-	size_t nf = iframes ? 5 : 3, len = 0;
+	size_t nf = iframes ? 6 : 3, len = 0;
 
 	for (size_t i = 0; i < nf; i++)
 		if (f[i] != PYO_NONE && f[i] + 8 > len)
@@ -329,10 +354,25 @@ static size_t frame_read_len(const struct py_offsets *o, bool iframes)
 	return len;
 }
 
-static void push(struct walk *w, uint64_t code, int64_t pos, bool entry)
+static void push(struct walk *w, uint64_t code, int64_t pos, int32_t tlbc, bool entry)
 {
 	xgrow(&w->v, &w->cap, w->n + 1, sizeof(*w->v));
-	w->v[w->n++] = (struct rawframe){ w->cur, code, pos, entry };
+	w->v[w->n++] = (struct rawframe){ w->cur, code, pos, tlbc, entry };
+}
+
+/*
+ * The object a frame's _PyStackRef (3.13+: f_executable from 3.14, the
+ * variables) refers to, or 0 for none.  The lowest bit tags how the
+ * reference is counted; from 3.14 a word whose two lowest bits are set is
+ * an int held in the word itself (*tagged_int), not an object
+ * (Include/internal/pycore_stackref.h).
+ */
+static uint64_t stackref_object(const struct pyruntime *rt, uint64_t bits, bool *tagged_int)
+{
+	*tagged_int = rt->vkey >= PY_VER(3, 14) && (bits & 3) == 3;
+	if (*tagged_int || rt->vkey < PY_VER(3, 13))
+		return *tagged_int ? 0 : bits;
+	return bits & ~(uint64_t)1;
 }
 
 /* Read the frame at w->cur and step to the one below it. */
@@ -376,17 +416,23 @@ static void step(const struct pyread *r, struct walk *w, size_t len, bool iframe
 		memcpy(&code, buf + o->frame_code, 8);
 		memcpy(&next, buf + o->frame_back, 8);
 		memcpy(&lasti, buf + o->frame_lasti, 4);
-		push(w, code, lasti, false);
+		push(w, code, lasti, 0, false);
 	} else {
+		int32_t tlbc = 0;
+		bool tagged;
+
 		memcpy(&code, buf + o->iframe_code, 8);
+		code = stackref_object(r->rt, code, &tagged);
 		memcpy(&next, buf + o->iframe_previous, 8);
 		memcpy(&instr, buf + o->iframe_instr, 8);
+		if (o->iframe_tlbc_index != PYO_NONE)
+			memcpy(&tlbc, buf + o->iframe_tlbc_index, 4);
 		if (r->rt->vkey < PY_VER(3, 12))
-			push(w, code, (int64_t)instr, buf[o->iframe_is_entry] != 0);
-		else if (buf[o->iframe_owner] != FRAME_OWNED_BY_CSTACK)
-			push(w, code, (int64_t)instr, false);
+			push(w, code, (int64_t)instr, 0, buf[o->iframe_is_entry] != 0);
+		else if ((unsigned char)buf[o->iframe_owner] < FRAME_OWNED_BY_INTERPRETER)
+			push(w, code, (int64_t)instr, tlbc, false);
 		else if (w->n)
-			w->v[w->n - 1].entry = true;	/* the frame a shim frame calls */
+			w->v[w->n - 1].entry = true;	/* the frame an entry frame calls */
 	}
 	w->cur = next;
 	/* The bottom frame of a thread is always where its outermost call began. */
@@ -416,11 +462,40 @@ static void walk_all(const struct pyread *r, struct walk *w, size_t n)
 	free(addrs);
 }
 
-/* The byte offset of the instruction a frame is at, for the line table. */
-static long frame_addr(const struct pyruntime *rt, const struct pycode *code, int64_t pos)
+/*
+ * Where the bytecode a frame runs starts: its code object's own, or in a
+ * free-threaded 3.14+ build, the copy its thread specialised (tlbc > 0),
+ * which the code object lists in co_tlbc.  0 when that list is unreadable.
+ */
+static uint64_t bytecode_start(const struct pyread *r, const struct pycode *code, int32_t tlbc)
 {
-	if (rt->vkey >= PY_VER(3, 11))
-		return (long)((int64_t)((uint64_t)pos - code->code_start));
+	const struct py_offsets *o = &r->rt->off;
+	uint64_t array, start;
+	int64_t size;
+
+	if (tlbc == 0 || o->code_tlbc == PYO_NONE)
+		return code->code_start;
+	if (tlbc < 0 || rmem_read_u64(r->mem, code->addr + o->code_tlbc, &array) ||
+	    rmem_read(r->mem, array + o->codearray_size, &size, sizeof(size)) || tlbc >= size ||
+	    rmem_read_u64(r->mem, array + o->codearray_entries + 8 * (uint64_t)tlbc, &start))
+		return 0;
+	return start;
+}
+
+/* Where the instruction of a frame whose bytecode could not be found is. */
+#define ADDR_UNKNOWN LONG_MIN
+
+/* The byte offset of the instruction a frame is at, for the line table. */
+static long frame_addr(const struct pyread *r, const struct pycode *code, const struct rawframe *f)
+{
+	const struct pyruntime *rt = r->rt;
+	int64_t pos = f->pos;
+
+	if (rt->vkey >= PY_VER(3, 11)) {
+		uint64_t start = bytecode_start(r, code, f->tlbc);
+
+		return start ? (long)((int64_t)((uint64_t)pos - start)) : ADDR_UNKNOWN;
+	}
 	if (rt->vkey >= PY_VER(3, 10))
 		return (long)(pos * 2);
 	return (long)pos;
@@ -522,12 +597,17 @@ static void read_vars(const struct pyread *r, struct snapshot *snap, struct fram
 			char repr[512];
 			uint64_t v;
 
+			bool tagged_int;
+
 			if (!!(kind & PYCODE_VAR_ARG) != args || (kind & PYCODE_VAR_HIDDEN))
 				continue;
-			v = slot_value(r, slots[i], kind);
-			if (!v)
+			v = stackref_object(r->rt, slots[i], &tagged_int);
+			if (tagged_int)
+				snprintf(repr, sizeof(repr), "%lld", (long long)((int64_t)slots[i] >> 2));
+			else if (!(v = slot_value(r, v, kind)))
 				continue;	/* unbound, as Python's locals() leaves it out */
-			pyobj_repr(r->mem, r->rt, v, repr, sizeof(repr));
+			else
+				pyobj_repr(r->mem, r->rt, v, repr, sizeof(repr));
 			f->vars[n++] = (struct variable){
 				.name = snapshot_strdup(snap, code->varnames[i]),
 				.repr = snapshot_strdup(snap, repr),
@@ -543,7 +623,6 @@ static void fill_thread(const struct pyread *r, struct snapshot *snap, struct th
 			const struct walk *w, struct codestrs *cs, struct frame *scratch,
 			size_t *var_budget)
 {
-	const struct pyruntime *rt = r->rt;
 	const struct pycode *first_bad = NULL;
 	size_t nf = 0;
 	unsigned bad = 0;
@@ -566,7 +645,7 @@ static void fill_thread(const struct pyread *r, struct snapshot *snap, struct th
 		f->file = s->file;
 		f->code = code->addr;
 		/* The line is worked out from this after the detach (pyread_lines). */
-		f->address = (uint64_t)frame_addr(rt, code, w->v[i].pos);
+		f->address = (uint64_t)frame_addr(r, code, &w->v[i]);
 		f->entry = w->v[i].entry;
 		if (r->locals)
 			read_vars(r, snap, f, code, w->v[i].frame, var_budget);
@@ -688,7 +767,11 @@ int pyread_snapshot(const struct pyread *r, struct snapshot *snap)
 		t->interp = ti[i].interp;
 		t->interp_id = ti[i].interp_id;
 		t->holds_gil = ti[i].holds_gil;
+		t->no_gil = ti[i].no_gil;
 		t->gc = ti[i].gc;
+		/* _Py_THREAD_DETACHED 0, ATTACHED 1, SUSPENDED 2 (3.14: SHUTTING_DOWN 3, detached) */
+		t->attach = ti[i].state == 1 ? ATTACH_ATTACHED : ti[i].state == 2 ? ATTACH_SUSPENDED :
+			    ti[i].state == 0 || ti[i].state == 3 ? ATTACH_DETACHED : ATTACH_UNKNOWN;
 		fill_thread(r, snap, t, &w[i], &cs, scratch, &var_budget);
 		free(w[i].v);
 	}
@@ -717,7 +800,8 @@ void pyread_lines(const struct pyread *r, struct snapshot *snap)
 			if (f->kind != FRAME_PYTHON || f->line)
 				continue;
 			code = pycode_get(r->codes, f->code);
-			line = code ? pycode_line(code, r->rt, (long)f->address) : 0;
+			line = code && (long)f->address != ADDR_UNKNOWN ?
+				       pycode_line(code, r->rt, (long)f->address) : 0;
 			f->line = line > 0 ? line : 0;
 		}
 	}

@@ -19,6 +19,7 @@
 #include "errors.h"
 #include "msg.h"
 #include "proc.h"
+#include "pydebugoffsets.h"
 #include "pyruntime.h"
 #include "rmem.h"
 
@@ -65,153 +66,50 @@ static void version_from_hex(uint32_t hex, struct py_version *v)
 	v->serial = hex & 0xf;
 }
 
+/* Append the minors of tables t[0..n) of one build to buf, runs collapsed: "3.6-3.13". */
+static size_t list_minors(const struct py_offsets_table *t, unsigned n, bool ft, char *buf,
+			  size_t size, size_t len)
+{
+	bool first = true;
+
+	for (unsigned i = 0; i < n; i++) {
+		unsigned j = i, k;
+
+		if (t[i].free_threaded != ft)
+			continue;
+		/* Collapse runs of consecutive minors of one major: 3.6-3.13. */
+		for (k = i + 1; k < n; k++) {
+			if (t[k].free_threaded != ft)
+				continue;
+			if (t[k].major != t[j].major || t[k].minor != t[j].minor + 1)
+				break;
+			j = k;
+		}
+		len += (size_t)snprintf(buf + len, size - len, "%s%u.%u", first ? "" : ", ",
+					t[i].major, t[i].minor);
+		if (j > i)
+			len += (size_t)snprintf(buf + len, size - len, "-%u.%u", t[j].major,
+						t[j].minor);
+		first = false;
+		i = j;
+	}
+	return len;
+}
+
 const char *pyruntime_supported(void)
 {
-	static char buf[128];
+	static char buf[160];
 	unsigned n;
 	const struct py_offsets_table *t = pyoffsets_tables(&n);
-	size_t len = 0;
+	size_t len;
 
 	if (buf[0])
 		return buf;
-	for (unsigned i = 0; i < n; i++) {
-		unsigned j = i;
-
-		/* Collapse runs of consecutive minors of one major: 3.6-3.13. */
-		while (j + 1 < n && t[j + 1].major == t[i].major && t[j + 1].minor == t[j].minor + 1)
-			j++;
-		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%u.%u", i ? ", " : "",
-					t[i].major, t[i].minor);
-		if (j > i)
-			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "-%u.%u", t[j].major,
-						t[j].minor);
-		i = j;
-	}
+	len = list_minors(t, n, false, buf, sizeof(buf), 0);
+	len += (size_t)snprintf(buf + len, sizeof(buf) - len, " (free-threaded: ");
+	len = list_minors(t, n, true, buf, sizeof(buf), len);
+	snprintf(buf + len, sizeof(buf) - len, ")");
 	return buf;
-}
-
-/*
- * _Py_DebugOffsets as 3.13 lays it out: a cookie, then uint64 fields.  Each
- * entry names a field by its index among those uint64s, where it goes in
- * struct py_offsets, and the index of the size of the struct it belongs to
- * (for the bounds check).
- */
-#define DBG_COOKIE	"xdebugpy"
-#define DBG_VERSION	1
-#define DBG_FREE_THREADED 2
-#define DBG_GIL_STATE	15	/* offsetof(PyInterpreterState, _gil) */
-#define DBG_GIL_LOCKED	17	/* ... _gil.locked */
-#define DBG_GIL_HOLDER	18	/* ... _gil.last_holder */
-#define DBG_COUNT_313	73
-
-static const struct dbg_field {
-	unsigned index;
-	unsigned size_index;
-	size_t dst;
-} dbg_fields_313[] = {
-#define F(i, s, field) { i, s, offsetof(struct py_offsets, field) }
-	F(3, 3, runtime_size),
-	F(5, 3, runtime_interpreters_head),
-	F(6, 6, interp_size),
-	F(7, 6, interp_id),
-	F(8, 6, interp_next),
-	F(9, 6, interp_tstate_head),
-	F(10, 6, interp_gc),
-	F(11, 6, interp_modules),
-	F(12, 6, interp_sysdict),
-	F(13, 6, interp_builtins),
-	F(14, 6, interp_gil),
-	F(19, 19, tstate_size),
-	F(21, 19, tstate_next),
-	F(22, 19, tstate_interp),
-	F(23, 19, tstate_frame),
-	F(24, 19, tstate_thread_id),
-	F(25, 19, tstate_native_thread_id),
-	F(28, 28, iframe_size),
-	F(29, 28, iframe_previous),
-	F(30, 28, iframe_code),
-	F(31, 28, iframe_instr),
-	F(32, 28, iframe_localsplus),
-	F(33, 28, iframe_owner),
-	F(34, 34, code_size),
-	F(35, 34, code_filename),
-	F(36, 34, code_name),
-	F(37, 34, code_qualname),
-	F(38, 34, code_linetable),
-	F(39, 34, code_firstlineno),
-	F(40, 34, code_argcount),
-	F(41, 34, code_localsplusnames),
-	F(42, 34, code_localspluskinds),
-	F(43, 34, code_adaptive),
-	F(45, 44, object_type),
-	F(47, 46, type_name),
-	F(49, 46, type_flags),
-	F(51, 50, tuple_item),
-	F(54, 53, list_item),
-	F(57, 56, dict_keys),
-	F(58, 56, dict_values),
-	F(60, 59, float_value),
-	F(62, 61, long_tag),
-	F(63, 61, long_digits),
-	F(65, 64, varobject_size),
-	F(66, 64, bytes_sval),
-	F(68, 67, unicode_state),
-	F(69, 67, unicode_length),
-	F(70, 67, unicode_ascii_size),
-	F(72, 71, gc_collecting),
-#undef F
-};
-
-/* Sizes larger than these are not a real interpreter's. */
-#define DBG_MAX_STRUCT	(16u << 20)
-
-int pyruntime_import_debug_offsets(const void *buf, size_t len, const struct py_version *expect,
-				   struct py_offsets *off, char *why, size_t nwhy)
-{
-	uint64_t v[DBG_COUNT_313];
-	struct py_version got;
-	struct py_offsets out = *off;
-
-	if (len < sizeof(v) || memcmp(buf, DBG_COOKIE, 8)) {
-		snprintf(why, nwhy, "no _Py_DebugOffsets cookie at the start of _PyRuntime");
-		return -PS_E_BAD_DATA;
-	}
-	memcpy(v, buf, sizeof(v));
-	version_from_hex((uint32_t)v[DBG_VERSION], &got);
-	if (got.major != expect->major || got.minor != expect->minor) {
-		snprintf(why, nwhy, "_Py_DebugOffsets says %u.%u, the binary says %u.%u",
-			 got.major, got.minor, expect->major, expect->minor);
-		return -PS_E_BAD_DATA;
-	}
-	if (expect->major != 3 || expect->minor != 13) {
-		snprintf(why, nwhy, "_Py_DebugOffsets of %u.%u has a layout this build does not know",
-			 got.major, got.minor);
-		return -PS_E_UNSUPPORTED;
-	}
-	if (v[DBG_FREE_THREADED]) {
-		snprintf(why, nwhy, "free-threaded (no-GIL) builds are not supported yet");
-		return -PS_E_UNSUPPORTED;
-	}
-	for (size_t i = 0; i < sizeof(dbg_fields_313) / sizeof(dbg_fields_313[0]); i++) {
-		const struct dbg_field *f = &dbg_fields_313[i];
-		uint64_t size = v[f->size_index];
-
-		if (size == 0 || size > DBG_MAX_STRUCT || (f->index != f->size_index && v[f->index] >= size)) {
-			snprintf(why, nwhy, "_Py_DebugOffsets field %u is out of bounds", f->index);
-			return -PS_E_BAD_DATA;
-		}
-		memcpy((char *)&out + f->dst, &v[f->index], sizeof(uint64_t));
-	}
-	/* The GIL fields are offsets in the interpreter; ours are inside the GIL struct. */
-	if (v[DBG_GIL_LOCKED] < v[DBG_GIL_STATE] || v[DBG_GIL_HOLDER] < v[DBG_GIL_STATE] ||
-	    v[DBG_GIL_LOCKED] >= v[6] || v[DBG_GIL_HOLDER] >= v[6]) {
-		snprintf(why, nwhy, "_Py_DebugOffsets GIL fields are out of bounds");
-		return -PS_E_BAD_DATA;
-	}
-	out.gil_locked = v[DBG_GIL_LOCKED] - v[DBG_GIL_STATE];
-	out.gil_last_holder = v[DBG_GIL_HOLDER] - v[DBG_GIL_STATE];
-	*off = out;
-	return 0;
 }
 
 /* The symbols we look for in a candidate binary. */
@@ -477,40 +375,54 @@ static int scan_for_heads(struct rmem *m, const struct maps *maps, struct elffil
 	return rt->nheads ? 0 : -ENOENT;
 }
 
-/* Choose the layout for rt->ver: the generated table, then _Py_DebugOffsets. */
+/*
+ * Choose the layout for rt->ver: the generated table of its build, then,
+ * from 3.13 on, every field the interpreter publishes of itself.  Which
+ * build it is (free-threaded or not) only the interpreter says.
+ */
 static int choose_layout(struct rmem *m, struct pyruntime *rt, char *detail, size_t ndetail)
 {
-	const struct py_offsets_table *t = pyoffsets_for_version(rt->ver.major, rt->ver.minor);
-	char why[160];
-	unsigned char dbg[DBG_COUNT_313 * 8];
-	int err;
+	const struct py_offsets_table *t;
+	unsigned char dbg[PYDEBUG_MAX_BYTES];
+	char why[200];
+	unsigned hex, differ;
+	bool have = false;
+	int err = 0;
 
+	if (rt->vkey >= PY_VER(3, 13) && rt->runtime) {
+		err = rmem_read(m, rt->runtime, dbg, sizeof(dbg));
+		if (err == -PS_E_GONE || err == -EPERM)
+			return err;
+		have = !err && !pydebug_peek(dbg, sizeof(dbg), &hex, &rt->free_threaded);
+		if (!have)
+			debug_msg("%s: no _Py_DebugOffsets at _PyRuntime (%s)", rt->binary,
+				  err ? ps_strerror(err) : "no cookie");
+	}
+	t = pyoffsets_for_version(rt->ver.major, rt->ver.minor, rt->free_threaded);
 	if (!t) {
-		snprintf(detail, ndetail, "Python %s is not supported by this build of pystack, which "
-			 "reads %s: use a newer pystack", rt->version, pyruntime_supported());
+		snprintf(detail, ndetail, "Python %s%s is not supported by this build of pystack, "
+			 "which reads %s: use a newer pystack", rt->version,
+			 rt->free_threaded ? " (free-threaded)" : "", pyruntime_supported());
 		return -PS_E_UNSUPPORTED;
 	}
 	rt->off = t->off;
 	snprintf(rt->layout, sizeof(rt->layout), "generated from %s", t->source);
-	if (rt->vkey < PY_VER(3, 13) || !rt->runtime)
+	if (!have)
 		return 0;
-	err = rmem_read(m, rt->runtime, dbg, sizeof(dbg));
-	if (!err)
-		err = pyruntime_import_debug_offsets(dbg, sizeof(dbg), &rt->ver, &rt->off, why,
-						     sizeof(why));
-	else
-		snprintf(why, sizeof(why), "cannot read _PyRuntime: %s", ps_strerror(err));
-	if (err == -PS_E_GONE || err == -EPERM)
-		return err;
+	err = pydebug_import(dbg, sizeof(dbg), &rt->ver, &rt->off, &differ, why, sizeof(why));
 	if (err == -PS_E_UNSUPPORTED) {
-		snprintf(detail, ndetail, "Python %s: %s", rt->version, why);
+		snprintf(detail, ndetail, "Python %s: %s: use a pystack that knows it", rt->version, why);
 		return err;
 	}
 	if (err) {
 		debug_msg("%s; using the layout %s", why, rt->layout);
 		return 0;
 	}
-	snprintf(rt->layout, sizeof(rt->layout), "_Py_DebugOffsets of the target");
+	if (differ)
+		debug_msg("%s: %u fields of its _Py_DebugOffsets differ from the table %s (the "
+			  "interpreter's are used)", rt->binary, differ, rt->layout);
+	snprintf(rt->layout, sizeof(rt->layout), "_Py_DebugOffsets of the target, then %s",
+		 t->source);
 	return 0;
 }
 

@@ -98,11 +98,17 @@ static void thread(FILE *f, const struct thread *t, bool gil_waits_known)
 	else
 		fputs("\"thread_id\": null, ", f);
 	str(f, "name", t->name);
-	fprintf(f, ", \"main\": %s, \"holds_gil\": %s, \"gc\": %s, \"status\": \"%s\"",
-		t->main ? "true" : "false", t->holds_gil ? "true" : "false",
-		t->gc ? "true" : "false", status_word(t->status));
-	if (gil_waits_known)
+	fprintf(f, ", \"main\": %s", t->main ? "true" : "false");
+	/* Without a GIL there is nothing to hold or wait for: no claim either way. */
+	if (!t->no_gil)
+		fprintf(f, ", \"holds_gil\": %s", t->holds_gil ? "true" : "false");
+	fprintf(f, ", \"gc\": %s, \"status\": \"%s\"", t->gc ? "true" : "false",
+		status_word(t->status));
+	if (gil_waits_known && !t->no_gil)
 		fprintf(f, ", \"waits_for_gil\": %s", t->waits_for_gil ? "true" : "false");
+	if (t->attach != ATTACH_UNKNOWN)
+		fprintf(f, ", \"attached\": %s%s", t->attach == ATTACH_ATTACHED ? "true" : "false",
+			t->attach == ATTACH_SUSPENDED ? ", \"suspended\": true" : "");
 	if (t->interp_id >= 0)
 		fprintf(f, ", \"interpreter\": %lld", t->interp_id);
 	if (t->unchanged_s >= 0)
@@ -139,6 +145,7 @@ static void json_snapshot(const struct snapshot *s, const struct render_opts *o)
 	str(f, "cmdline", s->cmdline);
 	fputs(", ", f);
 	str(f, "binary", s->binary);
+	fprintf(f, ", \"free_threaded\": %s", s->free_threaded ? "true" : "false");
 	fprintf(f, ", \"stopped_us\": %" PRIu64 ", \"partial\": %s", s->stopped_ns / 1000,
 		s->partial ? "true" : "false");
 	if (s->seq)

@@ -36,6 +36,33 @@ static const char *status_word(enum thread_status s)
 	return "unknown";
 }
 
+/* Without a GIL, what is true instead: whether the thread is running Python. */
+static const char *attach_words(enum thread_attach a)
+{
+	switch (a) {
+	case ATTACH_ATTACHED:
+		return ", attached";
+	case ATTACH_DETACHED:
+		return ", detached";
+	case ATTACH_SUSPENDED:
+		return ", suspended";
+	case ATTACH_UNKNOWN:
+		break;
+	}
+	return "";
+}
+
+/* The build, as the process line says it: "free-threaded, " and whether the GIL came back on. */
+static const char *build_words(const struct snapshot *s)
+{
+	if (!s->free_threaded)
+		return "";
+	for (size_t i = 0; i < s->nthreads; i++)
+		if (s->threads[i].thread_id && !s->threads[i].no_gil)
+			return "free-threaded, GIL enabled at run time, ";
+	return "free-threaded, ";
+}
+
 static void print_thread_header(const struct thread *t, const struct render_opts *o)
 {
 	FILE *f = o->out;
@@ -56,8 +83,13 @@ static void print_thread_header(const struct thread *t, const struct render_opts
 		escape_text(f, t->name);
 		fputc('"', f);
 	}
-	fprintf(f, " (%s%s%s%s", status_word(t->status), t->holds_gil ? ", holds GIL" : "",
-		t->waits_for_gil ? ", waiting for the GIL" : "", t->gc ? ", collecting garbage" : "");
+	fprintf(f, " (%s", status_word(t->status));
+	if (t->no_gil)
+		fprintf(f, "%s", attach_words(t->attach));
+	else
+		fprintf(f, "%s%s", t->holds_gil ? ", holds GIL" : "",
+			t->waits_for_gil ? ", waiting for the GIL" : "");
+	fprintf(f, "%s", t->gc ? ", collecting garbage" : "");
 	if (t->changed) {
 		paint(o, GREEN);
 		fputs(", changed", f);
@@ -203,7 +235,8 @@ static void text_snapshot(const struct snapshot *s, const struct render_opts *o)
 	paint(o, RESET);
 	escape_text(f, s->cmdline ? s->cmdline : s->executable ? s->executable : "?");
 	fputc('\n', f);
-	fprintf(f, "Python %s (%s, ", s->python, s->shared ? "shared libpython" : "static");
+	fprintf(f, "Python %s (%s%s, ", s->python, build_words(s),
+		s->shared ? "shared libpython" : "static");
 	escape_text(f, s->binary ? s->binary : "?");
 	fputs(")\n", f);
 	if (!s->nthreads)

@@ -176,6 +176,7 @@ static struct snapshot *new_snapshot(const struct session *s)
 	snap->cmdline = snapshot_strdup(snap, s->cmdline);
 	snap->binary = snapshot_strdup(snap, s->rt.binary);
 	snap->shared = s->rt.shared;
+	snap->free_threaded = s->rt.free_threaded;
 	return snap;
 }
 

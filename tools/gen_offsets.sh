@@ -7,7 +7,8 @@
 # colon-separated interpreter list $PYSTACK_PYTHONS.  Each is asked for its
 # include directories; one without Python.h is skipped with a message.
 #
-# When two CPythons share a minor version, the newest patch release writes
+# A free-threaded build (--disable-gil) has its own table, pyXYt.h, keyed
+# "X.Yt".  When two CPythons share a key, the newest patch release writes
 # the table.  --check compares every one found; one whose patch release
 # differs from the table's is compared with the version strings set aside.
 
@@ -23,7 +24,7 @@ usage() {
 usage: tools/gen_offsets.sh            write src/offsets/pyXY.h for each CPython found
        tools/gen_offsets.sh --check    compare instead; exit 1 on any difference
        tools/gen_offsets.sh --list     list the CPythons found, one a line:
-                                       X.Y<TAB>X.Y.Z<TAB>python<TAB>include<TAB>platinclude
+                                       X.Y[t]<TAB>X.Y.Z<TAB>python<TAB>include<TAB>platinclude
        tools/gen_offsets.sh --print INCLUDE_DIR [PLATINCLUDE_DIR]
                                        print the table built from those headers
 EOF
@@ -64,15 +65,18 @@ candidates() {
 	printf '%s\n' "${PYSTACK_PYTHONS:-}" | tr ':' '\n' | sed '/^$/d'
 }
 
-# One line per usable CPython, "X.Y<TAB>X.Y.Z<TAB>python<TAB>include<TAB>platinclude";
+# One line per usable CPython, "X.Y[t]<TAB>X.Y.Z<TAB>python<TAB>include<TAB>platinclude";
 # messages about the others go to stderr.
 list() {
 	candidates | while IFS= read -r python; do
 		if ! info=$("$python" -c '
 import sys, sysconfig
 paths = sysconfig.get_paths()
-sys.stdout.write("%d.%d\t%d.%d.%d\t%s\t%s\n" % (sys.version_info[:2] + sys.version_info[:3]
-		 + (paths["include"], paths["platinclude"])))
+t = "t" if sysconfig.get_config_var("Py_GIL_DISABLED") else ""
+v = sys.version_info
+level = {"alpha": "a", "beta": "b", "candidate": "rc"}.get(v[3], "")
+sys.stdout.write("%d.%d%s\t%d.%d.%d%s\t%s\t%s\n" % (v[0], v[1], t, v[0], v[1], v[2],
+		 level + str(v[4]) if level else "", paths["include"], paths["platinclude"]))
 ' 2>/dev/null) || [ -z "$info" ]; then
 			echo "gen_offsets.sh: $python: cannot ask it for its include directory, skipped" >&2
 			continue
@@ -88,7 +92,7 @@ sys.stdout.write("%d.%d\t%d.%d.%d\t%s\t%s\n" % (sys.version_info[:2] + sys.versi
 	done
 }
 
-# src/offsets/pyXY.h for minor version X.Y.
+# src/offsets/pyXY.h for key X.Y, pyXYt.h for X.Yt.
 table_file() {
 	echo "$out_dir/py$(echo "$1" | tr -d .).h"
 }
@@ -141,10 +145,10 @@ check() {
 			status=1
 			continue
 		fi
-		committed=$(sed -n '1s/.* from CPython \([^ ]*\) headers.*/\1/p' "$dst")
+		committed=$(sed -n '1s/.* from CPython \([^ ]*\) .*headers.*/\1/p' "$dst")
 		how="identical"
 		if [ "$committed" != "$full" ]; then
-			sed -i "s/CPython $full headers/CPython $committed headers/; s/\"$full headers\"/\"$committed headers\"/" "$new"
+			sed -i "s/CPython $full /CPython $committed /; s/\"$full /\"$committed /" "$new"
 			how="same layout as $committed"
 		fi
 		if diff -u --label "$name" --label "generated from $full" "$dst" "$new"; then
@@ -158,7 +162,7 @@ check() {
 	rm -f "$new" "$new.list"
 	for dst in "$out_dir"/py*.h; do
 		[ -f "$dst" ] || continue
-		sed -n 's/^#define PYOFFSETS_\([0-9]*\)_\([0-9]*\) .*/\1.\2/p' "$dst"
+		sed -n 's/^#define PYOFFSETS_\([0-9]*\)_\([0-9]*\)\(T*\) .*/\1.\2\3/p' "$dst" | tr T t
 	done | sort -V | while IFS= read -r minor; do
 		case $checked in
 		*" $minor "*) ;;

@@ -2,6 +2,7 @@
 #define PYOFFSETS_2_7 { \
 	.major = 2, \
 	.minor = 7, \
+	.free_threaded = false, \
 	.source = "2.7.18 headers", \
 	.off = { \
 		.object_type = 8, \
@@ -38,6 +39,7 @@
 		.gil_last_holder = PYO_NONE, \
 		.gil_cond = PYO_NONE, \
 		.gil_cond_size = PYO_NONE, \
+		.gil_enabled = PYO_NONE, \
 		.gc_collecting = PYO_NONE, \
 		.tstate_size = 168, \
 		.tstate_next = 0, \
@@ -47,6 +49,7 @@
 		.cframe_current_frame = PYO_NONE, \
 		.tstate_thread_id = 144, \
 		.tstate_native_thread_id = PYO_NONE, \
+		.tstate_state = PYO_NONE, \
 		.frame_size = 384, \
 		.frame_back = 24, \
 		.frame_code = 32, \
@@ -60,6 +63,7 @@
 		.iframe_owner = PYO_NONE, \
 		.iframe_is_entry = PYO_NONE, \
 		.iframe_localsplus = PYO_NONE, \
+		.iframe_tlbc_index = PYO_NONE, \
 		.code_size = 128, \
 		.code_argcount = 16, \
 		.code_kwonlyargcount = PYO_NONE, \
@@ -78,6 +82,9 @@
 		.code_freevars = 64, \
 		.code_localsplusnames = PYO_NONE, \
 		.code_localspluskinds = PYO_NONE, \
+		.code_tlbc = PYO_NONE, \
+		.codearray_size = PYO_NONE, \
+		.codearray_entries = PYO_NONE, \
 		.bytes_sval = 36, \
 		.unicode_length = 16, \
 		.unicode_state = PYO_NONE, \

@@ -2,6 +2,7 @@
 #define PYOFFSETS_3_10 { \
 	.major = 3, \
 	.minor = 10, \
+	.free_threaded = false, \
 	.source = "3.10.13 headers", \
 	.off = { \
 		.object_type = 8, \
@@ -38,6 +39,7 @@
 		.gil_last_holder = 8, \
 		.gil_cond = 32, \
 		.gil_cond_size = 48, \
+		.gil_enabled = PYO_NONE, \
 		.gc_collecting = 200, \
 		.tstate_size = 280, \
 		.tstate_next = 8, \
@@ -47,6 +49,7 @@
 		.cframe_current_frame = PYO_NONE, \
 		.tstate_thread_id = 176, \
 		.tstate_native_thread_id = PYO_NONE, \
+		.tstate_state = PYO_NONE, \
 		.frame_size = 360, \
 		.frame_back = 24, \
 		.frame_code = 32, \
@@ -60,6 +63,7 @@
 		.iframe_owner = PYO_NONE, \
 		.iframe_is_entry = PYO_NONE, \
 		.iframe_localsplus = PYO_NONE, \
+		.iframe_tlbc_index = PYO_NONE, \
 		.code_size = 176, \
 		.code_argcount = 16, \
 		.code_kwonlyargcount = 24, \
@@ -78,6 +82,9 @@
 		.code_freevars = 80, \
 		.code_localsplusnames = PYO_NONE, \
 		.code_localspluskinds = PYO_NONE, \
+		.code_tlbc = PYO_NONE, \
+		.codearray_size = PYO_NONE, \
+		.codearray_entries = PYO_NONE, \
 		.bytes_sval = 32, \
 		.unicode_length = 16, \
 		.unicode_state = 32, \

@@ -2,6 +2,7 @@
 #define PYOFFSETS_3_13 { \
 	.major = 3, \
 	.minor = 13, \
+	.free_threaded = false, \
 	.source = "3.13.0 headers", \
 	.off = { \
 		.object_type = 8, \
@@ -38,6 +39,7 @@
 		.gil_last_holder = 8, \
 		.gil_cond = 32, \
 		.gil_cond_size = 48, \
+		.gil_enabled = PYO_NONE, \
 		.gc_collecting = 200, \
 		.tstate_size = 304, \
 		.tstate_next = 8, \
@@ -47,6 +49,7 @@
 		.cframe_current_frame = PYO_NONE, \
 		.tstate_thread_id = 152, \
 		.tstate_native_thread_id = 160, \
+		.tstate_state = 40, \
 		.frame_size = PYO_NONE, \
 		.frame_back = PYO_NONE, \
 		.frame_code = PYO_NONE, \
@@ -60,6 +63,7 @@
 		.iframe_owner = 70, \
 		.iframe_is_entry = PYO_NONE, \
 		.iframe_localsplus = 72, \
+		.iframe_tlbc_index = PYO_NONE, \
 		.code_size = 208, \
 		.code_argcount = 52, \
 		.code_kwonlyargcount = 60, \
@@ -78,6 +82,9 @@
 		.code_freevars = PYO_NONE, \
 		.code_localsplusnames = 96, \
 		.code_localspluskinds = 104, \
+		.code_tlbc = PYO_NONE, \
+		.codearray_size = PYO_NONE, \
+		.codearray_entries = PYO_NONE, \
 		.bytes_sval = 32, \
 		.unicode_length = 16, \
 		.unicode_state = 32, \

@@ -99,7 +99,7 @@ int fuzzimg_parse(const uint8_t *data, size_t size, struct fuzzimg *img)
 	struct cursor c = { data, size };
 	const struct py_offsets_table *t;
 	unsigned fmt, major, minor, micro, nheads, nroots;
-	uint16_t reserved;
+	uint16_t flags;
 	uint32_t nreg;
 	char magic[4];
 	size_t regions_at;
@@ -108,12 +108,12 @@ int fuzzimg_parse(const uint8_t *data, size_t size, struct fuzzimg *img)
 	if (!take(&c, magic, 4) || memcmp(magic, FUZZIMG_MAGIC, 4) || !take_u8(&c, &fmt) ||
 	    fmt != FUZZIMG_VERSION || !take_u8(&c, &major) || !take_u8(&c, &minor) ||
 	    !take_u8(&c, &micro) || !take_u8(&c, &nheads) || !take_u8(&c, &nroots) ||
-	    !take_u16(&c, &reserved) || !take_u32(&c, &nreg))
+	    !take_u16(&c, &flags) || !take_u32(&c, &nreg))
 		return -EINVAL;
-	if (nheads > PYRT_MAX_HEADS || nroots > FUZZIMG_MAX_ROOTS || reserved ||
+	if (nheads > PYRT_MAX_HEADS || nroots > FUZZIMG_MAX_ROOTS || (flags & ~FUZZIMG_FREE_THREADED) ||
 	    nreg > FUZZIMG_MAX_REGIONS)
 		return -EINVAL;
-	t = pyoffsets_for_version(major, minor);
+	t = pyoffsets_for_version(major, minor, flags & FUZZIMG_FREE_THREADED);
 	if (!t)
 		return -EINVAL;
 	for (size_t i = 0; i < FUZZIMG_NFIELDS; i++)
@@ -140,6 +140,7 @@ int fuzzimg_parse(const uint8_t *data, size_t size, struct fuzzimg *img)
 	img->rt.ver = (struct py_version){ .major = major, .minor = minor, .micro = micro,
 					   .level = 0xf };
 	pyruntime_derive(&img->rt);
+	img->rt.free_threaded = t->free_threaded;
 	img->rt.off = t->off;
 	img->rt.nheads = nheads;
 	img->nroots = nroots;
@@ -172,7 +173,7 @@ static void put_bytes(FILE *f, const void *p, size_t n)
 int fuzzimg_write(FILE *f, const struct pyruntime *rt, const uint64_t *roots, size_t nroots,
 		  const struct fuzzimg_region *reg, size_t nreg)
 {
-	uint16_t reserved = 0;
+	uint16_t flags = rt->free_threaded ? FUZZIMG_FREE_THREADED : 0;
 	uint32_t n = (uint32_t)nreg;
 
 	if (nroots > FUZZIMG_MAX_ROOTS || nreg > FUZZIMG_MAX_REGIONS || rt->nheads > PYRT_MAX_HEADS ||
@@ -185,7 +186,7 @@ int fuzzimg_write(FILE *f, const struct pyruntime *rt, const uint64_t *roots, si
 	put_u8(f, rt->ver.micro);
 	put_u8(f, (unsigned)rt->nheads);
 	put_u8(f, (unsigned)nroots);
-	put_bytes(f, &reserved, sizeof(reserved));
+	put_bytes(f, &flags, sizeof(flags));
 	put_bytes(f, &n, sizeof(n));
 	for (size_t i = 0; i < FUZZIMG_NFIELDS; i++)
 		put_bytes(f, (const char *)rt + fuzzimg_fields[i], 8);

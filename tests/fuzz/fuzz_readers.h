@@ -11,10 +11,11 @@
  *	"PSFZ"		magic
  *	u8		format version, 1
  *	u8 u8 u8	CPython major, minor, micro (the layout is the
- *			generated table of major.minor, src/pyoffsets.c)
+ *			generated table of major.minor and the build,
+ *			src/pyoffsets.c)
  *	u8		heads in use, at most PYRT_MAX_HEADS
  *	u8		roots, at most FUZZIMG_MAX_ROOTS
- *	u16		reserved, 0
+ *	u16		flags: FUZZIMG_FREE_THREADED, else 0
  *	u32		regions, at most FUZZIMG_MAX_REGIONS
  *	u64 x 27	struct pyruntime's addresses, in the order of
  *			fuzzimg_fields[] (runtime, heads[4], tstate_current,
@@ -38,6 +39,8 @@
 
 #define FUZZIMG_MAGIC		"PSFZ"
 #define FUZZIMG_VERSION		1
+/* The image is of a free-threaded build. */
+#define FUZZIMG_FREE_THREADED	1
 #define FUZZIMG_MAX_ROOTS	64
 #define FUZZIMG_MAX_REGIONS	4096
 #define FUZZIMG_NFIELDS		27

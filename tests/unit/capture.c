@@ -217,7 +217,7 @@ static int capture(pid_t pid, const char *path, const uint64_t *roots, size_t nr
 		rmem_free(&c->base);
 		return 2;
 	}
-	t = pyoffsets_for_version(rt.ver.major, rt.ver.minor);
+	t = pyoffsets_for_version(rt.ver.major, rt.ver.minor, rt.free_threaded);
 	if (memcmp(&t->off, &rt.off, sizeof(rt.off)))
 		fprintf(stderr, "unit-tests capture: pid %d: the layout (%s) differs from the "
 			"generated table of %u.%u, which the image uses\n", (int)pid, rt.layout,

@@ -126,7 +126,7 @@ static void fake_objects(struct fakepy *fp)
 
 void fakepy_init(struct fakepy *fp, unsigned major, unsigned minor)
 {
-	const struct py_offsets_table *t = pyoffsets_for_version(major, minor);
+	const struct py_offsets_table *t = pyoffsets_for_version(major, minor, false);
 	const struct py_offsets *o;
 
 	memset(fp, 0, sizeof(*fp));

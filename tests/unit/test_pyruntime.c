@@ -1,9 +1,12 @@
 /*
- * Unit tests: version strings, the supported list, and importing a 3.13
- * _Py_DebugOffsets image (built here from the generated 3.13 table) with
- * every way it can be wrong.
+ * Unit tests: version strings, the supported list, the tables, and
+ * importing a _Py_DebugOffsets image of every layout known, of both
+ * builds, with every way it can be wrong.
  */
+#include <string.h>
+
 #include "errors.h"
+#include "pydebugoffsets.h"
 #include "pyruntime.h"
 #include "unit.h"
 
@@ -27,129 +30,149 @@ static void versions(void)
 	CHECK_INT(py_version_parse("3.x.1", &v), -22);
 	CHECK_INT(py_version_parse("3.12", &v), -22);
 	CHECK_INT(py_version_parse("3.12.1zz", &v) == 0, 1);
-	CHECK_STR(pyruntime_supported(), "2.7, 3.6-3.13");
+	CHECK_STR(pyruntime_supported(), "2.7, 3.6-3.15 (free-threaded: 3.13-3.15)");
 }
 
-/* A 3.13 _Py_DebugOffsets image: cookie, version, free_threaded, then fields. */
-static void build_313(uint64_t *img, const struct py_offsets *o)
+/* The index of name in a layout, or -1. */
+static long word_index(const char *const *names, size_t n, const char *name)
 {
-	uint64_t interp_gil_state = 4096;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(names[i], name))
+			return (long)i;
+	return -1;
+}
 
-	memset(img, 0, 73 * 8);
+/*
+ * An image of the layout for hex: every size 1 MB, the GIL's state at 4096
+ * in the interpreter, and every other word 8 times its index, so that each
+ * imported field says which word it came from.
+ */
+static size_t build_image(uint64_t *img, unsigned hex, bool ft)
+{
+	size_t n;
+	const char *const *names = pydebug_layout(hex, &n);
+
+	memset(img, 0, PYDEBUG_MAX_BYTES);
+	if (!names)
+		return 0;
+	for (size_t i = 3; i < n; i++) {
+		const char *name = names[i], *dot = strrchr(name, '.');
+
+		if (dot && !strcmp(dot, ".size"))
+			img[i] = 1 << 20;
+		else if (!strcmp(name, "interpreter_state.gil_runtime_state"))
+			img[i] = 4096;
+		else if (!strcmp(name, "interpreter_state.gil_runtime_state_locked"))
+			img[i] = 4096 + 24;
+		else if (!strcmp(name, "interpreter_state.gil_runtime_state_holder"))
+			img[i] = 4096 + 16;
+		else if (!strcmp(name, "interpreter_state.gil_runtime_state_enabled"))
+			img[i] = ft ? 4096 + 8 : 0;
+		else
+			img[i] = 8 * i;
+	}
 	memcpy(img, "xdebugpy", 8);
-	img[1] = 0x030d00f0;
-	img[3] = o->runtime_size;
-	img[5] = o->runtime_interpreters_head;
-	img[6] = o->interp_size;
-	img[7] = o->interp_id;
-	img[8] = o->interp_next;
-	img[9] = o->interp_tstate_head;
-	img[10] = o->interp_gc;
-	img[11] = o->interp_modules;
-	img[12] = o->interp_sysdict;
-	img[13] = o->interp_builtins;
-	img[14] = o->interp_gil;
-	img[15] = interp_gil_state;
-	img[17] = interp_gil_state + o->gil_locked;
-	img[18] = interp_gil_state + o->gil_last_holder;
-	img[19] = o->tstate_size;
-	img[21] = o->tstate_next;
-	img[22] = o->tstate_interp;
-	img[23] = o->tstate_frame;
-	img[24] = o->tstate_thread_id;
-	img[25] = o->tstate_native_thread_id;
-	img[28] = o->iframe_size;
-	img[29] = o->iframe_previous;
-	img[30] = o->iframe_code;
-	img[31] = o->iframe_instr;
-	img[32] = o->iframe_localsplus;
-	img[33] = o->iframe_owner;
-	img[34] = o->code_size;
-	img[35] = o->code_filename;
-	img[36] = o->code_name;
-	img[37] = o->code_qualname;
-	img[38] = o->code_linetable;
-	img[39] = o->code_firstlineno;
-	img[40] = o->code_argcount;
-	img[41] = o->code_localsplusnames;
-	img[42] = o->code_localspluskinds;
-	img[43] = o->code_adaptive;
-	img[44] = 16;
-	img[45] = o->object_type;
-	img[46] = 400;
-	img[47] = o->type_name;
-	img[49] = o->type_flags;
-	img[50] = 64;
-	img[51] = o->tuple_item;
-	img[53] = 64;
-	img[54] = o->list_item;
-	img[56] = 64;
-	img[57] = o->dict_keys;
-	img[58] = o->dict_values;
-	img[59] = 64;
-	img[60] = o->float_value;
-	img[61] = 64;
-	img[62] = o->long_tag;
-	img[63] = o->long_digits;
-	img[64] = 64;
-	img[65] = o->varobject_size;
-	img[66] = o->bytes_sval;
-	img[67] = 80;
-	img[68] = o->unicode_state;
-	img[69] = o->unicode_length;
-	img[70] = o->unicode_ascii_size;
-	img[71] = 400;
-	img[72] = o->gc_collecting;
+	img[1] = hex;
+	img[2] = ft;
+	return n;
 }
 
-static void debug_offsets(void)
+static void debug_offsets_of(unsigned hex, bool ft)
 {
-	const struct py_offsets_table *t = pyoffsets_for_version(3, 13);
-	struct py_version v313 = { 3, 13, 0, 0xf, 0 }, v312 = { 3, 12, 1, 0xf, 0 };
-	uint64_t img[73];
+	struct py_version v = { 3, hex >> 16 & 0xff, hex >> 8 & 0xff, hex >> 4 & 0xf, hex & 0xf };
+	struct py_version v312 = { 3, 12, 1, 0xf, 0 };
+	const struct py_offsets_table *t = pyoffsets_for_version(3, v.minor, ft);
+	uint64_t img[PYDEBUG_MAX_BYTES / 8];
+	const char *const *names;
 	struct py_offsets off;
-	char why[160];
+	unsigned differ, got_hex;
+	bool got_ft;
+	char why[200];
+	size_t n;
+	long i;
 
 	CHECK(t != NULL);
 	if (!t)
 		return;
-	build_313(img, &t->off);
-	off = t->off;
-	off.tstate_thread_id = 0;	/* must come back from the image */
-	CHECK_INT(pyruntime_import_debug_offsets(img, sizeof(img), &v313, &off, why, sizeof(why)), 0);
-	CHECK(!memcmp(&off, &t->off, sizeof(off)));
-
-	/* The image wins over the table: a patch release moved a field. */
-	img[24] += 8;
-	off = t->off;
-	CHECK_INT(pyruntime_import_debug_offsets(img, sizeof(img), &v313, &off, why, sizeof(why)), 0);
-	CHECK_INT(off.tstate_thread_id, t->off.tstate_thread_id + 8);
-	img[24] -= 8;
+	names = pydebug_layout(hex, &n);
+	CHECK(names != NULL && n > 70 && n <= PYDEBUG_MAX_BYTES / 8);
+	build_image(img, hex, ft);
+	CHECK_INT(pydebug_peek(img, sizeof(img), &got_hex, &got_ft), 0);
+	CHECK(got_hex == hex && got_ft == ft);
 
 	off = t->off;
-	CHECK_INT(pyruntime_import_debug_offsets(img, sizeof(img) - 8, &v313, &off, why, sizeof(why)),
-		  -PS_E_BAD_DATA);
-	CHECK_INT(pyruntime_import_debug_offsets(img, sizeof(img), &v312, &off, why, sizeof(why)),
+	CHECK_INT(pydebug_import(img, sizeof(img), &v, &off, &differ, why, sizeof(why)), 0);
+	CHECK(differ > 20);
+	i = word_index(names, n, "thread_state.native_thread_id");
+	CHECK_INT(off.tstate_native_thread_id, 8 * i);
+	i = word_index(names, n, "interpreter_frame.executable");
+	CHECK_INT(off.iframe_code, 8 * i);
+	i = word_index(names, n, "interpreter_state.ceval_gil");
+	CHECK_INT(off.interp_gil, 8 * i);
+	CHECK_INT(off.tstate_size, 1 << 20);
+	CHECK_INT(off.gil_locked, 24);
+	CHECK_INT(off.gil_last_holder, 16);
+	/* What the image does not publish stays the table's. */
+	CHECK_INT(off.dict_keys_kind, t->off.dict_keys_kind);
+	CHECK_INT(off.runtime_interpreters_main, t->off.runtime_interpreters_main);
+	/* Free-threaded words only in a free-threaded build. */
+	CHECK_INT(off.gil_enabled, ft ? 8 : t->off.gil_enabled);
+	i = word_index(names, n, "interpreter_frame.tlbc_index");
+	if (i >= 0)
+		CHECK_INT(off.iframe_tlbc_index, ft ? (uint64_t)(8 * i) : t->off.iframe_tlbc_index);
+
+	/* Every way an image can be wrong leaves the layout alone. */
+	off = t->off;
+	CHECK_INT(pydebug_import(img, n * 8 - 8, &v, &off, &differ, why, sizeof(why)), -PS_E_BAD_DATA);
+	CHECK_INT(pydebug_import(img, sizeof(img), &v312, &off, &differ, why, sizeof(why)),
 		  -PS_E_BAD_DATA);
 	CHECK(strstr(why, "3.12") != NULL);
-	img[2] = 1;
-	CHECK_INT(pyruntime_import_debug_offsets(img, sizeof(img), &v313, &off, why, sizeof(why)),
-		  -PS_E_UNSUPPORTED);
-	CHECK(strstr(why, "free-threaded") != NULL);
-	img[2] = 0;
-	img[23] = img[19];	/* current_frame at the very end of the thread state */
-	CHECK_INT(pyruntime_import_debug_offsets(img, sizeof(img), &v313, &off, why, sizeof(why)),
-		  -PS_E_BAD_DATA);
-	build_313(img, &t->off);
-	img[6] = 1ull << 40;	/* absurd interpreter size */
-	CHECK_INT(pyruntime_import_debug_offsets(img, sizeof(img), &v313, &off, why, sizeof(why)),
-		  -PS_E_BAD_DATA);
-	build_313(img, &t->off);
+	i = word_index(names, n, "thread_state.current_frame");
+	img[i] = 1 << 20;	/* current_frame at the very end of the thread state */
+	CHECK_INT(pydebug_import(img, sizeof(img), &v, &off, &differ, why, sizeof(why)), -PS_E_BAD_DATA);
+	CHECK(strstr(why, "thread_state.current_frame") != NULL);
+	build_image(img, hex, ft);
+	img[word_index(names, n, "interpreter_state.size")] = 1ull << 40;	/* absurd */
+	CHECK_INT(pydebug_import(img, sizeof(img), &v, &off, &differ, why, sizeof(why)), -PS_E_BAD_DATA);
+	build_image(img, hex, ft);
+	img[word_index(names, n, "interpreter_state.gil_runtime_state_locked")] = 8;	/* before the GIL */
+	CHECK_INT(pydebug_import(img, sizeof(img), &v, &off, &differ, why, sizeof(why)), -PS_E_BAD_DATA);
+	build_image(img, hex, ft);
+	img[2] = 7;
+	CHECK_INT(pydebug_import(img, sizeof(img), &v, &off, &differ, why, sizeof(why)), -PS_E_BAD_DATA);
+	build_image(img, hex, ft);
 	memcpy(img, "notdebug", 8);
-	CHECK_INT(pyruntime_import_debug_offsets(img, sizeof(img), &v313, &off, why, sizeof(why)),
-		  -PS_E_BAD_DATA);
-	/* A refused image leaves the layout alone. */
+	CHECK_INT(pydebug_peek(img, sizeof(img), &got_hex, &got_ft), -PS_E_BAD_DATA);
+	CHECK_INT(pydebug_import(img, sizeof(img), &v, &off, &differ, why, sizeof(why)), -PS_E_BAD_DATA);
 	CHECK(!memcmp(&off, &t->off, sizeof(off)));
+	CHECK_INT(differ, 0);
+}
+
+static void debug_offsets(void)
+{
+	static const unsigned releases[] = { 0x030d00f0, 0x030e07f0, 0x030f00c1 };
+	uint64_t img[PYDEBUG_MAX_BYTES / 8];
+	struct py_offsets off;
+	unsigned differ;
+	char why[200];
+	size_t n;
+
+	for (size_t i = 0; i < sizeof(releases) / sizeof(releases[0]); i++) {
+		debug_offsets_of(releases[i], false);
+		debug_offsets_of(releases[i], true);
+	}
+	/* A pre-release before the layout it is read with, and a version not known at all. */
+	CHECK(pydebug_layout(0x030e00b2, &n) == NULL);
+	CHECK(pydebug_layout(0x031000f0, &n) == NULL);
+	build_image(img, 0x030e00c1, false);
+	img[1] = 0x030e00b2;
+	off = pyoffsets_for_version(3, 14, false)->off;
+	CHECK_INT(pydebug_import(img, sizeof(img), &(struct py_version){ 3, 14, 0, 0xb, 2 }, &off,
+				 &differ, why, sizeof(why)), -PS_E_UNSUPPORTED);
+	CHECK(strstr(why, "3.14.0b2 is a pre-release") != NULL);
+	img[1] = 0x031000f0;
+	CHECK_INT(pydebug_import(img, sizeof(img), &(struct py_version){ 3, 16, 0, 0xf, 0 }, &off,
+				 &differ, why, sizeof(why)), -PS_E_UNSUPPORTED);
 }
 
 static void tables(void)
@@ -157,14 +180,20 @@ static void tables(void)
 	unsigned n;
 	const struct py_offsets_table *t = pyoffsets_tables(&n);
 
-	CHECK_INT(n, 9);
+	CHECK_INT(n, 14);
 	for (unsigned i = 1; i < n; i++)
 		CHECK(t[i - 1].major < t[i].major ||
-		      (t[i - 1].major == t[i].major && t[i - 1].minor < t[i].minor));
-	CHECK(pyoffsets_for_version(3, 5) == NULL);
-	CHECK(pyoffsets_for_version(3, 14) == NULL);
-	CHECK(pyoffsets_for_version(2, 7) == &t[0]);
-	CHECK(pyoffsets_for_version(3, 13) == &t[n - 1]);
+		      (t[i - 1].major == t[i].major && t[i - 1].minor < t[i].minor) ||
+		      (t[i - 1].major == t[i].major && t[i - 1].minor == t[i].minor &&
+		       !t[i - 1].free_threaded && t[i].free_threaded));
+	for (unsigned i = 0; i < n; i++)
+		CHECK(!t[i].free_threaded || (t[i].major == 3 && t[i].minor >= 13));
+	CHECK(pyoffsets_for_version(3, 5, false) == NULL);
+	CHECK(pyoffsets_for_version(3, 16, false) == NULL);
+	CHECK(pyoffsets_for_version(3, 12, true) == NULL);
+	CHECK(pyoffsets_for_version(2, 7, false) == &t[0]);
+	CHECK(pyoffsets_for_version(3, 15, true) == &t[n - 1]);
+	CHECK(pyoffsets_for_version(3, 15, false) == &t[n - 2]);
 }
 
 const struct unit_test pyruntime_tests[] = {
