@@ -29,7 +29,12 @@ struct pycode {
 	unsigned char *linetable;
 	size_t linetable_len;
 	uint64_t code_start;	/* 3.11+: address of the first code unit */
-	uint64_t check[5];	/* the header words a revalidation compares */
+	int64_t code_units;	/* 3.11+: how many there are (the object's ob_size) */
+	/* Free-threaded 3.14+: each thread's copy of the bytecode (co_tlbc), as last read. */
+	uint64_t tlbc_array;	/* the _PyCodeArray, 0 if none */
+	uint64_t *copies;	/* its entries, copies[0] the code object's own */
+	size_t ncopies;
+	uint64_t check[6];	/* the header words a revalidation compares */
 	uint64_t gen;		/* the snapshot that last validated it */
 	/* The frame's variables, loaded on demand (pycode_load_vars). */
 	bool vars_loaded;
@@ -69,6 +74,15 @@ void pycode_load_vars(struct pycode_cache *c, struct rmem *m, const struct pyrun
 
 /* The entry for addr after pycode_load(), or NULL.  Owned by the cache. */
 const struct pycode *pycode_get(const struct pycode_cache *c, uint64_t addr);
+
+/*
+ * Where the bytecode a frame at instruction address pos runs starts, for a
+ * frame that runs copy tlbc of it (free-threaded 3.14+; 0 elsewhere).  The
+ * copies are read with the code object, outside the stop; one that does
+ * not hold pos (made or replaced since) is read again.  0 if none holds it.
+ */
+uint64_t pycode_bytecode(struct pycode_cache *c, struct rmem *m, const struct pyruntime *rt,
+			 uint64_t addr, int32_t tlbc, uint64_t pos);
 
 /*
  * The line for an instruction at byte offset addr of code (negative: not

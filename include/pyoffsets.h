@@ -80,6 +80,7 @@ struct py_offsets {
 	uint64_t tstate_thread_id;
 	uint64_t tstate_native_thread_id; /* 3.11+ */
 	uint64_t tstate_state;		/* state (int): detached 0, attached 1, suspended 2 (3.13+) */
+	uint64_t tstate_base_frame;	/* base_frame, the frame at the bottom of every stack (3.15+) */
 
 	/* PyFrameObject (<=3.10) */
 	uint64_t frame_size;

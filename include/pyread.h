@@ -32,6 +32,7 @@ struct pyread {
 	struct target *target;		/* the stopped target, or NULL (--nonblocking) */
 	bool prepass;			/* only learning what to read: skip matching threads */
 	bool locals;			/* read each Python frame's variables (--locals) */
+	bool verify;			/* not stopped: read every chain twice, keep what agrees */
 	/* For a process in another PID namespace: its thread ids there, and here. */
 	const struct tidmap *tids;
 };

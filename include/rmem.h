@@ -55,6 +55,10 @@ struct rmem_stats {
  */
 #define RMEM_BLOCK	256
 #define RMEM_PAGE	4096
+#define RMEM_BLOCKS	(RMEM_PAGE / RMEM_BLOCK)	/* at most 64: one bit each in a mask */
+
+/* A set of a page's blocks, one bit each. */
+typedef uint64_t rmem_blocks;
 /*
  * No process has memory at or above this address (x86-64 user space ends
  * below 2^47, or 2^56 with five-level paging): a read reaching it fails at
@@ -74,9 +78,9 @@ struct rmem {
 	struct rmem_slot {
 		uint64_t page;
 		uint64_t gen;
-		uint16_t valid;		/* one bit per block */
-		uint16_t used;		/* blocks reads took data from while recording */
-		uint16_t pending;	/* blocks asked for in the batch that claimed it */
+		rmem_blocks valid;	/* one bit per block */
+		rmem_blocks used;	/* blocks reads took data from while recording */
+		rmem_blocks pending;	/* blocks asked for in the batch that claimed it */
 		uint16_t misses;
 		uint32_t batch;		/* the fill batch that last claimed it */
 		uint32_t tick;		/* when it was last claimed, for eviction */

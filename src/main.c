@@ -81,7 +81,9 @@ static char *root_help(int key, const char *text, void *input)
 						commands[i].summary);
 		snprintf(s + len, size - len,
 			 "\n'pystack COMMAND --help' describes a command's options.\n"
-			 "Exit status: 0 all read, 1 partly read, 2 nothing read, 64 usage error.");
+			 "Reads CPython %s.\n"
+			 "Exit status: 0 all read, 1 partly read, 2 nothing read, 64 usage error.",
+			 pyruntime_supported());
 		return s;
 	}
 	return (char *)text;

@@ -19,6 +19,8 @@
 #define MAX_ENTRIES	(1u << 16)
 /* How many code objects one batch reads. */
 #define BATCH		256
+/* Copies of a code object's bytecode beyond this many are not cached (one per thread). */
+#define MAX_COPIES	4096
 
 struct pycode_cache {
 	struct pycode **slot;
@@ -54,8 +56,17 @@ static void entry_clear_vars(struct pycode *e)
 	e->vars_err = 0;
 }
 
+static void entry_clear_copies(struct pycode *e)
+{
+	free(e->copies);
+	e->copies = NULL;
+	e->ncopies = 0;
+	e->tlbc_array = 0;
+}
+
 static void entry_clear(struct pycode *e)
 {
+	entry_clear_copies(e);
 	free(e->name);
 	free(e->qualname);
 	free(e->file);
@@ -132,6 +143,8 @@ static struct pycode *insert(struct pycode_cache *c, uint64_t addr)
 struct header {
 	uint64_t type, name, qualname, file, linetable;
 	int32_t firstlineno, firsttraceable;
+	int64_t units;		/* 3.11+: code units */
+	uint64_t tlbc;		/* free-threaded 3.14+: co_tlbc */
 };
 
 static int read_header(struct rmem *m, const struct pyruntime *rt, uint64_t addr, struct header *h)
@@ -155,16 +168,80 @@ static int read_header(struct rmem *m, const struct pyruntime *rt, uint64_t addr
 		err = rmem_read_u64(m, addr + o->code_qualname, &h->qualname);
 	if (!err && o->code_firsttraceable != PYO_NONE)
 		err = rmem_read(m, addr + o->code_firsttraceable, &h->firsttraceable, 4);
+	if (!err && o->code_adaptive != PYO_NONE)
+		err = rmem_read(m, addr + o->varobject_size, &h->units, sizeof(h->units));
+	if (!err && o->code_tlbc != PYO_NONE)
+		err = rmem_read_u64(m, addr + o->code_tlbc, &h->tlbc);
 	return err;
 }
 
-static void header_check(const struct header *h, uint64_t check[5])
+static void header_check(const struct header *h, uint64_t check[6])
 {
 	check[0] = h->name;
 	check[1] = h->file;
 	check[2] = h->qualname;
 	check[3] = h->linetable;
 	check[4] = (uint64_t)(uint32_t)h->firstlineno << 32 | (uint32_t)h->firsttraceable;
+	check[5] = (uint64_t)h->units;
+}
+
+/*
+ * Read the list of copies of e's bytecode at array (free-threaded 3.14+),
+ * not noted for a replay: the stopped read checks only that co_tlbc still
+ * points at it, and pycode_bytecode() that a copy holds the frame's
+ * instruction.
+ */
+static void load_copies(struct rmem *m, const struct pyruntime *rt, struct pycode *e,
+			uint64_t array)
+{
+	const struct py_offsets *o = &rt->off;
+	bool rec = rmem_set_recording(m, false);
+	int64_t size;
+
+	entry_clear_copies(e);
+	e->tlbc_array = array;
+	if (array && !rmem_read(m, array + o->codearray_size, &size, sizeof(size)) && size > 0 &&
+	    size <= MAX_COPIES) {
+		e->copies = xmalloc((size_t)size * sizeof(*e->copies));
+		if (rmem_read(m, array + o->codearray_entries, e->copies, (size_t)size * 8)) {
+			free(e->copies);
+			e->copies = NULL;
+		} else {
+			e->ncopies = (size_t)size;
+		}
+	}
+	rmem_set_recording(m, rec);
+}
+
+/* Whether instruction address pos lies in the code units of e starting at start. */
+static bool holds(const struct pycode *e, uint64_t start, uint64_t pos)
+{
+	/* A frame that has not started points one code unit before the first (3.11-3.12). */
+	return start && pos + 2 >= start && pos - start <= 2 * (uint64_t)e->code_units;
+}
+
+uint64_t pycode_bytecode(struct pycode_cache *c, struct rmem *m, const struct pyruntime *rt,
+			 uint64_t addr, int32_t tlbc, uint64_t pos)
+{
+	struct pycode *e = *find_slot(c, addr);
+	uint64_t start;
+
+	if (!e || !e->valid)
+		return 0;
+	if (tlbc == 0 || rt->off.code_tlbc == PYO_NONE)
+		return e->code_start;
+	if (tlbc < 0 || tlbc >= MAX_COPIES)
+		return 0;
+	if ((size_t)tlbc < e->ncopies && holds(e, e->copies[tlbc], pos))
+		return e->copies[tlbc];
+	/* A copy made (or the list grown) since the list was read: read that entry now. */
+	if (!e->tlbc_array ||
+	    rmem_read_u64(m, e->tlbc_array + rt->off.codearray_entries + 8 * (uint64_t)tlbc, &start) ||
+	    !holds(e, start, pos))
+		return 0;
+	if ((size_t)tlbc < e->ncopies)
+		e->copies[tlbc] = start;
+	return start;
 }
 
 static char *read_text(struct rmem *m, const struct pyruntime *rt, uint64_t addr, int *err)
@@ -216,6 +293,7 @@ static void decode(struct rmem *m, const struct pyruntime *rt, struct pycode *e,
 	e->firsttraceable = h->firsttraceable;
 	if (rt->off.code_adaptive != PYO_NONE)
 		e->code_start = e->addr + rt->off.code_adaptive;
+	e->code_units = h->units;
 	e->name = read_text(m, rt, h->name, &err);
 	if (!err)
 		e->file = read_text(m, rt, h->file, &err);
@@ -271,7 +349,7 @@ void pycode_load(struct pycode_cache *c, struct rmem *m, const struct pyruntime 
 		for (size_t i = 0; i < ntodo; i++) {
 			struct pycode *e = insert(c, todo[i]);
 			struct header h;
-			uint64_t check[5];
+			uint64_t check[6];
 			int err;
 
 			if (e->gen == gen)
@@ -286,8 +364,12 @@ void pycode_load(struct pycode_cache *c, struct rmem *m, const struct pyruntime 
 				continue;
 			}
 			header_check(&h, check);
-			if (e->valid && !memcmp(check, e->check, sizeof(check)))
-				continue;	/* unchanged since it was decoded */
+			if (e->valid && !memcmp(check, e->check, sizeof(check))) {
+				/* Unchanged since it was decoded; its copies may have been replaced. */
+				if (h.tlbc != e->tlbc_array)
+					load_copies(m, rt, e, h.tlbc);
+				continue;
+			}
 			hdr[nnew] = h;
 			ent[nnew++] = e;
 		}
@@ -295,8 +377,11 @@ void pycode_load(struct pycode_cache *c, struct rmem *m, const struct pyruntime 
 		bool rec = rmem_set_recording(m, false);
 
 		rmem_prefetch(m, strs, string_addrs(hdr, nnew, strs), 64);
-		for (size_t i = 0; i < nnew; i++)
+		for (size_t i = 0; i < nnew; i++) {
 			decode(m, rt, ent[i], &hdr[i], &lt[i]);
+			if (hdr[i].tlbc)
+				load_copies(m, rt, ent[i], hdr[i].tlbc);
+		}
 		/* All the line tables in one read; a table that fails is dropped. */
 		if (rmem_read_ranges(m, lt, nnew))
 			for (size_t i = 0; i < nnew; i++)

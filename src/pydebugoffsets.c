@@ -187,6 +187,7 @@ static const struct import {
 	O("thread_state.next", tstate_next, "thread_state.size"),
 	O("thread_state.interp", tstate_interp, "thread_state.size"),
 	O("thread_state.current_frame", tstate_frame, "thread_state.size"),
+	O("thread_state.base_frame", tstate_base_frame, "thread_state.size"),
 	O("thread_state.thread_id", tstate_thread_id, "thread_state.size"),
 	O("thread_state.native_thread_id", tstate_native_thread_id, "thread_state.size"),
 	S("interpreter_frame.size", iframe_size),

@@ -40,6 +40,7 @@ struct tinfo {
 	uint64_t thread_id;
 	uint64_t native_id;	/* 3.11+, else 0 */
 	uint64_t top;		/* the first frame (or, 3.11-3.12, the cframe) */
+	uint64_t base;		/* 3.15+: the frame at the bottom, which is never shown */
 	long long interp_id;
 	uint64_t gil;		/* its interpreter's GIL (3.7+), or 0 */
 	int32_t state;		/* PyThreadState.state (3.13+), or -1 */
@@ -56,6 +57,7 @@ struct rawframe {
 
 struct walk {
 	uint64_t cur;		/* next frame to read, 0 when done */
+	uint64_t base;		/* where to stop without reading (3.15+'s base frame), or 0 */
 	struct rawframe *v;
 	size_t n, cap;
 	size_t steps, pow;	/* Brent's loop detection */
@@ -63,6 +65,7 @@ struct walk {
 	int err;
 	uint64_t err_addr;
 	bool looped, cut;
+	size_t torn;		/* --nonblocking: inner frames a second read did not confirm */
 };
 
 struct addr_index {
@@ -211,6 +214,8 @@ static int read_tstate(const struct pyread *r, uint64_t interp, uint64_t ts, str
 		err = rmem_read_u64(r->mem, ts + o->tstate_native_thread_id, &ti->native_id);
 	if (!err && o->tstate_state != PYO_NONE)
 		err = read_int(r->mem, ts + o->tstate_state, &ti->state);
+	if (!err && o->tstate_base_frame != PYO_NONE)
+		err = rmem_read_u64(r->mem, ts + o->tstate_base_frame, &ti->base);
 	if (!err)
 		err = rmem_read_u64(r->mem, ts + (o->tstate_cframe != PYO_NONE ? o->tstate_cframe :
 						  o->tstate_frame), &ti->top);
@@ -218,7 +223,7 @@ static int read_tstate(const struct pyread *r, uint64_t interp, uint64_t ts, str
 }
 
 /* Every thread state of every interpreter, oldest interpreter and thread first. */
-static int read_threads(const struct pyread *r, struct snapshot *snap, struct tinfo **out,
+static int read_threads(const struct pyread *r, unsigned *partial, struct tinfo **out,
 			size_t *nout)
 {
 	const struct py_offsets *o = &r->rt->off;
@@ -236,7 +241,7 @@ static int read_threads(const struct pyread *r, struct snapshot *snap, struct ti
 		for (size_t k = 0; k < ninterps && !seen; k++)
 			seen = interps[k] == interp;
 		if (seen) {
-			snap->partial++;
+			(*partial)++;
 			break;
 		}
 		interps[ninterps++] = interp;
@@ -295,7 +300,7 @@ static int read_threads(const struct pyread *r, struct snapshot *snap, struct ti
 			free(addrs);
 		}
 		if (err || count == MAX_THREADS) {
-			snap->partial++;
+			(*partial)++;
 			debug_msg("pid %d: thread list of interpreter %lld cut short: %s",
 				  (int)r->pid, id, err ? ps_strerror(err) : "too many threads");
 			err = 0;
@@ -389,6 +394,13 @@ static void step(const struct pyread *r, struct walk *w, size_t len, bool iframe
 		w->cur = 0;
 		return;
 	}
+	/* The bottom of the stack, known without a read: it holds nothing to show. */
+	if (w->cur == w->base) {
+		if (w->n)
+			w->v[w->n - 1].entry = true;
+		w->cur = 0;
+		return;
+	}
 	/* Brent: a chain that comes back to the marked frame is a loop. */
 	if (w->cur == w->mark) {
 		uint64_t *addrs = xmalloc((w->n ? w->n : 1) * sizeof(*addrs));
@@ -440,6 +452,15 @@ static void step(const struct pyread *r, struct walk *w, size_t len, bool iframe
 		w->v[w->n - 1].entry = true;
 }
 
+/* Whether a walk is at its base frame (3.15+), which ends it without a read. */
+static bool any_base(const struct walk *w, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (w[i].cur && w[i].cur == w[i].base)
+			return true;
+	return false;
+}
+
 static void walk_all(const struct pyread *r, struct walk *w, size_t n)
 {
 	bool iframes = interp_frames(r->rt);
@@ -450,9 +471,9 @@ static void walk_all(const struct pyread *r, struct walk *w, size_t n)
 		size_t k = 0;
 
 		for (size_t i = 0; i < n; i++)
-			if (w[i].cur)
+			if (w[i].cur && w[i].cur != w[i].base)
 				addrs[k++] = w[i].cur;
-		if (!k)
+		if (!k && !any_base(w, n))
 			break;
 		rmem_prefetch(r->mem, addrs, k, len);
 		for (size_t i = 0; i < n; i++)
@@ -460,26 +481,6 @@ static void walk_all(const struct pyread *r, struct walk *w, size_t n)
 				step(r, &w[i], len, iframes);
 	}
 	free(addrs);
-}
-
-/*
- * Where the bytecode a frame runs starts: its code object's own, or in a
- * free-threaded 3.14+ build, the copy its thread specialised (tlbc > 0),
- * which the code object lists in co_tlbc.  0 when that list is unreadable.
- */
-static uint64_t bytecode_start(const struct pyread *r, const struct pycode *code, int32_t tlbc)
-{
-	const struct py_offsets *o = &r->rt->off;
-	uint64_t array, start;
-	int64_t size;
-
-	if (tlbc == 0 || o->code_tlbc == PYO_NONE)
-		return code->code_start;
-	if (tlbc < 0 || rmem_read_u64(r->mem, code->addr + o->code_tlbc, &array) ||
-	    rmem_read(r->mem, array + o->codearray_size, &size, sizeof(size)) || tlbc >= size ||
-	    rmem_read_u64(r->mem, array + o->codearray_entries + 8 * (uint64_t)tlbc, &start))
-		return 0;
-	return start;
 }
 
 /* Where the instruction of a frame whose bytecode could not be found is. */
@@ -492,7 +493,9 @@ static long frame_addr(const struct pyread *r, const struct pycode *code, const 
 	int64_t pos = f->pos;
 
 	if (rt->vkey >= PY_VER(3, 11)) {
-		uint64_t start = bytecode_start(r, code, f->tlbc);
+		/* Free-threaded 3.14+: the thread may run its own copy of the bytecode. */
+		uint64_t start = pycode_bytecode(r->codes, r->mem, rt, code->addr, f->tlbc,
+						 (uint64_t)pos);
 
 		return start ? (long)((int64_t)((uint64_t)pos - start)) : ADDR_UNKNOWN;
 	}
@@ -659,6 +662,12 @@ static void fill_thread(const struct pyread *r, struct snapshot *snap, struct th
 	} else if (w->looped) {
 		t->truncated = true;
 		t->error = snapshot_strdup(snap, "the frame chain loops (memory changing under the read?)");
+	} else if (w->torn) {
+		t->truncated = true;
+		t->error = snapshot_printf(snap, "the thread ran on while it was read without stopping "
+					   "it: %zu inner frame%s changed between two reads and %s left "
+					   "out (read without --nonblocking for one instant)", w->torn,
+					   w->torn == 1 ? "" : "s", w->torn == 1 ? "is" : "are");
 	} else if (w->cut) {
 		t->truncated = true;
 		t->error = snapshot_printf(snap, "more than %d frames: the rest are not shown",
@@ -730,6 +739,80 @@ static void match_tids(const struct pyread *r, struct snapshot *snap, const stru
 	free(tp);
 }
 
+/* Whether two reads of a frame agree; the innermost frame may have moved on in its code. */
+static bool same_frame(const struct rawframe *a, const struct rawframe *b, bool innermost)
+{
+	return a->frame == b->frame && a->code == b->code && a->tlbc == b->tlbc &&
+	       (innermost || a->pos == b->pos);
+}
+
+/*
+ * --nonblocking: a thread that runs on while its chain is read can yield a
+ * stack it never had (a frame read before a call returned, the next one
+ * after another was pushed in its place).  So every chain is read a second
+ * time, afresh, and of each thread only what both reads agree on is kept:
+ * the outer frames that are the same (same frame, code and instruction,
+ * the innermost aside) in both.  w[i].torn counts the inner frames left
+ * out.  A thread gone by the second read is kept as first read.
+ */
+static void verify_walks(const struct pyread *r, struct walk *w, const struct tinfo *ti, size_t n)
+{
+	struct tinfo *t2 = NULL;
+	struct walk *w2;
+	size_t n2 = 0, *match;
+	unsigned partial = 0;
+
+	rmem_invalidate(r->mem);
+	if (read_threads(r, &partial, &t2, &n2))
+		return;
+	resolve_cframes(r, t2, n2);
+	w2 = xcalloc(n2 ? n2 : 1, sizeof(*w2));
+	match = xmalloc((n ? n : 1) * sizeof(*match));
+	for (size_t i = 0; i < n; i++) {
+		match[i] = n2;
+		if (i < n2 && t2[i].tstate == ti[i].tstate)
+			match[i] = i;
+		for (size_t k = 0; k < n2 && match[i] == n2; k++)
+			if (t2[k].tstate == ti[i].tstate)
+				match[i] = k;
+		if (match[i] < n2) {
+			w2[match[i]].cur = t2[match[i]].top;
+			w2[match[i]].base = t2[match[i]].base;
+			w2[match[i]].pow = 1;
+		}
+	}
+	walk_all(r, w2, n2);
+	for (size_t i = 0; i < n; i++) {
+		const struct walk *b;
+		size_t na = w[i].n, nb, same = 0;
+
+		if (match[i] == n2)
+			continue;
+		b = &w2[match[i]];
+		nb = b->n;
+		if (na == nb && !w[i].err && !b->err) {
+			bool all = true;
+
+			for (size_t k = 0; k < na && all; k++)
+				all = same_frame(&w[i].v[k], &b->v[k], k == 0);
+			if (all)
+				continue;
+		}
+		/* The common outer part, from the bottom of both chains. */
+		while (same < na && same < nb &&
+		       same_frame(&w[i].v[na - 1 - same], &b->v[nb - 1 - same], false))
+			same++;
+		w[i].torn = na - same;
+		memmove(w[i].v, w[i].v + w[i].torn, same * sizeof(*w[i].v));
+		w[i].n = same;
+	}
+	for (size_t k = 0; k < n2; k++)
+		free(w2[k].v);
+	free(w2);
+	free(match);
+	free(t2);
+}
+
 int pyread_snapshot(const struct pyread *r, struct snapshot *snap)
 {
 	struct tinfo *ti = NULL;
@@ -738,7 +821,7 @@ int pyread_snapshot(const struct pyread *r, struct snapshot *snap)
 	struct frame *scratch;
 	uint64_t *codes;
 	size_t n = 0, ncodes, maxframes = 0, var_budget = PYREAD_MAX_VARS;
-	int err = read_threads(r, snap, &ti, &n);
+	int err = read_threads(r, &snap->partial, &ti, &n);
 
 	if (err)
 		return err;
@@ -746,9 +829,12 @@ int pyread_snapshot(const struct pyread *r, struct snapshot *snap)
 	w = xcalloc(n ? n : 1, sizeof(*w));
 	for (size_t i = 0; i < n; i++) {
 		w[i].cur = ti[i].top;
+		w[i].base = ti[i].base;
 		w[i].pow = 1;
 	}
 	walk_all(r, w, n);
+	if (r->verify)
+		verify_walks(r, w, ti, n);
 
 	codes = collect_codes(w, n, &ncodes, &cs.cap);
 	pycode_load(r->codes, r->mem, r->rt, codes, ncodes, r->gen);

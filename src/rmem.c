@@ -84,15 +84,23 @@ static bool plausible(uint64_t addr, size_t len)
 	return addr >= RMEM_PAGE && addr <= RMEM_ADDR_END && len <= RMEM_ADDR_END - addr;
 }
 
+/* Blocks first to last (inclusive). */
+static rmem_blocks span(unsigned first, unsigned last)
+{
+	rmem_blocks upto = last + 1 >= 64 ? ~(rmem_blocks)0 : ((rmem_blocks)1 << (last + 1)) - 1;
+
+	return upto & ~(((rmem_blocks)1 << first) - 1);
+}
+
 /* The blocks of a page that [addr, addr + len) covers, as a mask. */
-static uint16_t block_mask(uint64_t page, uint64_t addr, size_t len)
+static rmem_blocks block_mask(uint64_t page, uint64_t addr, size_t len)
 {
 	uint64_t lo = addr > page ? addr : page;
 	uint64_t hi = addr + len < page + RMEM_PAGE ? addr + len : page + RMEM_PAGE;
 	unsigned first = (unsigned)((lo - page) / RMEM_BLOCK);
 	unsigned last = (unsigned)((hi - 1 - page) / RMEM_BLOCK);
 
-	return (uint16_t)(((1u << (last + 1)) - 1) & ~((1u << first) - 1));
+	return span(first, last);
 }
 
 static int backend_read(struct rmem *m, struct rmem_range *r, size_t n)
@@ -132,7 +140,7 @@ static int read_direct(struct rmem *m, uint64_t addr, void *buf, size_t len)
 struct fill {
 	struct rmem_range r[MAX_IOV];
 	struct rmem_slot *slot[MAX_IOV];
-	uint16_t mask[MAX_IOV];
+	rmem_blocks mask[MAX_IOV];
 	size_t n;
 	uint32_t id;
 };
@@ -152,15 +160,15 @@ static void note(struct rmem *m, uint64_t addr, size_t len)
 /* Note the runs of blocks that reads used of the slot's page, and clear them. */
 static void note_used(struct rmem *m, struct rmem_slot *s)
 {
-	unsigned used = s->used;
+	rmem_blocks used = s->used;
 
 	while (used) {
-		unsigned first = (unsigned)__builtin_ctz(used), end = first;
+		unsigned first = (unsigned)__builtin_ctzll(used), end = first;
 
-		while (end < 16 && (used >> end & 1))
+		while (end < RMEM_BLOCKS && (used >> end & 1))
 			end++;
 		note(m, s->page + first * RMEM_BLOCK, (end - first) * RMEM_BLOCK);
-		used &= ~(((1u << end) - 1) & ~((1u << first) - 1));
+		used &= ~span(first, end - 1);
 	}
 	s->used = 0;
 }
@@ -213,7 +221,7 @@ static void fill_range(struct rmem *m, struct fill *f, uint64_t addr, size_t len
 {
 	for (uint64_t page = addr & ~PAGE_MASK; page < addr + len; page += RMEM_PAGE) {
 		struct rmem_slot *s = f->n < MAX_IOV ? claim(m, f, page) : NULL;
-		uint16_t want = block_mask(page, addr, len), have;
+		rmem_blocks want = block_mask(page, addr, len), have;
 		unsigned first, last;
 
 		if (!s)
@@ -223,12 +231,12 @@ static void fill_range(struct rmem *m, struct fill *f, uint64_t addr, size_t len
 			continue;
 		/* Escalate on a miss in a later batch; within one, ranges are independent objects. */
 		if (!s->pending && s->misses++ && whole)
-			want = (uint16_t)~have;
-		want &= (uint16_t)~have;
-		first = (unsigned)__builtin_ctz(want);
-		last = 15 - (unsigned)__builtin_clz((unsigned)want << 16);
+			want = ~have & span(0, RMEM_BLOCKS - 1);
+		want &= ~have;
+		first = (unsigned)__builtin_ctzll(want);
+		last = 63 - (unsigned)__builtin_clzll(want);
 		f->slot[f->n] = s;
-		f->mask[f->n] = (uint16_t)(((1u << (last + 1)) - 1) & ~((1u << first) - 1));
+		f->mask[f->n] = span(first, last);
 		s->pending |= f->mask[f->n];
 		f->r[f->n++] = (struct rmem_range){
 			.addr = page + first * RMEM_BLOCK,
@@ -353,7 +361,7 @@ int rmem_read(struct rmem *m, uint64_t addr, void *buf, size_t len)
 	if ((addr & PAGE_MASK) + len <= RMEM_PAGE) {
 		uint64_t page = addr & ~PAGE_MASK;
 		struct rmem_slot *s = find(m, page);
-		uint16_t want = block_mask(page, addr, len);
+		rmem_blocks want = block_mask(page, addr, len);
 
 		if (s && !(want & ~s->valid)) {
 			memcpy(buf, slot_data(m, s) + (addr - page), len);
@@ -378,7 +386,7 @@ int rmem_read(struct rmem *m, uint64_t addr, void *buf, size_t len)
 		uint64_t page = a & ~PAGE_MASK;
 		size_t n = page + RMEM_PAGE - a < addr + len - a ? page + RMEM_PAGE - a : addr + len - a;
 		struct rmem_slot *s = find(m, page);
-		uint16_t want = block_mask(page, a, n);
+		rmem_blocks want = block_mask(page, a, n);
 
 		/* Not all there (evicted, or a backend that knows part of a page): ask exactly. */
 		if (!s || (want & ~s->valid)) {

@@ -469,10 +469,11 @@ int session_snapshot(struct session *s, const struct session_opts *opts, struct 
 			err = snapshot_stopped(s, opts, snap, detail, ndetail);
 			break;
 		}
-		/* Without stopping, a torn read shows as a chain that breaks: try again. */
+		/* Without stopping, a torn read shows as a chain that breaks or that a second
+		 * read does not confirm: try again. */
 		struct pyread r = {
 			.pid = s->pid, .mem = s->mem, .rt = &s->rt, .codes = s->codes, .gen = s->gen,
-			.locals = opts->locals,
+			.locals = opts->locals, .verify = true,
 		};
 		struct tidmap tids = { 0 };
 

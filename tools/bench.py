@@ -13,7 +13,10 @@ Starts its own targets (tools/bench/target.py) with the interpreter given
   largest gap a probe thread inside the target sees in its clock (median
   and worst over the dumps);
 - watch: the highest snapshot rate (--interval 0), and how much of the
-  target's own throughput is lost while pystack watches at 100 Hz.
+  target's own throughput is lost while pystack watches at 100 Hz;
+- every 3.13+ build found under pyenv (default and free-threaded): the same
+  11-thread dump, measured in turns in one run, as a ratio to 3.13's, with
+  the bytes read while the target is held (pystack -v).
 
 Nothing here is a pass/fail test: the last column is the goal, for the
 reader to compare.
@@ -150,6 +153,62 @@ def watch_cost(pystack, python, seconds=5):
         target.close()
 
 
+def newer_builds():
+    """[(label, python)] of the 3.13+ interpreters under pyenv, 3.13 first, variants left out."""
+    root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    versions = os.path.join(root, "versions")
+    found = []
+    for name in os.listdir(versions) if os.path.isdir(versions) else []:
+        exe = os.path.join(versions, name, "bin", "python")
+        base = name[:-1] if name.endswith("t") else name
+        parts = base.split(".")
+        if "-" in name or len(parts) != 3 or not os.access(exe, os.X_OK):
+            continue
+        try:
+            minor = (int(parts[0]), int(parts[1]))
+        except ValueError:
+            continue
+        if minor >= (3, 13):
+            found.append((minor, name.endswith("t"), name, exe))
+    found.sort()
+    # One interpreter per minor and build: the newest patch release.
+    keep = {}
+    for minor, ft, name, exe in found:
+        keep[(minor, ft)] = (name, exe)
+    return [keep[k] for k in sorted(keep)]
+
+
+def held_bytes(pystack, target):
+    """Bytes pystack -v reports reading while the target was held."""
+    p = subprocess.run([pystack, "dump", "-v", str(target.pid)], capture_output=True, text=True)
+    for line in p.stderr.splitlines():
+        if "while stopped" in line:
+            return int(line.split("while stopped")[1].split(" reads, ")[1].split()[0])
+    return 0
+
+
+def builds(pystack, runs, rounds=4):
+    """Each 3.13+ build's 11-thread dump: median wall (ms), stopped (us), held bytes, in turns."""
+    found = newer_builds()
+    targets, walls, stopped = [], {}, {}
+    try:
+        for name, exe in found:
+            targets.append((name, Target(exe, 11)))
+        for name, target in targets:
+            launch(5, [pystack, "dump", str(target.pid)])
+        for _ in range(rounds):
+            for name, target in targets:
+                argv = [pystack, "dump", str(target.pid)]
+                walls.setdefault(name, []).extend(w for w, _ in launch(max(runs // rounds, 5), argv))
+                out = run_once([pystack, "dump", "--json", str(target.pid)], capture=True)[1]
+                stopped.setdefault(name, []).append(json.loads(out.splitlines()[0])["stopped_us"])
+        return [(name, statistics.median(walls[name]) * 1e3, statistics.median(stopped[name]),
+                 held_bytes(pystack, target)) for name, target in targets]
+    finally:
+        for _, target in targets:
+            target.close()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("pystack")
@@ -200,6 +259,19 @@ def main():
     loss, cpu = watch_cost(pystack, python)
     row("watch --interval 10ms, 11 threads: target throughput lost", "%.1f %%" % loss, "5 %")
     row("watch --interval 10ms, 11 threads: pystack CPU", "%.1f %% of a core" % cpu, "20 %")
+
+    results = builds(pystack, runs)
+    base = next((r for r in results if r[0].startswith("3.13") and not r[0].endswith("t")), None)
+    for name, wall, stop, held in results:
+        what = "dump, 11 threads, Python %s" % name
+        row(what + ": wall (median)", "%.2f ms" % wall)
+        if base and name != base[0]:
+            row(what + ": wall against %s" % base[0], "%.2fx" % (wall / base[1]),
+                "1.25x" if name.endswith("t") else "1.10x")
+            row(what + ": stopped / bytes read while held", "%d us / %d B" % (stop, held),
+                "%d B (%s)" % (base[3], base[0]))
+        else:
+            row(what + ": stopped / bytes read while held", "%d us / %d B" % (stop, held))
 
     width = max(len(r[0]) for r in rows)
     print("\npystack bench: Python %s (%s), %d runs a figure, %s\n" %

@@ -14,13 +14,22 @@
 #   tools/build_python.sh ~/src/cpython-3.14.7 3.14.7t --enable-shared --disable-gil
 #   tools/build_python.sh /path/to/cpython.git@v3.15.0rc1 3.15.0rc1 --enable-shared
 #
+# The variants pystack's --native tests look for, when present:
+#
+#   ... 3.14.7-tailcall --enable-shared --with-tail-call-interp CC=clang-19
+#   ... 3.14.7-jit --enable-shared --enable-experimental-jit \
+#           PYTHON_FOR_REGEN=$(pyenv root)/versions/3.14.7/bin/python3.14
+#
+# (the JIT's build runs a Python of the same minor version, and clang-19.)
 # With --enable-shared, the library directory is put in the interpreter's
 # run path (as pyenv does), so it runs without LD_LIBRARY_PATH.  No
 # --enable-optimizations: the build takes minutes, not an hour.  The build
-# needs the Debian packages that tools/deps.sh pythons installs.
+# needs the Debian packages that tools/deps.sh pythons installs.  The set
+# this project's tests run on: 3.13.15t, 3.14.7, 3.14.7t, 3.14.7-static,
+# 3.15.0rc1, 3.15.0rc1t and the two variants above, each from its tag.
 set -eu
 
-[ $# -ge 2 ] || { sed -n '2,20p' "$0" >&2; exit 64; }
+[ $# -ge 2 ] || { sed -n '2,30p' "$0" >&2; exit 64; }
 source=$1
 name=$2
 shift 2
@@ -34,8 +43,10 @@ case $source in
 *@*)
 	git_dir=${source%@*}
 	tag=${source##*@}
-	git --git-dir="$git_dir" archive "$tag" -- . ':(exclude)Doc' ':(exclude)Misc/svnmap.txt' |
-		tar -x -C "$work"
+	# A mirror's snapshot lacks a few large files; git names them, and goes on.
+	git --git-dir="$git_dir" archive "$tag" -- . ':(exclude)Doc' ':(exclude)Misc/svnmap.txt' \
+		2>"$work/archive.log" | tar -x -C "$work"
+	[ -x "$work/configure" ] || { cat "$work/archive.log" >&2; exit 2; }
 	tree=$work
 	;;
 *)

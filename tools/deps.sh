@@ -4,12 +4,20 @@
 #   tools/deps.sh           to build and test (strace and util-linux's
 #                           unshare and setpriv for the trust tests)
 #   tools/deps.sh fuzz      also clang and its libFuzzer runtime (make fuzz)
+#   tools/deps.sh pythons   what tools/build_python.sh needs to build CPython
+#                           (clang-19 and llvm-19 for the tail-calling and JIT builds)
 set -eu
 
 packages="gcc g++ binutils make pkg-config libelf-dev libdw-dev libunwind-dev libdeflate0 python3 python3-pytest strace util-linux"
-if [ "${1:-}" = fuzz ]; then
+case "${1:-}" in
+fuzz)
 	packages="$packages clang libclang-rt-dev"
-fi
+	;;
+pythons)
+	packages="$packages libffi-dev libssl-dev zlib1g-dev libbz2-dev libsqlite3-dev \
+libreadline-dev liblzma-dev libncurses-dev uuid-dev tk-dev libgdbm-dev clang-19 llvm-19"
+	;;
+esac
 
 missing=""
 for p in $packages; do

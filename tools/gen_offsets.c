@@ -321,6 +321,11 @@ int main(void)
 #else
 		NONE(tstate_state),
 #endif
+#if PY_AT_LEAST(3, 15)
+		F(tstate_base_frame, offsetof(PyThreadState, base_frame)),
+#else
+		NONE(tstate_base_frame),
+#endif
 
 #if PY_AT_LEAST(3, 11)
 		NONE(frame_size),

@@ -50,6 +50,7 @@
 		.tstate_thread_id = 136, \
 		.tstate_native_thread_id = 144, \
 		.tstate_state = PYO_NONE, \
+		.tstate_base_frame = PYO_NONE, \
 		.frame_size = PYO_NONE, \
 		.frame_back = PYO_NONE, \
 		.frame_code = PYO_NONE, \

@@ -50,6 +50,7 @@
 		.tstate_thread_id = 152, \
 		.tstate_native_thread_id = 160, \
 		.tstate_state = 40, \
+		.tstate_base_frame = PYO_NONE, \
 		.frame_size = PYO_NONE, \
 		.frame_back = PYO_NONE, \
 		.frame_code = PYO_NONE, \

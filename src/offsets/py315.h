@@ -50,6 +50,7 @@
 		.tstate_thread_id = 176, \
 		.tstate_native_thread_id = 184, \
 		.tstate_state = 48, \
+		.tstate_base_frame = 80, \
 		.frame_size = PYO_NONE, \
 		.frame_back = PYO_NONE, \
 		.frame_code = PYO_NONE, \

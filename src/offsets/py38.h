@@ -50,6 +50,7 @@
 		.tstate_thread_id = 176, \
 		.tstate_native_thread_id = PYO_NONE, \
 		.tstate_state = PYO_NONE, \
+		.tstate_base_frame = PYO_NONE, \
 		.frame_size = 368, \
 		.frame_back = 24, \
 		.frame_code = 32, \

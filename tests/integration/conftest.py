@@ -2,7 +2,7 @@
 
 `python` runs a test once per interpreter found (see pythons.py), and once
 more, as a visible skip, for each supported minor version that was not;
-`newest_python` is the newest one found.
+`newest_python` is the newest one found (a default build, where there is one).
 """
 import os
 
@@ -14,10 +14,12 @@ import pythons
 
 def _params():
     params = [pytest.param(p, id=p.label) for p in pythons.discover()]
-    for major, minor in pythons.missing_minors():
-        reason = ("no Python %d.%d found (looked on PATH, in pyenv, and in "
-                  "PYSTACK_TEST_PYTHONS)" % (major, minor))
-        params.append(pytest.param(None, id="%d.%d-missing" % (major, minor),
+    for major, minor, ft in pythons.missing_builds():
+        name = "%d.%d%s" % (major, minor, "t" if ft else "")
+        reason = ("no %sPython %s found (looked on PATH, in pyenv, and in "
+                  "PYSTACK_TEST_PYTHONS; tools/build_python.sh builds one)"
+                  % ("free-threaded " if ft else "", name))
+        params.append(pytest.param(None, id="%s-missing" % name,
                                    marks=pytest.mark.skip(reason=reason)))
     return params
 
@@ -30,7 +32,7 @@ def python(request):
 @pytest.fixture
 def newest_python():
     """The newest interpreter found, for tests that need only one."""
-    found = pythons.discover()
+    found = [p for p in pythons.discover() if not p.free_threaded] or pythons.discover()
     if not found:
         pytest.skip("no Python interpreter found (looked on PATH, in pyenv, and in "
                     "PYSTACK_TEST_PYTHONS)")

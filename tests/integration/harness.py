@@ -178,7 +178,8 @@ class Target:
         self.kill()
 
 
-_THREAD = re.compile(r"^(?:Current thread|Thread) (0x[0-9a-f]+) \(most recent call first\):$")
+# From 3.14 faulthandler adds the OS thread's name: "Thread 0x... [worker-1] (most recent ...".
+_THREAD = re.compile(r"^(?:Current thread|Thread) (0x[0-9a-f]+)(?: \[.*\])? \(most recent call first\):$")
 _FRAME = re.compile(r'^  File "(.*)", line (\d+|\?\?\?) in (.*)$')
 
 

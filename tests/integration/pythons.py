@@ -2,9 +2,15 @@
 
 Interpreters come from PATH (python2.7, python3.X, python3, python), from
 pyenv (every version under `pyenv root`), and from the colon-separated
-variable PYSTACK_TEST_PYTHONS.  Each is asked for its own version and real
-executable, so one interpreter reached several ways is tested once.  Every
-minor version pystack supports that is not found becomes a visible skip.
+variable PYSTACK_TEST_PYTHONS.  Each is asked for its own version, build
+and real executable, so one interpreter reached several ways is tested
+once.  Every build pystack supports (each minor version, and the
+free-threaded builds of 3.13 on) that is not found becomes a visible skip.
+
+The whole suite runs on each default and free-threaded build found.  The
+variants of a build it already covers (a static build beside a shared one
+of the same version, the tail-calling interpreter, the JIT) run the tests
+that are about them (variants()), which keeps the suite's time in bounds.
 """
 import functools
 import json
@@ -13,16 +19,19 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
-# The minor versions pystack reads; each should be tested when present.
-SUPPORTED = [(2, 7)] + [(3, m) for m in range(6, 14)]
+# The builds pystack reads, as (major, minor, free-threaded); each should be tested when present.
+SUPPORTED = ([(2, 7, False)] + [(3, m, False) for m in range(6, 16)] +
+             [(3, m, True) for m in range(13, 16)])
 
 _PROBE = (
     "import sys, json, sysconfig; "
     "print(json.dumps({'exe': sys.executable, 'version': list(sys.version_info[:3]), "
-    "'level': sys.version_info[3], 'include': sysconfig.get_paths().get('include'), "
+    "'level': sys.version_info[3], 'serial': sys.version_info[4], 'include': sysconfig.get_paths().get('include'), "
     "'shared': bool(sysconfig.get_config_var('Py_ENABLE_SHARED')), "
     "'mapped': sorted(set(l.split()[-1] for l in open('/proc/self/maps') "
-    "if '/libpython' in l))}))"
+    "if '/libpython' in l)), "
+    "'free_threaded': bool(sysconfig.get_config_var('Py_GIL_DISABLED')), "
+    "'config': sysconfig.get_config_var('CONFIG_ARGS') or ''}))"
 )
 
 
@@ -34,16 +43,25 @@ class Python:
     shared: bool
     mapped: tuple
     origin: str
+    free_threaded: bool = False
+    prerelease: str = ""    # "rc1", "b2", "" for a final release
+    variant: str = ""       # "tailcall", "jit", or "" for the ordinary interpreter
 
     @property
     def minor(self):
         return self.version[:2]
 
     @property
+    def build(self):
+        """(major, minor, free-threaded): which of pystack's layouts reads it."""
+        return self.version[:2] + (self.free_threaded,)
+
+    @property
     def label(self):
-        v = ".".join(map(str, self.version))
+        v = ".".join(map(str, self.version)) + self.prerelease + ("t" if self.free_threaded else "")
         where = "system" if self.exe.startswith("/usr/") else self.origin
-        return "%s-%s" % (v, where)
+        kind = self.variant or ("static" if not self.shared and where != "system" else "")
+        return "-".join(x for x in (v, kind, where) if x)
 
     @property
     def libpython(self):
@@ -83,28 +101,60 @@ def _candidates():
             yield path, "env"
 
 
+_PRERELEASE = {"alpha": "a", "beta": "b", "candidate": "rc"}
+
+
 def _probe(path, origin):
     try:
         out = subprocess.run([path, "-c", _PROBE], capture_output=True, text=True, timeout=20)
         info = json.loads(out.stdout)
     except (OSError, ValueError, subprocess.SubprocessError):
         return None
+    config = info.get("config", "")
+    variant = ("tailcall" if "--with-tail-call-interp" in config else
+               "jit" if "--enable-experimental-jit" in config else "")
     return Python(exe=os.path.realpath(info["exe"] or path), version=tuple(info["version"]),
                   include=info["include"] or "", shared=info["shared"],
-                  mapped=tuple(info["mapped"]), origin=origin)
+                  mapped=tuple(info["mapped"]), origin=origin,
+                  free_threaded=bool(info.get("free_threaded")), variant=variant,
+                  prerelease=_PRERELEASE.get(info["level"], "") and
+                  "%s%d" % (_PRERELEASE[info["level"]], info["serial"]))
+
+
+@functools.lru_cache(maxsize=None)
+def _found():
+    seen = {}
+    for path, origin in _candidates():
+        p = _probe(path, origin)
+        if p and p.build in SUPPORTED and p.exe not in seen:
+            seen[p.exe] = p
+    return sorted(seen.values(), key=lambda p: (p.version, p.free_threaded, p.exe))
+
+
+def _is_variant(p, found):
+    """A build the suite already covers: the tail-calling or JIT interpreter, or a
+    static build (other than the system's) beside a shared one of the same version."""
+    if p.variant:
+        return True
+    return (not p.shared and not p.exe.startswith("/usr/") and
+            any(q.shared and not q.variant and q.version == p.version and
+                q.free_threaded == p.free_threaded for q in found))
 
 
 @functools.lru_cache(maxsize=None)
 def discover():
-    """Every distinct interpreter found, oldest version first."""
-    seen = {}
-    for path, origin in _candidates():
-        p = _probe(path, origin)
-        if p and p.minor in SUPPORTED and p.exe not in seen:
-            seen[p.exe] = p
-    return sorted(seen.values(), key=lambda p: (p.version, p.exe))
+    """Every distinct interpreter the whole suite runs on, oldest version first."""
+    found = _found()
+    return [p for p in found if not _is_variant(p, found)]
 
 
-def missing_minors():
-    found = {p.minor for p in discover()}
-    return [m for m in SUPPORTED if m not in found]
+@functools.lru_cache(maxsize=None)
+def variants():
+    """The other builds found (static, tail-calling, JIT), for the tests about them."""
+    found = _found()
+    return [p for p in found if _is_variant(p, found)]
+
+
+def missing_builds():
+    found = {p.build for p in _found()}
+    return [b for b in SUPPORTED if b not in found]

@@ -15,7 +15,10 @@ import signal
 import subprocess
 import time
 
+import pytest
+
 import harness
+import pythons
 from harness import PYSTACK, UNIT, Target, assert_same_stacks, pystack_stacks
 
 SIGSTOP_BIT = 1 << (signal.SIGSTOP - 1)
@@ -538,3 +541,43 @@ def test_sigkill_pystack(newest_python):
         cleanup_counter(t)
     # Some of the kills came while the target was held.
     assert held["watch"] >= 3 and held["dump"] >= 1, held
+
+
+def _newest(free_threaded):
+    found = [p for p in pythons.discover() if p.free_threaded == free_threaded and p.version >= (3,)]
+    return found[-1] if found else None
+
+
+@pytest.mark.parametrize("free_threaded", [False, True], ids=["default", "free-threaded"])
+def test_nonblocking_never_shows_a_chimera(free_threaded):
+    """--nonblocking reads threads that run on: what it shows must be a stack they had.
+
+    Four threads call d0 -> d1 -> ... -> dk for ever-changing k (frame_churn.py),
+    so a read that does not stop them is torn again and again.  Every stack shown
+    must be one the program can have (dN called from d(N-1) at its call line);
+    a thread whose chain changed under the read says so (and the dump is partial),
+    keeping only the outer frames two reads agreed on.  Before the second read was
+    added, 200 dumps of the free-threaded 3.14 showed 9 chimeras.
+    """
+    python = _newest(free_threaded)
+    if python is None:
+        pytest.skip("no %sPython 3 found" % ("free-threaded " if free_threaded else ""))
+    with Target(python, "frame_churn.py", busy=4) as t:
+        calls = json.loads(t.info)
+        torn = 0
+        for _ in range(200):
+            r = t.pystack("--nonblocking", "--json")
+            assert r.returncode in (0, 1), r.stderr
+            snap = json.loads(r.stdout)
+            assert snap["partial"] == (r.returncode == 1)
+            for th in snap["threads"]:
+                frames = [f for f in th["frames"] if f["file"] == "<frame_churn>"][::-1]
+                names = [f["function"] for f in frames]
+                assert names == ["d%d" % k for k in range(len(names))], (names, th.get("error"))
+                assert all(f["line"] == calls[f["function"]] for f in frames[:-1]), (
+                    [(f["function"], f["line"]) for f in frames], th.get("error"))
+                if "ran on while it was read" in th.get("error", ""):
+                    torn += 1
+                    assert snap["partial"]
+        assert torn > 0, "no torn read was detected in 200 reads of 4 busy threads"
+        t.finish()
