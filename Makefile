@@ -9,7 +9,7 @@
 #   make bench      measure dump and watch on this machine (BENCH_PYTHON=, BENCH_RUNS=)
 #   make deps       install missing Debian packages (as root)
 #   make offsets    regenerate src/offsets/ from the installed CPython headers
-#   make printable  regenerate src/unicode_printable.h (PYTHON_NEWEST=python3.13)
+#   make printable  regenerate src/unicode_printable.h (PYTHON_NEWEST=python3.15)
 #   make install    PREFIX=/usr/local DESTDIR=
 #
 # V=1 shows the commands; WERROR=1 makes warnings errors;

@@ -47,7 +47,7 @@ int pyobj_dict_get_str(struct rmem *m, const struct pyruntime *rt, uint64_t dict
  * The attribute name of the instance obj, from its instance dictionary: the __dict__ at
  * tp_dictoffset (2.7-3.10, and types without managed dicts), the managed dict or the
  * split-table values (3.11, 3.12: Py_TPFLAGS_MANAGED_DICT; 3.12's tagged dict-or-values
- * word), the inline values (3.13: Py_TPFLAGS_INLINE_VALUES, keys from the heap type's
+ * word), the inline values (3.13+: Py_TPFLAGS_INLINE_VALUES, keys from the heap type's
  * ht_cached_keys).  -ENOENT when absent.
  */
 int pyobj_getattr_str(struct rmem *m, const struct pyruntime *rt, uint64_t obj, const char *name,
@@ -64,8 +64,9 @@ int pyobj_cell_get(struct rmem *m, const struct pyruntime *rt, uint64_t obj, uin
 
 /*
  * repr(obj) as the target's Python would write it, into buf (size bytes, NUL-terminated),
- * for None, bool, int (any size), float, str (every PEP 393 kind; 2.7 str and unicode),
- * bytes, and tuple, list, dict, set, frozenset (nested, recursion shown as Python does:
+ * for None, bool, int (any size), float, str (every PEP 393 kind, escaped by the Unicode
+ * database of the target's version; 2.7 str and unicode), bytes, cells, classes, and
+ * tuple, list, dict, set, frozenset (nested, recursion shown as Python does:
  * [...] and {...}); anything else as "<TypeName object at 0x7f...>".  Bounded: see the
  * PYOBJ_REPR_* limits above; the whole repr is cut to fit buf, ending in "..." when cut.
  * Never fails: an object that cannot be read gives "<unreadable object at 0x...>".

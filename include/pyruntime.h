@@ -54,6 +54,7 @@ struct pyruntime {
 	uint64_t type_tuple;		/* &PyTuple_Type */
 	uint64_t type_list;		/* &PyList_Type */
 	uint64_t type_dict;		/* &PyDict_Type */
+	uint64_t type_frozendict;	/* &PyFrozenDict_Type (3.15+) */
 	uint64_t type_set;		/* &PySet_Type */
 	uint64_t type_frozenset;	/* &PyFrozenSet_Type */
 	uint64_t type_cell;		/* &PyCell_Type */

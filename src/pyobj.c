@@ -8,10 +8,13 @@
  * order, whose split form keeps the values in an array of their own; and
  * 3.11+'s, whose keys object also says what its entries hold (a hash, or
  * only str keys) and whose split values carry their own insertion order
- * (in bytes before them up to 3.12, after them from 3.13).
+ * (in bytes before them up to 3.12, after them from 3.13).  A free-threaded
+ * build (3.13+) lays them out alike, with every object field moved by its
+ * longer header, and a mutex in the keys object that its offsets account for.
  *
  * repr() follows the rules of the target's version (2.7's u'' and L, its
- * "set([1])"), and is bounded: see the PYOBJ_REPR_* limits in pyobj.h.
+ * "set([1])", the Unicode database that decides which characters a str
+ * shows as they are), and is bounded: see the PYOBJ_REPR_* limits in pyobj.h.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -35,7 +38,7 @@
 #define MAX_LOG2_TABLE	40			/* slots of a dict or set table */
 #define MAX_INT_DIGITS	((uint64_t)1 << 40)
 
-/* Py_TPFLAGS_DICT_SUBCLASS: the same bit from 2.6 to 3.13. */
+/* Py_TPFLAGS_DICT_SUBCLASS: the same bit from 2.6 to 3.15 (Include/object.h). */
 #define TPFLAGS_DICT_SUBCLASS	(1ull << 29)
 
 /* Table entries read in one go. */
@@ -113,7 +116,7 @@ int pyobj_type_name(struct rmem *m, const struct pyruntime *rt, uint64_t obj, ch
 /* A 3.x keys object, read and checked. */
 struct dkeys {
 	uint64_t nentries;
-	unsigned log2_size;		/* of the index table */
+	unsigned log2_size;		/* slots of the index table */
 	uint64_t indices;		/* the index table: entry numbers, -1 empty, -2 deleted */
 	uint64_t entries;		/* the address of entry 0 */
 	uint64_t esize, ekey, evalue;	/* an entry's size, where its key and value are */
@@ -129,7 +132,7 @@ static unsigned index_width_log2(unsigned log2_size)
 static int read_keys(struct rmem *m, const struct pyruntime *rt, uint64_t keys, struct dkeys *k)
 {
 	const struct py_offsets *o = &rt->off;
-	unsigned log2_size;
+	unsigned log2_size, index_bytes_log2;
 	int64_t nentries;
 	int err;
 
@@ -146,10 +149,19 @@ static int read_keys(struct rmem *m, const struct pyruntime *rt, uint64_t keys, 
 			err = read_u8(m, keys + o->dict_keys_kind, &kind);
 		if (err)
 			return err;
-		/* kind: 0 general, 1 str keys, 2 split (str keys, values apart) */
-		if (ls > MAX_LOG2_TABLE || lb != ls + index_width_log2(ls) || kind > 2)
+		/*
+		 * kind: 0 general, 1 str keys, 2 split (str keys, values
+		 * apart).  The index table takes 2^lb bytes: its slots times
+		 * the width of one, except in the keys every empty dict
+		 * shares (Py_EMPTY_KEYS), whose one slot is given 8 bytes
+		 * from 3.11.14, 3.12.9 and 3.13.2 on (Objects/dictobject.c,
+		 * empty_keys_struct); no other keys have fewer than 8 slots.
+		 */
+		if (ls > MAX_LOG2_TABLE || kind > 2 ||
+		    (lb != ls + index_width_log2(ls) && (ls != 0 || lb != 3)))
 			return -PS_E_BAD_DATA;
 		log2_size = ls;
+		index_bytes_log2 = lb;
 		k->general = kind == 0;
 	} else {
 		int64_t size;
@@ -160,6 +172,7 @@ static int read_keys(struct rmem *m, const struct pyruntime *rt, uint64_t keys, 
 		if (size < 1 || size > (int64_t)1 << MAX_LOG2_TABLE || (size & (size - 1)))
 			return -PS_E_BAD_DATA;
 		log2_size = (unsigned)__builtin_ctzll((uint64_t)size);
+		index_bytes_log2 = log2_size + index_width_log2(log2_size);
 	}
 	err = read_i64(m, keys + o->dict_keys_nentries, &nentries);
 	if (err)
@@ -169,8 +182,7 @@ static int read_keys(struct rmem *m, const struct pyruntime *rt, uint64_t keys, 
 	k->nentries = (uint64_t)nentries;
 	k->log2_size = log2_size;
 	k->indices = keys + o->dict_keys_indices;
-	k->entries = keys + o->dict_keys_indices +
-		((uint64_t)1 << (log2_size + index_width_log2(log2_size)));
+	k->entries = keys + o->dict_keys_indices + ((uint64_t)1 << index_bytes_log2);
 	if (k->general) {
 		k->esize = o->dict_entry_size;
 		k->ekey = o->dict_entry_key;
@@ -275,7 +287,7 @@ static int values_order(struct walk *w, uint64_t values, uint8_t order[256], siz
 
 	*n = 0;
 	if (has(o->dictvalues_size)) {
-		/* 3.13: capacity and count in a header, the order after the values */
+		/* 3.13+: capacity and count in a header, the order after the values */
 		err = read_u8(w->m, values + o->dictvalues_capacity, &capacity);
 		if (!err)
 			err = read_u8(w->m, values + o->dictvalues_size, &count);
@@ -874,7 +886,10 @@ int pyobj_getattr_str(struct rmem *m, const struct pyruntime *rt, uint64_t obj, 
 	if (err)
 		return err;
 	if (has(o->tpflags_inline_values) && (flags & o->tpflags_inline_values)) {
-		/* 3.13: the values follow the object, unless a dict took them over */
+		/*
+		 * 3.13+: the values follow the object (tp_basicsize on:
+		 * _PyObject_InlineValues), unless a dict took them over
+		 */
 		int64_t basic;
 		uint8_t valid;
 
@@ -942,13 +957,18 @@ static int long_header(struct rmem *m, const struct pyruntime *rt, uint64_t obj,
 	int err;
 
 	if (has(o->long_tag)) {
-		/* 3.12+: the low bits are 0 positive, 1 zero, 2 negative; the rest the count */
+		/*
+		 * 3.12+: the low two bits are 0 positive, 1 zero, 2 negative;
+		 * the bits from long_tag_shift up the count.  The bit between
+		 * is 0 up to 3.13, and from 3.14 marks the small ints
+		 * (IMMORTALITY_BIT_MASK in Include/internal/pycore_long.h).
+		 */
 		uint64_t tag;
 
 		err = rmem_read_u64(m, obj + o->long_tag, &tag);
 		if (err)
 			return err;
-		if ((tag & 3) == 3 || o->long_tag_shift >= 64)
+		if ((tag & 3) == 3 || o->long_tag_shift >= 64 || (rt->vkey < PY_VER(3, 14) && (tag & 4)))
 			return -PS_E_BAD_DATA;
 		*neg = (tag & 3) == 2;
 		*n = (tag & 3) == 1 ? 0 : tag >> o->long_tag_shift;
@@ -1329,7 +1349,24 @@ static void put_more(struct repr *r, uint64_t shown, uint64_t n)
 		putf(r, "%s... %" PRIu64 " more", shown ? ", " : "", n - shown);
 }
 
-static bool printable(uint32_t cp)
+/*
+ * The Unicode database of the target's Python, as a level of
+ * unicode_printable.h (an index into unicode_databases): each minor
+ * version keeps the database of its release, and one newer than the table
+ * knows reads as the newest it knows.
+ */
+static unsigned unicode_level(const struct pyruntime *rt)
+{
+	unsigned level = 0;
+
+	for (size_t i = 0; i < sizeof(unicode_python3) / sizeof(unicode_python3[0]); i++)
+		if (rt->ver.major == 3 && unicode_python3[i].minor <= rt->ver.minor)
+			level = unicode_python3[i].level;
+	return level;
+}
+
+/* Whether str.isprintable() accepts cp in the Unicode database of this level. */
+static bool printable(uint32_t cp, unsigned level)
 {
 	size_t lo = 0, hi = sizeof(unicode_nonprintable) / sizeof(unicode_nonprintable[0]);
 
@@ -1344,6 +1381,19 @@ static bool printable(uint32_t cp)
 			lo = mid + 1;
 		else
 			return false;
+	}
+	/* printable in the newest database: since which one? */
+	lo = 0;
+	hi = sizeof(unicode_printable_since) / sizeof(unicode_printable_since[0]);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cp < unicode_printable_since[mid].lo)
+			hi = mid;
+		else if (cp > unicode_printable_since[mid].hi)
+			lo = mid + 1;
+		else
+			return unicode_printable_since[mid].since <= level;
 	}
 	return true;
 }
@@ -1392,11 +1442,11 @@ static size_t escape_ascii(char *p, uint32_t c, uint32_t quote)
 }
 
 /* One code point of a 3.x str, as unicode_repr writes it (at most 10 bytes). */
-static size_t escape_cp(char *p, uint32_t cp, uint32_t quote)
+static size_t escape_cp(char *p, uint32_t cp, uint32_t quote, unsigned level)
 {
 	if (cp < 0x80)
 		return escape_ascii(p, cp, quote);
-	if (printable(cp))
+	if (printable(cp, level))
 		return put_utf8(p, cp);
 	if (cp <= 0xff)
 		return (size_t)sprintf(p, "\\x%02x", (unsigned)cp);
@@ -1441,6 +1491,7 @@ static void put_quoted(struct repr *r, const char *prefix, const uint32_t *cp, s
 	char out[PYOBJ_REPR_CHARS * 10 + 16];
 	uint32_t quote = choose_quote(cp, n);
 	size_t len = strlen(prefix);
+	unsigned level = flavour == 3 ? unicode_level(r->rt) : 0;
 
 	memcpy(out, prefix, len);
 	out[len++] = (char)quote;
@@ -1448,7 +1499,7 @@ static void put_quoted(struct repr *r, const char *prefix, const uint32_t *cp, s
 		uint32_t c = cp[i];
 
 		if (flavour == 3) {		/* 3.x str */
-			len += escape_cp(out + len, c, quote);
+			len += escape_cp(out + len, c, quote, level);
 		} else if (flavour == 1 || c < 0x80) {	/* bytes, or ASCII of 2.7 unicode */
 			len += c >= 0x80 ? (size_t)sprintf(out + len, "\\x%02x", (unsigned)c) :
 			       escape_ascii(out + len, c, quote);
@@ -1739,6 +1790,25 @@ static int repr_dict(struct repr *r, uint64_t obj)
 	return 0;
 }
 
+/* 3.15's frozendict: a dict underneath, shown as frozendict({...}), or frozendict(). */
+static int repr_frozendict(struct repr *r, uint64_t obj)
+{
+	int64_t used;
+	int err = read_i64(r->m, obj + r->rt->off.dict_used, &used);
+
+	if (err)
+		return err;
+	if (used == 0) {
+		put_str(r, "frozendict()");
+		return 0;
+	}
+	put_str(r, "frozendict(");
+	err = repr_dict(r, obj);
+	if (!err)
+		put_str(r, ")");
+	return err;
+}
+
 /*
  * 2.7 marks a deleted set entry with a shared str "<dummy key>" and leaves
  * its hash; 3.x's dummy has the hash -1, which no real key has.
@@ -1959,6 +2029,8 @@ static int repr_dispatch(struct repr *r, uint64_t obj)
 		return repr_seq(r, obj, type == rt->type_tuple);
 	if (type == rt->type_dict)
 		return repr_dict(r, obj);
+	if (rt->type_frozendict && type == rt->type_frozendict)
+		return repr_frozendict(r, obj);
 	if (type == rt->type_set || type == rt->type_frozenset)
 		return repr_set(r, obj, type == rt->type_frozenset);
 	if (type == rt->type_cell)

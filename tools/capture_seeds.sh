@@ -21,7 +21,8 @@
 #   VER-objects2.img      20,000-item dict left out) as roots, in two halves
 #   VER-subinterp.img   subinterp.py: a second interpreter (3.8+)
 #
-# VER is the minor version, "3.11-debian" for the system's.  Also written:
+# VER is the minor version ("3.14t" for a free-threaded build), "3.11-debian"
+# for the system's.  Also written:
 # VER-lines.bin, the raw line table of one function (for the line-table
 # decoders, which the fuzz target also runs over every input whole), and
 # maps.txt, the memory maps of one process (for maps_parse).
@@ -41,6 +42,8 @@ pythons() {
 	local root
 	root=$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")
 	for d in "$root"/versions/*/; do
+		# Variants (3.14.7-static, -tailcall, -jit) read like their ordinary build.
+		case "$(basename "$d")" in *-*) continue ;; esac
 		[ -x "$d/bin/python" ] && echo "$d/bin/python"
 	done
 	[ -x /usr/bin/python3 ] && echo /usr/bin/python3
@@ -49,7 +52,7 @@ pythons() {
 
 label() {
 	local v
-	v=$("$1" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+	v=$("$1" -c 'import sys, sysconfig; print("%d.%d%s" % (sys.version_info[:2] + ("t" if sysconfig.get_config_var("Py_GIL_DISABLED") else "",)))')
 	case "$1" in
 	/usr/*) echo "$v-debian" ;;
 	*) echo "$v" ;;

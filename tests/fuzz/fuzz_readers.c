@@ -47,6 +47,7 @@ const size_t fuzzimg_fields[FUZZIMG_NFIELDS] = {
 	RT_FIELD(type_set), RT_FIELD(type_frozenset), RT_FIELD(type_cell), RT_FIELD(type_module),
 	RT_FIELD(type_type), RT_FIELD(obj_none), RT_FIELD(obj_true), RT_FIELD(obj_false),
 	RT_FIELD(obj_ellipsis), RT_FIELD(obj_notimplemented), RT_FIELD(hash_secret),
+	RT_FIELD(type_frozendict),
 };
 
 /*
@@ -106,7 +107,7 @@ int fuzzimg_parse(const uint8_t *data, size_t size, struct fuzzimg *img)
 
 	memset(img, 0, sizeof(*img));
 	if (!take(&c, magic, 4) || memcmp(magic, FUZZIMG_MAGIC, 4) || !take_u8(&c, &fmt) ||
-	    fmt != FUZZIMG_VERSION || !take_u8(&c, &major) || !take_u8(&c, &minor) ||
+	    fmt < 1 || fmt > FUZZIMG_VERSION || !take_u8(&c, &major) || !take_u8(&c, &minor) ||
 	    !take_u8(&c, &micro) || !take_u8(&c, &nheads) || !take_u8(&c, &nroots) ||
 	    !take_u16(&c, &flags) || !take_u32(&c, &nreg))
 		return -EINVAL;
@@ -116,7 +117,7 @@ int fuzzimg_parse(const uint8_t *data, size_t size, struct fuzzimg *img)
 	t = pyoffsets_for_version(major, minor, flags & FUZZIMG_FREE_THREADED);
 	if (!t)
 		return -EINVAL;
-	for (size_t i = 0; i < FUZZIMG_NFIELDS; i++)
+	for (size_t i = 0; i < (fmt == 1 ? FUZZIMG_NFIELDS - 1 : FUZZIMG_NFIELDS); i++)
 		if (!take_u64(&c, (uint64_t *)((char *)&img->rt + fuzzimg_fields[i])))
 			return -EINVAL;
 	for (size_t i = 0; i < nroots; i++)

@@ -9,7 +9,7 @@
  * integers little-endian, nothing aligned:
  *
  *	"PSFZ"		magic
- *	u8		format version, 1
+ *	u8		format version, 2 (1 is read too)
  *	u8 u8 u8	CPython major, minor, micro (the layout is the
  *			generated table of major.minor and the build,
  *			src/pyoffsets.c)
@@ -17,9 +17,10 @@
  *	u8		roots, at most FUZZIMG_MAX_ROOTS
  *	u16		flags: FUZZIMG_FREE_THREADED, else 0
  *	u32		regions, at most FUZZIMG_MAX_REGIONS
- *	u64 x 27	struct pyruntime's addresses, in the order of
+ *	u64 x 28	struct pyruntime's addresses, in the order of
  *			fuzzimg_fields[] (runtime, heads[4], tstate_current,
- *			the types, the singletons, hash_secret)
+ *			the types, the singletons, hash_secret,
+ *			type_frozendict; format 1 stops before it)
  *	u64 x roots	objects to repr, look into, and look up in
  *	regions		each: u64 address, u32 length, length bytes
  *
@@ -38,12 +39,12 @@
 #include "rmem.h"
 
 #define FUZZIMG_MAGIC		"PSFZ"
-#define FUZZIMG_VERSION		1
+#define FUZZIMG_VERSION		2	/* 1: without type_frozendict */
 /* The image is of a free-threaded build. */
 #define FUZZIMG_FREE_THREADED	1
 #define FUZZIMG_MAX_ROOTS	64
 #define FUZZIMG_MAX_REGIONS	4096
-#define FUZZIMG_NFIELDS		27
+#define FUZZIMG_NFIELDS		28	/* format 1 has the first 27 */
 
 /* The byte offsets in struct pyruntime of the 27 addresses, in image order. */
 extern const size_t fuzzimg_fields[FUZZIMG_NFIELDS];

@@ -2,7 +2,8 @@
 
 `python` runs a test once per interpreter found (see pythons.py), and once
 more, as a visible skip, for each supported minor version that was not;
-`newest_python` is the newest one found (a default build, where there is one).
+`newest_python` is the newest one found (a default build, where there is one);
+`recent_python` runs a test once per build from 3.13 on.
 """
 import os
 
@@ -26,6 +27,20 @@ def _params():
 
 @pytest.fixture(params=_params())
 def python(request):
+    return request.param
+
+
+def _recent_params():
+    found = [p for p in pythons.discover() if p.version >= (3, 13)]
+    return [pytest.param(p, id=p.label) for p in found] or [pytest.param(
+        None, id="3.13+-missing", marks=pytest.mark.skip(reason="no Python 3.13 or later found"))]
+
+
+@pytest.fixture(params=_recent_params())
+def recent_python(request):
+    """Each build from 3.13 on (default and free-threaded): for the tests that
+    otherwise run on the newest interpreter only, where the newer frame and
+    object models must be covered too."""
     return request.param
 
 

@@ -52,13 +52,18 @@ class Python:
         return self.version[:2]
 
     @property
+    def version_text(self):
+        """As Python writes it (platform.python_version()): "3.12.1", "3.15.0rc1"."""
+        return ".".join(map(str, self.version)) + self.prerelease
+
+    @property
     def build(self):
         """(major, minor, free-threaded): which of pystack's layouts reads it."""
         return self.version[:2] + (self.free_threaded,)
 
     @property
     def label(self):
-        v = ".".join(map(str, self.version)) + self.prerelease + ("t" if self.free_threaded else "")
+        v = self.version_text + ("t" if self.free_threaded else "")
         where = "system" if self.exe.startswith("/usr/") else self.origin
         kind = self.variant or ("static" if not self.shared and where != "system" else "")
         return "-".join(x for x in (v, kind, where) if x)

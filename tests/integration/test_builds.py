@@ -8,7 +8,8 @@ the target must then be left running and untraced (Target.finish()).
 - a C application that embeds libpython (tests/targets/embed.c), built here
   against each interpreter's headers and shared library;
 - a libpython stripped of .symtab, loaded in place of the real one;
-- Debian's static, stripped /usr/bin/python3;
+- Debian's static, stripped /usr/bin/python3, and other static builds
+  found (pyenv's 3.14.7-static), as built and stripped;
 - a script run by a relative path, so co_filename is relative (before 3.9).
 """
 import functools
@@ -20,6 +21,7 @@ import subprocess
 
 import pytest
 
+import pythons
 from harness import PYSTACK, TARGETS, Target, assert_same_stacks
 
 # The targets' file names are UTF-8 whatever the caller's locale (3.6 would
@@ -245,7 +247,8 @@ def test_embedded_interpreter(python, tmp_path):
     assert (main["frames"][-1]["function"], main["frames"][-1]["file"]) == ("<module>", script)
     lines = text.splitlines()
     assert lines[0].startswith("Process %d: %s %s 5" % (t.pid, app, script)), lines[0]
-    assert lines[1] == "Python %s (shared libpython, %s)" % (snap["python"], lib), lines[1]
+    assert lines[1] == "Python %s (%sshared libpython, %s)" % (
+        snap["python"], "free-threaded, " if python.free_threaded else "", lib), lines[1]
 
 
 # 3. A stripped libpython -------------------------------------------------------
@@ -323,6 +326,40 @@ def test_static_system_python_reports_its_executable():
     header = text.splitlines()[1]
     assert header.startswith("Python %s (" % version) and real in header, header
     assert "shared libpython" not in header, header
+
+
+# 4b. Static builds of other versions (pyenv's 3.14.7-static, say) ---------------
+
+def _static_variants():
+    found = [p for p in pythons.variants() if not p.shared and not p.variant]
+    return [pytest.param(p, id=p.label) for p in found] or [
+        pytest.param(None, id="none", marks=pytest.mark.skip(
+            reason="no static build beside a shared one found (tools/build_python.sh "
+                   "SOURCE 3.14.7-static builds one)"))]
+
+
+@pytest.mark.parametrize("py", _static_variants())
+def test_static_build(py, tmp_path):
+    """A static interpreter, as built and then stripped of .symtab (copied, so
+    that its own install is untouched; PYTHONHOME finds its library)."""
+    strip = _need_tool("strip")
+    copy = str(tmp_path / os.path.basename(py.exe))
+    shutil.copy(py.exe, copy)
+    subprocess.run([strip, "--strip-all", copy], check=True, timeout=60)
+    prefix = _config(py.exe)["prefix"]
+    script = os.path.join(TARGETS, "threads.py")
+    for exe, env in ((py.exe, None), (copy, {"PYTHONHOME": prefix})):
+        with Target(None, script, command=[exe, script, "4"], env=env) as t:
+            assert _mapped(t.pid, "/libpython") == []
+            oracle = t.oracle()
+            r = t.pystack("--json", "-v")
+            assert r.returncode == 0, r.stderr
+            snap = json.loads(r.stdout)
+            assert_same_stacks(oracle, snap)
+            t.finish()
+        assert snap["binary"] == exe and snap["python"] == py.version_text
+        assert ("(static, stripped)" if exe == copy else "(static, with .symtab)") in r.stderr, \
+            r.stderr
 
 
 # 5. Relative file names ----------------------------------------------------------

@@ -43,10 +43,11 @@ def test_version_and_help():
     r = run_pystack("--version")
     assert r.returncode == 0
     assert r.stdout.startswith("pystack ")
-    assert "2.7, 3.6-3.13" in r.stdout
+    assert "reads CPython 2.7, 3.6-3.15 (free-threaded: 3.13-3.15)\n" in r.stdout
     for args in (["--help"], ["dump", "--help"], ["watch", "--help"]):
         r = run_pystack(*args)
         assert r.returncode == 0 and "Exit status" in r.stdout, args
+    assert "Reads CPython 2.7, 3.6-3.15 (free-threaded: 3.13-3.15)." in run_pystack("--help").stdout
 
 
 def test_color_only_when_asked(newest_python):
@@ -79,9 +80,10 @@ def test_color_only_when_asked(newest_python):
 
 
 SCHEMA_TOP = {"pid": int, "time": str, "python": str, "executable": str, "cmdline": str,
-              "binary": str, "stopped_us": int, "partial": bool, "threads": list}
+              "binary": str, "free_threaded": bool, "stopped_us": int, "partial": bool,
+              "threads": list}
 SCHEMA_THREAD = {"tid": int, "thread_id": int, "name": (str, type(None)), "main": bool,
-                 "holds_gil": bool, "gc": bool, "status": str, "frames": list}
+                 "gc": bool, "status": str, "frames": list}
 SCHEMA_FRAME = {"kind": str, "function": str, "qualname": (str, type(None)), "file": str,
                 "line": (int, type(None))}
 
@@ -96,10 +98,16 @@ def test_json_schema(python):
         assert isinstance(snap[key], kind), key
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$", snap["time"])
     assert 0 < snap["stopped_us"] < 1000000
+    assert snap["free_threaded"] == python.free_threaded
     for th in snap["threads"]:
         for key, kind in SCHEMA_THREAD.items():
             assert isinstance(th[key], kind), key
         assert th["status"] in ("running", "idle", "unknown")
+        # A GIL is claimed only where there is one; attached from 3.13.
+        assert ("holds_gil" in th) == (not python.free_threaded)
+        if not python.free_threaded:
+            assert isinstance(th["holds_gil"], bool)
+        assert isinstance(th.get("attached"), bool) == (python.version >= (3, 13))
         if python.version >= (3, 7):
             assert isinstance(th["interpreter"], int)
         for f in th["frames"]:

@@ -264,8 +264,8 @@ def test_read_from_the_host(python):
     assert [th["main"] for th in threads.values()].count(True) == 1
 
 
-def test_native_from_the_host(newest_python):
-    with NsTarget(newest_python) as t:
+def test_native_from_the_host(recent_python):
+    with NsTarget(recent_python) as t:
         assert_isolated(t)
         plain = t.dump_json()
         snap = t.dump_json("--native")
@@ -284,8 +284,8 @@ def test_native_from_the_host(newest_python):
     assert libc >= len(snap["threads"]) and interp >= len(snap["threads"]), snap
 
 
-def test_watch_from_the_host(newest_python):
-    with NsTarget(newest_python) as t:
+def test_watch_from_the_host(recent_python):
+    with NsTarget(recent_python) as t:
         r = run_pystack("watch", "--json", "--count", "3", "--interval", "20ms", t.pid)
         tids = set(host_tids(t.pid).values())
         t.finish()

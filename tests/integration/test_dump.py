@@ -25,12 +25,13 @@ def test_threads_match_the_interpreter(python):
         t.finish()
     threads = {th["thread_id"]: th for th in snap["threads"]}
     assert len(threads) == 13          # main, 10 workers, the spinner, the quit reader
-    assert snap["python"] == ".".join(map(str, python.version))
+    assert snap["python"] == python.version_text
     assert snap["pid"] == t.pid
 
 
 def test_thread_facts(python):
-    """OS thread ids, the main thread, who holds the GIL, running or idle."""
+    """OS thread ids, the main thread, who holds the GIL (or, without one, who is
+    attached to the interpreter), running or idle."""
     with Target(python, "threads.py", 4, 1, busy=1) as t:
         facts = json.loads(t.info)
         tids = {int(x) for x in os.listdir("/proc/%d/task" % t.pid)}
@@ -41,10 +42,19 @@ def test_thread_facts(python):
     assert len({th["tid"] for th in threads.values()}) == len(threads)
     main = threads[facts["main"]]
     assert main["main"] and main["tid"] == t.pid and main["status"] == "idle"
-    assert not main["holds_gil"]
     assert sum(th["main"] for th in threads.values()) == 1
     spinner = threads[facts["busy"][0]]
     assert spinner["status"] == "running"
+    if python.free_threaded:
+        # No GIL, so no claim about one; the spinner runs Python, the others wait in C.
+        assert not any("holds_gil" in th or "waits_for_gil" in th for th in threads.values())
+        assert spinner["attached"] is True
+        assert all(th["attached"] is False for th in threads.values() if th is not spinner)
+        assert snap["free_threaded"] is True
+        return
+    assert not main["holds_gil"] and snap["free_threaded"] is False
+    if python.version >= (3, 13):
+        assert main["attached"] is False
     holders = [th for th in threads.values() if th["holds_gil"]]
     assert len(holders) <= 1
     # Idle threads wait with the GIL released; only the spinner can hold it.

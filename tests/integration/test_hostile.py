@@ -378,9 +378,9 @@ def watch_ok(r, pid, count):
         "pystack: done: %d snapshots of process %d " % (count, pid)), err
 
 
-def test_hostile_native_and_watch(newest_python):
+def test_hostile_native_and_watch(recent_python):
     """dump --native, and watch (text, JSON, collapsed), on the newest interpreter."""
-    with Hostile(newest_python) as h:
+    with Hostile(recent_python) as h:
         r = run_bytes("dump", "--native", h.pid)
         assert r.returncode == 0 and r.stderr == b"", (r.returncode, r.stderr)
         text = check_text(h, r.stdout, "dump --native")

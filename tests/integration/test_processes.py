@@ -284,8 +284,8 @@ def test_subinterpreter_thread(py):
     frames = [(f["file"], f["line"], f["function"]) for f in sub["frames"]
               if f["kind"] == "python"]
     lines = facts["lines"]
-    assert frames == [("<string>", lines["sub_sleeps"], "sub_sleeps"),
-                      ("<string>", lines["<module>"], "<module>")], sub
+    assert frames == [(facts["file"], lines["sub_sleeps"], "sub_sleeps"),
+                      (facts["file"], lines["<module>"], "<module>")], sub
     # From 3.13, run_string runs the code in a thread state of the calling
     # thread; before, in the subinterpreter's first thread state, which
     # still names the thread that created the subinterpreter.
@@ -298,11 +298,13 @@ def test_subinterpreter_thread(py):
     main_only = dict(snap, threads=[th for th in snap["threads"] if th["interpreter"] == 0])
     assert_same_stacks(oracle, main_only)
     runner = [th for th in main_only["threads"] if th["thread_id"] == facts["runner"]]
-    assert len(runner) == 1 and runner[0]["frames"][0]["function"] == "runner", runner
+    # It waits in runner() (3.14+: in Interpreter.exec, which runner() called).
+    names = [f["function"] for f in runner[0]["frames"]] if len(runner) == 1 else []
+    assert names[:1] == ["runner"] or names[:2] == ["exec", "runner"], runner
 
     assert text.returncode == 0, text.stderr
     headers = [l for l in text.stdout.splitlines() if l.startswith("Thread ")]
     marked = [l for l in headers if "[interpreter %d]" % facts["interp"] in l]
     assert len(marked) == 1 and len(headers) == len(snap["threads"]), headers
     block = text.stdout.split(marked[0], 1)[1].split("\nThread ", 1)[0]
-    assert 'File "<string>", line %d, in sub_sleeps' % lines["sub_sleeps"] in block, block
+    assert 'File "%s", line %d, in sub_sleeps' % (facts["file"], lines["sub_sleeps"]) in block, block

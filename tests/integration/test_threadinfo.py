@@ -48,7 +48,49 @@ def test_thread_names_in_text(newest_python):
     assert "\x1b" not in out
 
 
+def _no_gil_attached(python, t, facts):
+    """A free-threaded build: no GIL claim, and threads attached to the interpreter
+    while they run Python, several at once, detached while they wait."""
+    both = False
+    for _ in range(20):
+        snap = t.dump_json()
+        ours = threads_by_ident(snap)
+        spinners = [ours[i] for i in facts["spinners"]]
+        for th in snap["threads"]:
+            assert "holds_gil" not in th and "waits_for_gil" not in th, th
+            assert isinstance(th["attached"], bool), th
+            if th not in spinners and th["thread_id"] != facts["main"]:
+                assert th["attached"] is False, th
+        both |= all(th["attached"] for th in spinners)
+        if both:
+            break
+    # Without a GIL both spinners run Python at the same instant (two CPUs, or
+    # one of them preempted while attached).
+    assert both, "the two spinners were never attached at once"
+    text = t.pystack().stdout
+    assert "GIL" not in text.split("\n", 2)[2], text
+    assert re.search(r'^Thread \d+ "spinner-0" \((?:running|idle), (?:attached|detached)\)',
+                     text, re.M), text
+
+
 def test_gil_holder_and_waiter(python):
+    if python is not None and python.free_threaded:
+        with Target(python, "threadinfo.py", 2, busy=2) as t:
+            _no_gil_attached(python, t, json.loads(t.info))
+            t.finish()
+        # Turned back on, the GIL is claimed as in any other build.
+        with Target(python, "threadinfo.py", 2, busy=2, env={"PYTHON_GIL": "1"}) as t:
+            facts = json.loads(t.info)
+            seen = False
+            for _ in range(20):
+                snap = t.dump_json()
+                assert all(isinstance(th["holds_gil"], bool) for th in snap["threads"])
+                assert sum(th["holds_gil"] for th in snap["threads"]) <= 1
+                seen |= any(threads_by_ident(snap)[i]["holds_gil"] for i in facts["spinners"])
+            assert seen, "with PYTHON_GIL=1 no spinner was seen holding the GIL"
+            assert "GIL enabled at run time" in t.pystack().stdout.splitlines()[1]
+            t.finish()
+        return
     with Target(python, "threadinfo.py", 2, busy=2) as t:
         facts = json.loads(t.info)
         seen_wait = seen_hold = False
@@ -150,7 +192,9 @@ def test_garbage_collection_in_progress(python):
     assert functions.index("__del__") < functions.index("collector"), functions
     # The flag belongs to the interpreter: every thread of it is inside the collection.
     assert all(th["gc"] for th in snap["threads"]), [(th["name"], th["gc"]) for th in snap["threads"]]
-    assert re.search(r'^Thread \d+ "collector" \(idle, collecting garbage\)', text, re.M), text
+    # A free-threaded build says, instead of nothing about a GIL, that it waits detached.
+    state = "idle, detached" if python.free_threaded else "idle"
+    assert re.search(r'^Thread \d+ "collector" \(%s, collecting garbage\)' % state, text, re.M), text
 
 
 def test_no_garbage_collection(newest_python):

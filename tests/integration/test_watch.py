@@ -204,9 +204,9 @@ def folded(text):
     return stacks
 
 
-def test_collapsed_and_flamegraph(newest_python, tmp_path):
+def test_collapsed_and_flamegraph(recent_python, tmp_path):
     svg = tmp_path / "watch.svg"
-    with Target(newest_python, "threads.py", 5) as t:
+    with Target(recent_python, "threads.py", 5) as t:
         oracle = t.oracle()
         r = watch("--format=collapsed", "--interval", "20ms", "--count", "25",
                   "--flamegraph", svg, t.pid)
@@ -214,7 +214,7 @@ def test_collapsed_and_flamegraph(newest_python, tmp_path):
         t.finish()
     stacks = folded(r.stdout)
     assert sum(stacks.values()) == 25 * len(oracle)
-    prog = os.path.basename(newest_python.exe)
+    prog = os.path.basename(recent_python.exe)
     threads = {}
     for stack, count in stacks.items():
         parts = stack.split(";")

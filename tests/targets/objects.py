@@ -76,6 +76,10 @@ objects = {
     "cjk": u'\u65e5\u672c', "emoji": u'emoji \U0001F600', "ctrl": u'ctrl \x1b[2J \x00 \x7f \u200b \u202e',
     "surrogate": u'\udc80', "empty": u'', "escapes": u'a\\b\tc\nd\re', "dquote": u'say "hi"',
     "nbsp": u'\xa0\xad\u2028 \u3000', "private": u'\ue000\U000f0000', "unassigned": u'\u0378',
+    # new in Unicode 11.0 (which 3.7 has), 12.0 (3.8), 13.0 (3.9), 14.0 (3.11), 15.0 (3.12),
+    # 15.1 (3.13), 16.0 (3.14), 17.0 (3.15): each Python's own database says which it prints
+    "unicode_ages": u'\U0001f97a \U0001fa70 \U0001fad0 \U0001fae0 \U0001fae8 \U0002ebf0 '
+                    u'\U0001fae9 \U0001f6d8',
     "bytes": b'bytes\x00\xff', "bytes_apostrophe": b"it's", "bytes_empty": b'',
     "bytes_escapes": b'\\\t\n\r\x7f\x80 "\'',
     "tuple0": (), "tuple1": (1,), "tuple2": (1, u'two'), "nested": [1, [2, (3, u'x')]],
@@ -87,6 +91,10 @@ objects = {
     "cell": make_cell(42), "empty_cell": make_empty_cell(),
 }
 objects["instance"] = C()
+if sys.version_info >= (3, 15):
+    # 3.15's frozendict: a dict underneath, its own repr
+    objects["frozendict"] = frozendict({u'a': 1, 2: (3,)})
+    objects["frozendict0"] = frozendict()
 
 # bounded
 objects["range100"] = list(range(100))
@@ -146,6 +154,39 @@ objects["tuple_sub"] = TupleSub((1, 2, 3))
 objects["tuple_sub"].x = u'tx'
 objects["module"] = sys
 
+# shapes the newer builds give common objects
+cleared = dict((u'k%d' % i, i) for i in range(20))
+cleared.clear()  # back to the keys every empty dict shares (Py_EMPTY_KEYS)
+objects["cleared_dict"] = cleared
+objects["dict_call"] = dict()
+grown = []
+for i in range(7):
+    grown.append(i * 7)  # room for 8 (free-threaded: in an items array of its own)
+objects["grown_list"] = grown
+emptied = [1, 2, 3]
+del emptied[:]
+objects["emptied_list"] = emptied
+popped = set(range(40))
+for i in range(35):
+    popped.pop()
+objects["popped_set"] = popped
+# small ints (immortal from 3.14, up to 256 or, from 3.15, 1024) and their neighbours
+for i in (256, 257, 1024, 1025, -6):
+    objects["i%d" % i] = i + 0
+# strings the interpreter keeps statically (3.12+): empty, one character, identifiers
+objects["char_a"] = u'a'
+objects["char_e_acute"] = u'\xe9'
+objects["identifier"] = u'__module__'
+objects["bytes_char"] = b'a'
+split_owner = C()
+objects["split_dict"] = split_owner.__dict__  # over the class's shared keys
+split_owner.x = [u'after']
+later = Many()
+later.q = 1
+later.r = (2,)
+objects["later_instance"] = later
+objects["cells_list"] = [make_cell(u'in a list'), make_empty_cell()]
+
 if PY2:
     objects["str27"] = 'h\xe9llo'
     objects["str27_quote"] = "it's \"both\""
@@ -172,17 +213,21 @@ attrs = [
     ["gone_instance", "a"], ["gone_instance", "b"], ["gone_instance", "e"],
     ["thread", "_Thread__name" if PY2 else "_name"], ["module", "maxsize"],
     ["module", "no_such_thing"], ["int_sub", "x"], ["tuple_sub", "x"], ["class", "__module__"], ["class", "nope"], ["slotted", "x"], ["zero", "real"],
+    ["later_instance", "q"], ["later_instance", "r"], ["later_instance", "a"],
 ]
 keys = [
     ["dict", u"a"], ["dict", u"b"], ["dict_keys", u"\xe9"], ["deleted_dict", u"k1"],
-    ["deleted_dict", u"k3"], ["asked_dict", u"d"], ["dict12", u"k11"],
+    ["deleted_dict", u"k3"], ["asked_dict", u"d"], ["dict12", u"k11"], ["cleared_dict", u"k1"],
+    ["dict0", u"a"], ["split_dict", u"b"], ["split_dict", u"x"], ["split_dict", u"z"],
 ]
-items = ["dict", "dict0", "deleted_dict", "dict300", "asked_dict", "dict12", "dict_keys"]
+items = ["dict", "dict0", "deleted_dict", "dict300", "asked_dict", "dict12", "dict_keys",
+         "cleared_dict", "dict_call", "split_dict"]
 # pystack writes the default repr of anything it does not decode: objects whose
 # class has a __repr__ of its own, and instances of subclasses of the types it
 # decodes (it recognises exact types only)
 own_repr = ["thread", "module", "int_sub", "tuple_sub"]
-ints = ["zero", "two64", "int64max", "minus5", "big", "true", "two30", "two60", "f0.1"]
+ints = ["zero", "two64", "int64max", "minus5", "big", "true", "two30", "two60", "f0.1", "i256",
+        "i257", "i1024", "i1025", "i-6", "false"]
 
 
 def absent(value):

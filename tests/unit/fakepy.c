@@ -50,8 +50,14 @@ static size_t span(const uint64_t *offs, size_t n)
 	return (size_t)max + 16;
 }
 
-/* Room for a PyHeapTypeObject of every version (3.13's ht_cached_keys is at 880). */
+/* Room for a PyHeapTypeObject of every build (3.15t's ht_cached_keys is at 904). */
 #define TYPE_SIZE 1024
+
+/* Bytes of a PyObject header: 16, or 32 in a free-threaded build (ob_tid and the rest first). */
+static size_t head_size(const struct fakepy *fp)
+{
+	return (size_t)fp->rt.off.object_type + 8;
+}
 
 static void obj_head(struct fakepy *fp, uint64_t addr, uint64_t type)
 {
@@ -103,30 +109,37 @@ static void fake_objects(struct fakepy *fp)
 	fp->rt.type_cell = fake_type(fp, "cell");
 	fp->rt.type_module = fake_type(fp, "module");
 	none_type = fake_type(fp, "NoneType");
-	fp->rt.obj_none = fakepy_alloc(fp, 16);
+	fp->rt.obj_none = fakepy_alloc(fp, head_size(fp));
 	obj_head(fp, fp->rt.obj_none, none_type);
-	fp->rt.obj_ellipsis = fakepy_alloc(fp, 16);
+	fp->rt.obj_ellipsis = fakepy_alloc(fp, head_size(fp));
 	obj_head(fp, fp->rt.obj_ellipsis, fake_type(fp, "ellipsis"));
-	fp->rt.obj_notimplemented = fakepy_alloc(fp, 16);
+	fp->rt.obj_notimplemented = fakepy_alloc(fp, head_size(fp));
 	obj_head(fp, fp->rt.obj_notimplemented, fake_type(fp, "NotImplementedType"));
 	for (int b = 0; b < 2; b++) {
-		uint64_t v = fakepy_alloc(fp, 32);
+		uint64_t v = fakepy_alloc(fp, (py2 ? o->int27_value : o->long_digits) + 8);
 
 		obj_head(fp, v, fp->rt.type_bool);
 		if (py2)
 			fakepy_put64(fp, v + o->int27_value, (uint64_t)b);
 		else if (o->long_tag != PYO_NONE)
-			fakepy_put64(fp, v + o->long_tag, b ? 1u << o->long_tag_shift : 1);
+			fakepy_put64(fp, v + o->long_tag, (b ? 1u << o->long_tag_shift : 1) |
+				     (fp->rt.vkey >= PY_VER(3, 14) ? 4 : 0));	/* immortal, 3.14+ */
 		else
 			fakepy_put64(fp, v + o->varobject_size, (uint64_t)b);
-		fakepy_put32(fp, v + o->long_digits, (uint32_t)b);
+		if (!py2)
+			fakepy_put32(fp, v + o->long_digits, (uint32_t)b);
 		*(b ? &fp->rt.obj_true : &fp->rt.obj_false) = v;
 	}
 }
 
 void fakepy_init(struct fakepy *fp, unsigned major, unsigned minor)
 {
-	const struct py_offsets_table *t = pyoffsets_for_version(major, minor, false);
+	fakepy_init_build(fp, major, minor, false);
+}
+
+void fakepy_init_build(struct fakepy *fp, unsigned major, unsigned minor, bool free_threaded)
+{
+	const struct py_offsets_table *t = pyoffsets_for_version(major, minor, free_threaded);
 	const struct py_offsets *o;
 
 	memset(fp, 0, sizeof(*fp));
@@ -136,6 +149,7 @@ void fakepy_init(struct fakepy *fp, unsigned major, unsigned minor)
 	fp->img = xcalloc(1, fp->cap);
 	fp->used = 0x100;
 	fp->rt.off = t->off;
+	fp->rt.free_threaded = free_threaded;
 	fp->rt.ver = (struct py_version){ major, minor, 0, 0xf, 0 };
 	pyruntime_derive(&fp->rt);
 	o = &fp->rt.off;
@@ -311,17 +325,21 @@ uint64_t fakepy_int(struct fakepy *fp, int64_t v)
 	uint64_t mag = v < 0 ? -(uint64_t)v : (uint64_t)v;
 	uint32_t digits[3];
 	size_t n = 0;
+	uint64_t i;
 
 	if (fp->rt.ver.major == 2) {
-		uint64_t i = fakepy_alloc(fp, fp->rt.off.int27_value + 8);
-
+		i = fakepy_alloc(fp, fp->rt.off.int27_value + 8);
 		obj_head(fp, i, fp->rt.type_int);
 		fakepy_put64(fp, i + fp->rt.off.int27_value, (uint64_t)v);
 		return i;
 	}
 	for (; mag; mag >>= 30)
 		digits[n++] = (uint32_t)(mag & 0x3fffffff);
-	return fakepy_long(fp, v < 0, digits, n);
+	i = fakepy_long(fp, v < 0, digits, n);
+	/* 3.14+ mark the small ints, -5 to 256 (3.15: 1024), as immortal in their tag */
+	if (fp->rt.vkey >= PY_VER(3, 14) && v >= -5 && v <= (fp->rt.vkey >= PY_VER(3, 15) ? 1024 : 256))
+		fakepy_put64(fp, i + fp->rt.off.long_tag, read64(fp, i + fp->rt.off.long_tag) | 4);
+	return i;
 }
 
 uint64_t fakepy_long(struct fakepy *fp, bool neg, const uint32_t *digits, size_t n)
@@ -483,6 +501,23 @@ uint64_t fakepy_dict(struct fakepy *fp, size_t n, const uint64_t *keys, const ui
 	return dict_object(fp, keys_object(fp, n, keys, values, kind, log2_table(n)), 0, used);
 }
 
+uint64_t fakepy_empty_dict(struct fakepy *fp)
+{
+	const struct py_offsets *o = &fp->rt.off;
+	uint64_t k;
+
+	if (fp->rt.ver.major == 2 || o->dict_keys_log2_size == PYO_NONE)
+		return fakepy_dict(fp, 0, NULL, NULL);
+	/* one slot of 8 index bytes, all empty, no entries; str keys */
+	k = fakepy_alloc(fp, o->dict_keys_indices + 8);
+	fakepy_put64(fp, k, 1);
+	fakepy_put(fp, k + o->dict_keys_log2_size, &(uint8_t){ 0 }, 1);
+	fakepy_put(fp, k + o->dict_keys_log2_index_bytes, &(uint8_t){ 3 }, 1);
+	fakepy_put(fp, k + o->dict_keys_kind, &(uint8_t){ 1 }, 1);
+	fakepy_put64(fp, k + o->dict_keys_indices, UINT64_MAX);
+	return dict_object(fp, k, 0, 0);
+}
+
 uint64_t fakepy_shared_keys(struct fakepy *fp, size_t n, const uint64_t *keys)
 {
 	return keys_object(fp, n, keys, NULL, 2, log2_table(n));
@@ -539,7 +574,8 @@ uint64_t fakepy_set(struct fakepy *fp, bool frozen, size_t n, const uint64_t *it
 	uint64_t s = fakepy_alloc(fp, span(offs, 4));
 	unsigned log2 = log2_table(n);
 	uint64_t table = fakepy_alloc(fp, o->set_entry_size << log2);
-	uint64_t dummy = fp->rt.ver.major == 2 ? fakepy_str(fp, "<dummy key>") : fakepy_alloc(fp, 16);
+	uint64_t dummy = fp->rt.ver.major == 2 ? fakepy_str(fp, "<dummy key>") :
+			 fakepy_alloc(fp, head_size(fp));
 	size_t used = 0;
 
 	obj_head(fp, s, frozen ? fp->rt.type_frozenset : fp->rt.type_set);
@@ -561,7 +597,7 @@ uint64_t fakepy_set(struct fakepy *fp, bool frozen, size_t n, const uint64_t *it
 uint64_t fakepy_class(struct fakepy *fp, const char *qualname, const char *module, uint64_t cached_keys)
 {
 	const struct py_offsets *o = &fp->rt.off;
-	uint64_t t = fake_type(fp, qualname), flags = o->tpflags_heaptype;
+	uint64_t t = fake_type(fp, qualname), flags = o->tpflags_heaptype, head = head_size(fp);
 	uint64_t mkey = fakepy_str(fp, "__module__"), mod = fakepy_str(fp, module);
 
 	fakepy_put64(fp, t + o->type_dict, fakepy_dict(fp, 1, &mkey, &mod));
@@ -571,15 +607,15 @@ uint64_t fakepy_class(struct fakepy *fp, const char *qualname, const char *modul
 	}
 	if (o->tpflags_inline_values != PYO_NONE) {
 		flags |= o->tpflags_inline_values | o->tpflags_managed_dict;
-		fakepy_put64(fp, t + o->type_basicsize, 16);
+		fakepy_put64(fp, t + o->type_basicsize, head);
 		fakepy_put64(fp, t + o->type_dictoffset, (uint64_t)-1);
 	} else if (o->tpflags_managed_dict != PYO_NONE) {
 		flags |= o->tpflags_managed_dict;
-		fakepy_put64(fp, t + o->type_basicsize, 16);
+		fakepy_put64(fp, t + o->type_basicsize, head);
 		fakepy_put64(fp, t + o->type_dictoffset, (uint64_t)-1);
 	} else {
-		fakepy_put64(fp, t + o->type_basicsize, 32);
-		fakepy_put64(fp, t + o->type_dictoffset, 16);
+		fakepy_put64(fp, t + o->type_basicsize, head + 16);
+		fakepy_put64(fp, t + o->type_dictoffset, head);
 	}
 	fakepy_put64(fp, t + o->type_flags, flags);
 	return t;
@@ -588,17 +624,18 @@ uint64_t fakepy_class(struct fakepy *fp, const char *qualname, const char *modul
 uint64_t fakepy_instance(struct fakepy *fp, uint64_t cls, uint64_t dict, uint64_t values)
 {
 	const struct py_offsets *o = &fp->rt.off;
+	size_t head = head_size(fp);
 	uint64_t base, obj;
 
 	if (o->tpflags_managed_dict == PYO_NONE) {
-		obj = fakepy_alloc(fp, 32);
+		obj = fakepy_alloc(fp, head + 16);
 		obj_head(fp, obj, cls);
-		fakepy_put64(fp, obj + 16, dict);
+		fakepy_put64(fp, obj + head, dict);
 		return obj;
 	}
 	/* the managed dict (and 3.11's values) in the words before the object */
-	base = fakepy_alloc(fp, 32 + 16 + (o->tpflags_inline_values != PYO_NONE ?
-					    o->dictvalues_values + 9 * 256 : 0));
+	base = fakepy_alloc(fp, 32 + head + (o->tpflags_inline_values != PYO_NONE ?
+					      o->dictvalues_values + 9 * 256 : 0));
 	obj = base + 32;
 	obj_head(fp, obj, cls);
 	if (o->object_managed_values != PYO_NONE) {
@@ -609,15 +646,15 @@ uint64_t fakepy_instance(struct fakepy *fp, uint64_t cls, uint64_t dict, uint64_
 	} else {
 		fakepy_put64(fp, obj - o->object_managed_dict, dict);
 		if (values) {
-			/* 3.13: a copy of the values, inline after the object */
+			/* 3.13+: a copy of the values, inline after the object */
 			uint8_t cap = fp->img[values + o->dictvalues_capacity - FAKEPY_BASE];
 			size_t size = o->dictvalues_values + 9 * (size_t)cap;
 
-			fakepy_put(fp, obj + 16, fp->img + (values - FAKEPY_BASE), size);
+			fakepy_put(fp, obj + head, fp->img + (values - FAKEPY_BASE), size);
 		} else {
 			uint8_t invalid = 0;
 
-			fakepy_put(fp, obj + 16 + o->dictvalues_valid, &invalid, 1);
+			fakepy_put(fp, obj + head + o->dictvalues_valid, &invalid, 1);
 		}
 	}
 	return obj;

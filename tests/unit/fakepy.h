@@ -22,8 +22,13 @@ struct fakepy {
 	size_t used, cap;
 };
 
-/* A layout for major.minor from the generated tables, with fake type objects. */
+/*
+ * A layout for major.minor from the generated tables, with fake type
+ * objects: the default build, or (3.13+) the free-threaded one, whose
+ * object header is 32 bytes.
+ */
 void fakepy_init(struct fakepy *fp, unsigned major, unsigned minor);
+void fakepy_init_build(struct fakepy *fp, unsigned major, unsigned minor, bool free_threaded);
 void fakepy_free(struct fakepy *fp);
 
 /* Allocate size zeroed bytes (16-aligned) and return their address. */
@@ -67,6 +72,12 @@ uint64_t fakepy_list(struct fakepy *fp, size_t n, const uint64_t *items);
  * key is a str.
  */
 uint64_t fakepy_dict(struct fakepy *fp, size_t n, const uint64_t *keys, const uint64_t *values);
+/*
+ * An empty dict over the keys every empty dict shares (Py_EMPTY_KEYS), laid
+ * out as 3.11.14, 3.12.9 and 3.13.2 on do: one slot with 8 bytes of indices
+ * (before 3.11: an empty dict of its own).
+ */
+uint64_t fakepy_empty_dict(struct fakepy *fp);
 /* Split tables (3.6+): shared str keys, values for them (0 where unset) with
  * count of them in insertion order (3.11+), and a dict over both. */
 uint64_t fakepy_shared_keys(struct fakepy *fp, size_t n, const uint64_t *keys);

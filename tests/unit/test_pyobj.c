@@ -18,11 +18,21 @@
 #include "pyobj.h"
 #include "unit.h"
 
-/* Every version with a table. */
-static const unsigned versions[][2] = {
-	{ 2, 7 }, { 3, 6 }, { 3, 7 }, { 3, 8 }, { 3, 9 }, { 3, 10 }, { 3, 11 }, { 3, 12 }, { 3, 13 },
+/* Every build with a table: each version's default build, and the free-threaded ones (3.13+). */
+static const struct build {
+	unsigned major, minor;
+	bool free_threaded;
+} versions[] = {
+	{ 2, 7, false }, { 3, 6, false }, { 3, 7, false }, { 3, 8, false }, { 3, 9, false },
+	{ 3, 10, false }, { 3, 11, false }, { 3, 12, false }, { 3, 13, false }, { 3, 13, true },
+	{ 3, 14, false }, { 3, 14, true }, { 3, 15, false }, { 3, 15, true },
 };
 #define N_VERSIONS (sizeof(versions) / sizeof(versions[0]))
+
+static void init(struct fakepy *fp, size_t v)
+{
+	fakepy_init_build(fp, versions[v].major, versions[v].minor, versions[v].free_threaded);
+}
 
 static char out[8192];
 
@@ -83,7 +93,7 @@ static void singletons_and_ints(void)
 		struct rmem *m;
 		size_t n;
 
-		fakepy_init(&fp, versions[v][0], versions[v][1]);
+		init(&fp, v);
 		o[0] = fakepy_int(&fp, 0);
 		o[1] = fakepy_int(&fp, -5);
 		o[2] = fakepy_long(&fp, false, two100, 4);	/* 2^100 */
@@ -169,7 +179,7 @@ static void floats(void)
 	CHECK_STR(buf, "0.");
 
 	for (size_t v = 0; v < N_VERSIONS; v++) {
-		fakepy_init(&fp, versions[v][0], versions[v][1]);
+		init(&fp, v);
 		f[0] = fakepy_float(&fp, 0.1);
 		f[1] = fakepy_float(&fp, -INFINITY);
 		f[2] = fakepy_float(&fp, 1e16);
@@ -202,12 +212,12 @@ static void strings(void)
 
 	for (size_t v = 0; v < N_VERSIONS; v++) {
 		struct fakepy fp;
-		uint64_t s[sizeof(cases) / sizeof(cases[0])], lone, lng, b[3], ctl;
+		uint64_t s[sizeof(cases) / sizeof(cases[0])], lone, lng, b[3], ctl, ages;
 		uint16_t surrogate = 0xdc80;
 		char longtext[1001], want[300];
 		struct rmem *m;
 
-		fakepy_init(&fp, versions[v][0], versions[v][1]);
+		init(&fp, v);
 		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 			s[i] = fakepy_str(&fp, cases[i].utf8);
 		lone = fakepy_str(&fp, "\xe6\x97\xa5");
@@ -220,6 +230,8 @@ static void strings(void)
 		b[1] = fakepy_bytes(&fp, "it's", 4);
 		b[2] = fakepy_bytes(&fp, longtext, 300);
 		ctl = fakepy_str(&fp, "\x01");
+		ages = fakepy_str(&fp, "\xf0\x9f\xa5\xba\xf0\x9f\xa9\xb0\xf0\x9f\xab\x90\xf0\x9f\xab\xa0"
+				  "\xf0\x9f\xab\xa8\xf0\xae\xaf\xb0\xf0\x9f\xab\xa9\xf0\x9f\x9b\x98");
 		m = fakepy_map(&fp);
 		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 			if (!py2(&fp) || cases[i].py2)
@@ -233,6 +245,29 @@ static void strings(void)
 		snprintf(want, sizeof(want), "%s'%.200s'...", py2(&fp) ? "" : "b", longtext);
 		CHECK_STR(repr(&fp, m, b[2]), want);
 		CHECK_STR(repr(&fp, m, ctl), "'\\x01'");
+		if (!py2(&fp)) {
+			/* each printable from the minor version whose Unicode database has it */
+			static const struct {
+				unsigned minor;
+				const char *utf8, *escaped;
+			} age[] = {
+				{ 7, "\xf0\x9f\xa5\xba", "\\U0001f97a" },	/* 11.0 */
+				{ 8, "\xf0\x9f\xa9\xb0", "\\U0001fa70" },	/* 12.0 */
+				{ 9, "\xf0\x9f\xab\x90", "\\U0001fad0" },	/* 13.0 */
+				{ 11, "\xf0\x9f\xab\xa0", "\\U0001fae0" },	/* 14.0 */
+				{ 12, "\xf0\x9f\xab\xa8", "\\U0001fae8" },	/* 15.0 */
+				{ 13, "\xf0\xae\xaf\xb0", "\\U0002ebf0" },	/* 15.1 */
+				{ 14, "\xf0\x9f\xab\xa9", "\\U0001fae9" },	/* 16.0 */
+				{ 15, "\xf0\x9f\x9b\x98", "\\U0001f6d8" },	/* 17.0 */
+			};
+			char want_ages[128] = "'";
+
+			for (size_t i = 0; i < sizeof(age) / sizeof(age[0]); i++)
+				strcat(want_ages, fp.rt.ver.minor >= age[i].minor ? age[i].utf8 :
+				       age[i].escaped);
+			strcat(want_ages, "'");
+			CHECK_STR(repr(&fp, m, ages), want_ages);
+		}
 		rmem_free(m);
 		fakepy_free(&fp);
 	}
@@ -267,15 +302,30 @@ static void unicode27(void)
 	fakepy_free(&fp);
 }
 
+struct seen {
+	uint64_t keys[16], values[16];
+	size_t n, stop_at;
+};
+
+static int collect(uint64_t key, uint64_t value, void *arg)
+{
+	struct seen *s = arg;
+
+	s->keys[s->n] = key;
+	s->values[s->n] = value;
+	return ++s->n == s->stop_at;
+}
+
 static void containers(void)
 {
 	for (size_t v = 0; v < N_VERSIONS; v++) {
 		struct fakepy fp;
 		uint64_t one, two, three, x, a, items[100], t0, t1, nested, d, d0, s0, s3, f1, f0, big,
-			 t9, deep, self, selfd, key, tup, lst, dk[3], dv[3], del, sdel;
+			 t9, deep, self, selfd, key, tup, lst, dk[3], dv[3], del, sdel, shared0, value;
+		struct seen seen = { .stop_at = 0 };
 		struct rmem *m;
 
-		fakepy_init(&fp, versions[v][0], versions[v][1]);
+		init(&fp, v);
 		one = fakepy_int(&fp, 1);
 		two = fakepy_int(&fp, 2);
 		three = fakepy_int(&fp, 3);
@@ -289,6 +339,7 @@ static void containers(void)
 			two, fakepy_tuple(&fp, 2, (uint64_t[]){ three, x }) }) });
 		d = fakepy_dict(&fp, 2, (uint64_t[]){ a, two }, (uint64_t[]){ one, fakepy_list(&fp, 1, &three) });
 		d0 = fakepy_dict(&fp, 0, NULL, NULL);
+		shared0 = fakepy_empty_dict(&fp);
 		s0 = fakepy_set(&fp, false, 0, NULL);
 		s3 = fakepy_set(&fp, false, 3, (uint64_t[]){ one, two, three });
 		f1 = fakepy_set(&fp, true, 1, (uint64_t[]){ items[4] });
@@ -348,6 +399,10 @@ static void containers(void)
 		CHECK_STR(repr(&fp, m, nested), "[1, [2, (3, 'x')]]");
 		CHECK_STR(repr(&fp, m, d), "{'a': 1, 2: [3]}");
 		CHECK_STR(repr(&fp, m, d0), "{}");
+		CHECK_STR(repr(&fp, m, shared0), "{}");
+		CHECK_INT(pyobj_dict_items(m, &fp.rt, shared0, 16, collect, &seen), 0);
+		CHECK_INT(seen.n, 0);
+		CHECK_INT(pyobj_dict_get_str(m, &fp.rt, shared0, "a", &value), -ENOENT);
 		CHECK_STR(repr(&fp, m, s0), py2(&fp) ? "set([])" : "set()");
 		CHECK_STR(repr(&fp, m, s3), py2(&fp) ? "set([1, 2, 3])" : "{1, 2, 3}");
 		CHECK_STR(repr(&fp, m, f1), py2(&fp) ? "frozenset([4])" : "frozenset({4})");
@@ -410,7 +465,7 @@ static void split_dicts(void)
 		uint64_t k[3], val[3], keys, values, d;
 		struct rmem *m;
 
-		fakepy_init(&fp, versions[v][0], versions[v][1]);
+		init(&fp, v);
 		k[0] = fakepy_str(&fp, "a");
 		k[1] = fakepy_str(&fp, "b");
 		k[2] = fakepy_str(&fp, "c");
@@ -429,20 +484,6 @@ static void split_dicts(void)
 	}
 }
 
-struct seen {
-	uint64_t keys[16], values[16];
-	size_t n, stop_at;
-};
-
-static int collect(uint64_t key, uint64_t value, void *arg)
-{
-	struct seen *s = arg;
-
-	s->keys[s->n] = key;
-	s->values[s->n] = value;
-	return ++s->n == s->stop_at;
-}
-
 static void dict_items_and_lookup(void)
 {
 	for (size_t v = 0; v < N_VERSIONS; v++) {
@@ -451,7 +492,7 @@ static void dict_items_and_lookup(void)
 		struct seen s = { .stop_at = 0 };
 		struct rmem *m;
 
-		fakepy_init(&fp, versions[v][0], versions[v][1]);
+		init(&fp, v);
 		k[0] = fakepy_str(&fp, "name");
 		k[1] = fakepy_int(&fp, 7);
 		k[2] = fakepy_str(&fp, "gone");
@@ -497,10 +538,10 @@ static void attributes(void)
 		struct fakepy fp;
 		uint64_t k[2], val[2], keys = 0, cls, inst_dict, inst_values = 0, inst_none, plain, value,
 			 values = 0, dict, builtin_cls, bi;
-		bool split = versions[v][0] == 3 && versions[v][1] >= 11;
+		bool split = versions[v].major == 3 && versions[v].minor >= 11;
 		struct rmem *m;
 
-		fakepy_init(&fp, versions[v][0], versions[v][1]);
+		init(&fp, v);
 		k[0] = fakepy_str(&fp, "a");
 		k[1] = fakepy_str(&fp, "b");
 		val[0] = fakepy_int(&fp, 1);
@@ -542,37 +583,47 @@ static void attributes(void)
 	}
 }
 
-/* 3.13's values inline after the object, and a dict that took them over. */
+/*
+ * 3.13+'s values inline after the object (after 32 bytes of header in a
+ * free-threaded build), and a dict that took them over.
+ */
 static void inline_values(void)
 {
-	struct fakepy fp;
-	uint64_t k[2], val[2], keys, cls, values, valid, invalid, dict, value;
-	struct rmem *m;
+	for (size_t v = 0; v < N_VERSIONS; v++) {
+		struct fakepy fp;
+		uint64_t k[2], val[2], keys, cls, values, valid, invalid, dict, value;
+		struct rmem *m;
 
-	fakepy_init(&fp, 3, 13);
-	k[0] = fakepy_str(&fp, "a");
-	k[1] = fakepy_str(&fp, "b");
-	val[0] = fakepy_int(&fp, 1);
-	val[1] = fakepy_int(&fp, 2);
-	keys = fakepy_shared_keys(&fp, 2, k);
-	cls = fakepy_class(&fp, "C", "m", keys);
-	values = fakepy_values(&fp, 2, val, 2, (const uint8_t[]){ 1, 0 });
-	valid = fakepy_instance(&fp, cls, 0, values);
-	dict = fakepy_dict(&fp, 1, &k[0], &val[1]);
-	invalid = fakepy_instance(&fp, cls, dict, 0);
-	m = fakepy_map(&fp);
-	CHECK_INT(pyobj_getattr_str(m, &fp.rt, valid, "a", &value), 0);
-	CHECK(value == val[0]);
-	CHECK_INT(pyobj_getattr_str(m, &fp.rt, invalid, "a", &value), 0);
-	CHECK(value == val[1]);
-	CHECK_INT(pyobj_getattr_str(m, &fp.rt, invalid, "b", &value), -ENOENT);
-	rmem_free(m);
-	/* the dict over inline values iterates in their insertion order */
-	dict = fakepy_split_dict(&fp, keys, values, 2);
-	m = fakepy_map(&fp);
-	CHECK_STR(repr(&fp, m, dict), "{'b': 2, 'a': 1}");
-	rmem_free(m);
-	fakepy_free(&fp);
+		if (versions[v].major < 3 || versions[v].minor < 13)
+			continue;
+		init(&fp, v);
+		k[0] = fakepy_str(&fp, "a");
+		k[1] = fakepy_str(&fp, "b");
+		val[0] = fakepy_int(&fp, 1);
+		val[1] = fakepy_int(&fp, 2);
+		keys = fakepy_shared_keys(&fp, 2, k);
+		cls = fakepy_class(&fp, "C", "m", keys);
+		values = fakepy_values(&fp, 2, val, 2, (const uint8_t[]){ 1, 0 });
+		valid = fakepy_instance(&fp, cls, 0, values);
+		dict = fakepy_dict(&fp, 1, &k[0], &val[1]);
+		invalid = fakepy_instance(&fp, cls, dict, 0);
+		m = fakepy_map(&fp);
+		CHECK_INT(pyobj_getattr_str(m, &fp.rt, valid, "a", &value), 0);
+		CHECK(value == val[0]);
+		CHECK_INT(pyobj_getattr_str(m, &fp.rt, valid, "b", &value), 0);
+		CHECK(value == val[1]);
+		CHECK_INT(pyobj_getattr_str(m, &fp.rt, invalid, "a", &value), 0);
+		CHECK(value == val[1]);
+		CHECK_INT(pyobj_getattr_str(m, &fp.rt, invalid, "b", &value), -ENOENT);
+		CHECK_STR(repr(&fp, m, valid), addr_fmt("<m.C object at 0x%" PRIx64 ">", valid));
+		rmem_free(m);
+		/* the dict over inline values iterates in their insertion order */
+		dict = fakepy_split_dict(&fp, keys, values, 2);
+		m = fakepy_map(&fp);
+		CHECK_STR(repr(&fp, m, dict), "{'b': 2, 'a': 1}");
+		rmem_free(m);
+		fakepy_free(&fp);
+	}
 }
 
 static void u64_and_cells(void)
@@ -583,7 +634,7 @@ static void u64_and_cells(void)
 		uint64_t o[6], cell, empty, value;
 		struct rmem *m;
 
-		fakepy_init(&fp, versions[v][0], versions[v][1]);
+		init(&fp, v);
 		o[0] = fakepy_int(&fp, 12345);
 		o[1] = fakepy_int(&fp, -1);
 		o[2] = fakepy_long(&fp, false, two64, 3);
@@ -647,12 +698,12 @@ static void hostile(void)
 	for (size_t v = 0; v < N_VERSIONS; v++) {
 		struct fakepy fp;
 		uint64_t items[8], huge, neg, overfull, bigtuple, badstr, longstr, tail, d, keys, badset,
-			 notype, sk, sv, wide;
+			 notype, sk, sv, wide, tagged;
 		const struct py_offsets *o;
 		struct rmem *m;
 		char unread[64];
 
-		fakepy_init(&fp, versions[v][0], versions[v][1]);
+		init(&fp, v);
 		o = &fp.rt.off;
 		for (int i = 0; i < 8; i++)
 			items[i] = fakepy_int(&fp, i);
@@ -692,6 +743,10 @@ static void hostile(void)
 		wide = fakepy_dict(&fp, 1, items, &sv);
 		tail = fakepy_str(&fp, "abcdefgh");
 		fakepy_put64(&fp, tail + (py2(&fp) ? o->varobject_size : o->unicode_length), 150);
+		/* the bit between sign and count: small ints' immortality from 3.14, never set before */
+		tagged = fakepy_int(&fp, 300);
+		if (o->long_tag != PYO_NONE)
+			fakepy_put64(&fp, tagged + o->long_tag, (1u << o->long_tag_shift) | 4);
 		m = fakepy_map(&fp);
 
 		CHECK_STR(repr(&fp, m, huge), "[0, 1, 2, 3, 4, 5, 6, 7, ... 999999992 more]");
@@ -712,6 +767,10 @@ static void hostile(void)
 			UNREADABLE(sk);
 		UNREADABLE(tail);
 		UNREADABLE((uint64_t)0x10);
+		if (o->long_tag == PYO_NONE || fp.rt.vkey >= PY_VER(3, 14))
+			CHECK_STR(repr(&fp, m, tagged), "300");
+		else
+			UNREADABLE(tagged);
 		CHECK_STR(repr(&fp, m, bigtuple), "(0, 1, 2, 3, 4, 5, 6, 7, ... 1099511627768 more)");
 		/* a table claimed far too big: whatever its slots hold, bounded and whole */
 		repr(&fp, m, badset);
