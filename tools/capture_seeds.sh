@@ -35,7 +35,8 @@ OUT=${1:-$ROOT/tests/fuzz/seeds}
 UNIT=$ROOT/build/unit-tests
 TARGETS=$ROOT/tests/targets
 
-make -C "$ROOT" --no-print-directory "$UNIT" >/dev/null
+# The target named as the Makefile names it (an absolute path is another target).
+make -C "$ROOT" --no-print-directory build/unit-tests >/dev/null
 mkdir -p "$OUT"
 
 pythons() {
