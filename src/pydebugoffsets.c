@@ -339,11 +339,8 @@ int pydebug_import(const void *buf, size_t len, const struct py_version *expect,
 		return -PS_E_UNSUPPORTED;
 	}
 	if (hex < l->since) {
-		char text[32];
-
-		py_version_format(&got, text, sizeof(text));
-		snprintf(why, nwhy, "%s is a pre-release whose _Py_DebugOffsets this build does not "
-			 "know (it reads 3.%u from %s on)", text, l->minor, l->since_text);
+		snprintf(why, nwhy, "a pre-release whose _Py_DebugOffsets layout this build does not "
+			 "know (it reads 3.%u from %s on)", l->minor, l->since_text);
 		return -PS_E_UNSUPPORTED;
 	}
 	if (len < l->count * 8 || l->count > sizeof(v) / 8) {

@@ -414,7 +414,8 @@ static int choose_layout(struct rmem *m, struct pyruntime *rt, char *detail, siz
 		return 0;
 	err = pydebug_import(dbg, sizeof(dbg), &rt->ver, &rt->off, &differ, why, sizeof(why));
 	if (err == -PS_E_UNSUPPORTED) {
-		snprintf(detail, ndetail, "Python %s: %s: use a pystack that knows it", rt->version, why);
+		snprintf(detail, ndetail, "Python %s: %s; use a release of it, or a pystack that "
+			 "knows it", rt->version, why);
 		return err;
 	}
 	if (err) {

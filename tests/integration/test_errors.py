@@ -273,6 +273,38 @@ def _patch_py_version(lib, hexversion):
     return True
 
 
+def _patch_debug_version(lib, hexversion):
+    """Overwrite the version word of _Py_DebugOffsets, at the start of section .PyRuntime."""
+    sections = subprocess.run(["readelf", "-SW", lib], capture_output=True, text=True,
+                              check=True).stdout
+    m = re.search(r"\]\s+\.PyRuntime\s+PROGBITS\s+[0-9a-f]+\s+([0-9a-f]+)", sections)
+    if not m:
+        return False
+    with open(lib, "r+b") as f:
+        f.seek(int(m.group(1), 16))
+        assert f.read(8) == b"xdebugpy", "%s: .PyRuntime does not start with the cookie" % lib
+        f.write(struct.pack("<Q", hexversion))
+    return True
+
+
+def test_prerelease_with_an_unknown_layout(recent_python, tmp_path):
+    """A 3.14 pre-release before the first release candidate describes itself otherwise:
+    refused in one line that says so, status 2, never read with a wrong layout."""
+    python = recent_python
+    if python.minor != (3, 14) or not python.libpython:
+        pytest.skip("needs a shared 3.14 (this is %s)" % python.label)
+    lib = tmp_path / os.path.basename(python.libpython)
+    shutil.copy2(python.libpython, lib)
+    assert _patch_py_version(str(lib), 0x030E00B2) and _patch_debug_version(str(lib), 0x030E00B2)
+    with Target(python, "threads.py", 2, env={"LD_LIBRARY_PATH": str(tmp_path)}) as t:
+        before = state_of(t.pid)
+        for args in ([], ["--json"], ["--nonblocking"]):
+            r = t.pystack(*args)
+            error_line(r, 2, word(t.pid), "3.14.0b2", "pre-release", "3.14.0rc1")
+        assert_unchanged(t.pid, before)
+        t.finish()
+
+
 def test_unsupported_version(python, tmp_path):
     if python.version < (3, 11):
         pytest.skip("Py_Version, the constant patched here, exists from Python 3.11 on")
