@@ -285,7 +285,11 @@ static uint64_t word(const struct layout *l, const uint64_t *v, const char *name
 	return i >= 0 ? v[i] : 0;
 }
 
-/* The GIL words are offsets in the interpreter; ours are inside the GIL struct. */
+/*
+ * The GIL's locked and holder words are offsets in the interpreter; ours are
+ * inside the GIL struct.  Its enabled word (free-threaded builds) is already
+ * an offset inside the GIL struct.
+ */
 static int import_gil(const struct layout *l, const uint64_t *v, bool ft, struct py_offsets *out,
 		      char *why, size_t nwhy)
 {
@@ -299,14 +303,14 @@ static int import_gil(const struct layout *l, const uint64_t *v, bool ft, struct
 	if (!ok[0] || !ok[1] || !ok[2] || !ok[3])
 		return 0;
 	if (locked < gil || holder < gil || locked >= interp || holder >= interp ||
-	    (ft && ok[4] && (enabled < gil || enabled >= interp))) {
+	    (ft && ok[4] && enabled >= interp - gil)) {
 		snprintf(why, nwhy, "_Py_DebugOffsets GIL fields are out of bounds");
 		return -PS_E_BAD_DATA;
 	}
 	out->gil_locked = locked - gil;
 	out->gil_last_holder = holder - gil;
 	if (ft && ok[4])
-		out->gil_enabled = enabled - gil;
+		out->gil_enabled = enabled;
 	return 0;
 }
 

@@ -67,7 +67,7 @@ static size_t build_image(uint64_t *img, unsigned hex, bool ft)
 		else if (!strcmp(name, "interpreter_state.gil_runtime_state_holder"))
 			img[i] = 4096 + 16;
 		else if (!strcmp(name, "interpreter_state.gil_runtime_state_enabled"))
-			img[i] = ft ? 4096 + 8 : 0;
+			img[i] = ft ? 8 : 0;	/* CPython gives this one inside the GIL struct */
 		else
 			img[i] = 8 * i;
 	}
