@@ -17,33 +17,50 @@ static size_t group_len(size_t npy, const bool *entry, bool grouped, size_t star
 	return n;
 }
 
-long merge_stacks(size_t npy, const bool *entry, bool grouped, const struct merge_native *native,
-		  size_t nnative, enum native_mode mode, struct merge_item *out, char *why,
-		  size_t nwhy)
+/*
+ * Whether native frame j is the innermost frame of a call of the eval loop:
+ * an eval-loop frame that does not continue a run of handlers inner of it.
+ */
+static bool begins_call(const struct merge_native *v, size_t j)
 {
-	size_t groups = 0, evals = 0, py = 0, n = 0;
+	if (!v[j].eval && !v[j].eval_part)
+		return false;
+	return j == 0 || !v[j - 1].eval_part;
+}
+
+long merge_stacks(size_t npy, const bool *entry, bool grouped, const struct merge_native *native,
+		  size_t nnative, enum native_mode mode, bool open_end, struct merge_item *out,
+		  char *why, size_t nwhy)
+{
+	size_t groups = 0, calls = 0, py = 0, n = 0;
 
 	for (size_t i = 0; i < npy; i += group_len(npy, entry, grouped, i))
 		groups++;
 	for (size_t j = 0; j < nnative; j++)
-		evals += native[j].eval;
-	if (groups != evals) {
-		snprintf(why, nwhy, "%zu eval-loop frame%s in the native stack for %zu Python "
-			 "call%s", evals, evals == 1 ? "" : "s", groups, groups == 1 ? "" : "s");
+		calls += begins_call(native, j);
+	if (calls > groups || (calls < groups && !open_end)) {
+		snprintf(why, nwhy, "%zu eval-loop call%s in the native stack for %zu Python "
+			 "call%s", calls, calls == 1 ? "" : "s", groups, groups == 1 ? "" : "s");
 		return -1;
 	}
 	for (size_t j = 0; j < nnative; j++) {
-		if (native[j].eval) {
+		if (begins_call(native, j)) {
 			size_t len = group_len(npy, entry, grouped, py);
 
 			for (size_t k = 0; k < len; k++)
 				out[n++] = (struct merge_item){ true, py++ };
 			continue;
 		}
+		/* The rest of a call already placed. */
+		if (native[j].eval || native[j].eval_part)
+			continue;
 		/* Below the innermost Python frame, the interpreter's frames are machinery. */
 		if (mode != NATIVE_ALL && native[j].interp && py > 0)
 			continue;
 		out[n++] = (struct merge_item){ false, j };
 	}
+	/* Where the native stack ends early, the outer Python frames follow it. */
+	while (py < npy)
+		out[n++] = (struct merge_item){ true, py++ };
 	return (long)n;
 }

@@ -2,6 +2,22 @@
  * Native frames for a snapshot (see native.h): the eval loop's address
  * ranges, the raw stacks taken while stopped, and turning them into frames
  * of the snapshot model.
+ *
+ * Two kinds of interpreter make the eval loop look different in a native
+ * stack.  A tail-calling interpreter (3.14+ built by clang with
+ * --with-tail-call-interp) runs each opcode in a handler function of its
+ * own (_TAIL_CALL_LOAD_FAST, ...); handlers jump to each other by tail
+ * calls, so one of them sits between _PyEval_EvalFrameDefault, which
+ * called the first, and whatever the opcode calls.  The handlers are
+ * static: a stripped build has no names for them, but it still has the
+ * exported entry, and the handler is then the unnamed frame the entry
+ * called.  The JIT (3.13+, --enable-experimental-jit) runs traces of
+ * machine code from anonymous mappings, called by the eval loop: that code
+ * has no symbols and no unwind tables, and in 3.14 its entry keeps no frame
+ * pointer either, so libunwind's guess past it (the frame-pointer chain)
+ * goes astray.  Such frames are kept as bare addresses, and when the
+ * stacks then fail to fit, the native stack is cut after them and merged
+ * as far as it goes, the outer Python frames following it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +36,16 @@
 
 #define MAX_EVAL_RANGES 4
 
+/*
+ * An eval loop's entry function smaller than this only dispatches to the
+ * handlers of a tail-calling interpreter: the loop itself (switch or
+ * computed gotos) is tens of kilobytes in every CPython.
+ */
+#define TAILCALL_ENTRY_MAX 4096
+
+/* The prefix of a tail-calling interpreter's opcode handlers (Python/ceval_macros.h). */
+#define TAILCALL_PREFIX "_TAIL_CALL_"
+
 struct raw_stack {
 	pid_t tid;
 	char state;
@@ -37,6 +63,7 @@ struct native {
 	struct symbolizer *sym;
 	uint64_t eval_lo[MAX_EVAL_RANGES], eval_hi[MAX_EVAL_RANGES];
 	size_t neval;
+	bool tailcall;			/* a tail-calling interpreter (see the top) */
 	int interp_file;		/* maps->files index of the interpreter's binary */
 	struct raw_stack *raw;
 	size_t nraw, capraw;
@@ -45,13 +72,15 @@ struct native {
 
 /*
  * The eval loop's address ranges: the function (exported, so even a
- * stripped binary has it) and, where .symtab tells, its cold part.
+ * stripped binary has it) and, where .symtab tells, its cold part.  And
+ * whether the interpreter calls tail-calling handlers: its first handler's
+ * name in .symtab, or else an entry function too small to hold the loop.
  */
 static void find_eval(struct native *n, struct rmem *mem)
 {
 	const char *name = n->rt->vkey < PY_VER(3, 0) ? "PyEval_EvalFrameEx" : "_PyEval_EvalFrameDefault";
 	char cold[64];
-	struct elf_sym_query q[2];
+	struct elf_sym_query q[3];
 	struct elffile *ef;
 	uint64_t bias;
 	const struct mapped_file *file;
@@ -68,7 +97,15 @@ static void find_eval(struct native *n, struct rmem *mem)
 	snprintf(cold, sizeof(cold), "%s.cold", name);
 	q[0] = (struct elf_sym_query){ .name = name };
 	q[1] = (struct elf_sym_query){ .name = cold };
-	elffile_lookup(ef, q, 2, elffile_has_symtab(ef));
+	q[2] = (struct elf_sym_query){ .name = TAILCALL_PREFIX "start_frame" };
+	elffile_lookup(ef, q, 3, elffile_has_symtab(ef));
+	if (n->rt->vkey >= PY_VER(3, 14) && q[0].found &&
+	    (q[2].found || (q[0].size && q[0].size < TAILCALL_ENTRY_MAX))) {
+		n->tailcall = true;
+		debug_msg("pid %d: a tail-calling interpreter (%s of %llu bytes%s)", (int)n->pid,
+			  name, (unsigned long long)q[0].size,
+			  q[2].found ? ", handlers named in .symtab" : "");
+	}
 	if (!elffile_bias(ef, file->first->start, file->first->offset, &bias)) {
 		for (size_t i = 0; i < 2; i++) {
 			if (!q[i].found || !q[i].size)
@@ -197,29 +234,91 @@ static const struct raw_stack *raw_of(const struct native *n, pid_t tid)
 	return NULL;
 }
 
-static void merge_thread(struct native *n, struct snapshot *snap, struct thread *t,
-			 const struct raw_stack *r, enum native_mode mode)
+/* The function at one native address, as the symbol table names it (NULL if unnamed). */
+static const char *function_at(struct native *n, const struct native_ip *ip)
 {
-	struct merge_native *flags = xcalloc(r->n ? r->n : 1, sizeof(*flags));
-	struct merge_item *items = xcalloc(r->n + t->nframes + 1, sizeof(*items));
-	bool *entry = xcalloc(t->nframes ? t->nframes : 1, sizeof(*entry));
-	struct frame *v = NULL;
-	size_t len = 0, cap = 0;
-	char why[160];
-	long nitems;
+	const struct native_sym *sym;
+	size_t k = symbolizer_lookup(n->sym, ip->ip, ip->exact, &sym);
 
+	return sym[k - 1].function;
+}
+
+/* How each native frame of r counts in the merge (flags has r->n entries). */
+static void classify(struct native *n, const struct raw_stack *r, struct merge_native *flags)
+{
 	for (size_t i = 0; i < r->n; i++) {
 		uint64_t pc = pc_of(&r->ips[i]);
 
 		flags[i].eval = in_eval(n, pc);
 		flags[i].interp = n->interp_file >= 0 && maps_file_at(n->maps, pc) == n->interp_file;
 	}
+	/*
+	 * A handler of a tail-calling interpreter: by its name, or, stripped,
+	 * as the unnamed function of the interpreter that the entry called
+	 * (handlers are static; the entry's other callees, which return before
+	 * the first handler runs, are caught there only by a running thread).
+	 */
+	for (size_t i = 0; n->tailcall && i < r->n; i++) {
+		const char *name;
+
+		if (!flags[i].interp || flags[i].eval)
+			continue;
+		name = function_at(n, &r->ips[i]);
+		flags[i].eval_part = name ? !strncmp(name, TAILCALL_PREFIX, strlen(TAILCALL_PREFIX))
+					  : i + 1 < r->n && flags[i + 1].eval;
+	}
+}
+
+/*
+ * Where to cut a native stack that did not fit: after its first run of
+ * frames in executable memory outside any mapped file (JIT code, most
+ * likely), which libunwind steps out of by guesswork.  Returns the number
+ * of frames to keep, with *at the address of the last one, or r->n when
+ * there is no such code.
+ */
+static size_t trusted_part(const struct native *n, const struct raw_stack *r, uint64_t *at)
+{
+	size_t i = 0, keep = r->n;
+
+	while (i < r->n && maps_file_at(n->maps, pc_of(&r->ips[i])) >= 0)
+		i++;
+	for (; i < r->n && maps_file_at(n->maps, pc_of(&r->ips[i])) < 0; i++) {
+		const struct map *m = maps_find(n->maps, pc_of(&r->ips[i]));
+
+		if (!m || !m->x)
+			break;
+		*at = r->ips[i].ip;
+		keep = i + 1;
+	}
+	return keep;
+}
+
+static void merge_thread(struct native *n, struct snapshot *snap, struct thread *t,
+			 const struct raw_stack *r, enum native_mode mode)
+{
+	struct merge_native *flags = xcalloc(r->n ? r->n : 1, sizeof(*flags));
+	struct merge_item *items = xcalloc(r->n + t->nframes + 1, sizeof(*items));
+	bool *entry = xcalloc(t->nframes ? t->nframes : 1, sizeof(*entry));
+	bool grouped = n->rt->vkey >= PY_VER(3, 11);
+	struct frame *v = NULL;
+	size_t len = 0, cap = 0, keep = r->n;
+	uint64_t jit_at = 0;
+	char why[160];
+	long nitems = -1;
+
+	classify(n, r, flags);
 	for (size_t i = 0; i < t->nframes; i++)
 		entry[i] = t->frames[i].entry;
-	nitems = n->neval ? merge_stacks(t->nframes, entry, n->rt->vkey >= PY_VER(3, 11), flags,
-					  r->n, mode, items, why, sizeof(why)) : -1;
-	if (!n->neval)
+	if (!n->neval) {
 		snprintf(why, sizeof(why), "the eval loop's address is unknown");
+	} else {
+		/* A stack cut at the depth limit lacks its outer end, but what it has is right. */
+		nitems = merge_stacks(t->nframes, entry, grouped, flags, r->n, mode, r->cut, items,
+				      why, sizeof(why));
+		if (nitems < 0 && (keep = trusted_part(n, r, &jit_at)) < r->n)
+			nitems = merge_stacks(t->nframes, entry, grouped, flags, keep, mode, true,
+					      items, why, sizeof(why));
+	}
 	if (nitems < 0) {
 		/* Both stacks, side by side: nothing is dropped. */
 		for (size_t i = 0; i < r->n; i++)
@@ -239,6 +338,11 @@ static void merge_thread(struct native *n, struct snapshot *snap, struct thread 
 			}
 		}
 		snapshot_set_frames(snap, t, v, len);
+		if (keep < r->n)
+			t->note = snapshot_printf(snap, "native stack cut after 0x%llx: code outside any "
+						  "file (JIT code?), with no unwind information; the "
+						  "Python frames after it are shown without their "
+						  "native frames", (unsigned long long)jit_at);
 	}
 	if (r->cut)
 		t->note = snapshot_printf(snap, "%s%snative stack cut at %d frames",

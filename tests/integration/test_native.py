@@ -4,9 +4,15 @@ A small C++ extension (tests/targets/native_ext.cpp) is built against each
 interpreter's own headers, so every thread of tests/targets/native_target.py
 has a known native shape: Python calling C calling Python, a blocking C call
 with the GIL released, sorted() with a Python key, libc's qsort calling a
-ctypes callback, and a thread started from C that runs no Python.  The
-tests check frames and their order, modules, demangled names and source
-lines, and that the Python frames are exactly those of a plain dump.
+ctypes callback, a hot loop calling C (run as JIT code in a JIT build), and
+a thread started from C that runs no Python.  The tests check frames and
+their order, modules, demangled names and source lines, and that the Python
+frames are exactly those of a plain dump and of the interpreter's own
+(faulthandler).
+
+The variants of 3.14+ (pythons.variants(): the tail-calling interpreter,
+whose eval loop is split into one function per opcode, the JIT build, a
+static build) get the same checks, as built and stripped.
 """
 import json
 import os
@@ -16,7 +22,8 @@ import subprocess
 
 import pytest
 
-from harness import ROOT, TARGETS, Target, run_pystack
+import pythons
+from harness import ROOT, TARGETS, Target, assert_same_stacks, run_pystack
 
 SOURCE = os.path.join(TARGETS, "native_ext.cpp")
 EXT = "pystack_native_test"
@@ -84,18 +91,28 @@ def module_name(f):
     return os.path.basename(f.get("module") or "?")
 
 
-def dumps(python, builds, *modes):
-    """The target's snapshot in each mode (after a plain one)."""
-    with Target(python, "native_target.py", os.path.dirname(builds(python))) as t:
+def dumps(python, builds, *modes, oracle=False, exe=None, env=None, verbose=False):
+    """The target's snapshot in each mode (after a plain one); with oracle,
+    also the interpreter's own stacks, first; with verbose, also what
+    --native -v says on stderr, last.  exe runs the target with another
+    copy of python's executable (a stripped one, say)."""
+    ext_dir = os.path.dirname(builds(python))
+    script = os.path.join(TARGETS, "native_target.py")
+    command = [exe, script, ext_dir] if exe else None
+    with Target(python, "native_target.py", ext_dir, env=env, command=command) as t:
         facts = json.loads(t.info)
+        seen = [t.oracle()] if oracle else []
         snaps = [t.dump_json(*(["--" + m] if m else [])) for m in ("",) + modes]
+        if verbose:
+            r = t.pystack("--native", "-v")
+            assert r.returncode == 0, r.stderr
+            snaps.append(r.stderr)
         t.finish()
-    return facts, snaps
+    return facts, seen + snaps
 
 
-def test_python_calling_c_calling_python(python, builds):
-    facts, (plain, native, full) = dumps(python, builds, "native", "native-all")
-    so = os.path.basename(builds(python))
+def check_through(facts, native, full, so):
+    """Python -> C -> C -> Python, in call order, with modules, names and lines."""
     for snap in (native, full):
         frames = frames_of(snap, facts["threads"]["through"])
         order = [find(frames, "in_callback"), find(frames, "level_two", "native"),
@@ -118,18 +135,25 @@ def test_python_calling_c_calling_python(python, builds):
             if module_name(f) == interp]
 
 
-def test_python_frames_are_those_of_a_plain_dump(python, builds):
-    facts, (plain, native, full) = dumps(python, builds, "native", "native-all")
-    for snap in (native, full):
+# The note of a native stack cut after JIT code it could not be unwound through.
+JIT_CUT = re.compile(r"^native stack cut after 0x[0-9a-f]+: code outside any file \(JIT code\?\)")
+
+
+def check_python_frames(facts, plain, snaps, python):
+    """The merged Python frames are those of a plain dump, with no note but
+    the one a JIT build may give the thread that runs JIT code."""
+    for snap in snaps:
         for t in plain["threads"]:
             merged = [f for f in frames_of(snap, t["thread_id"]) if f["kind"] == "python"]
             assert merged == t["frames"], (t["thread_id"], describe(merged), describe(t["frames"]))
-            assert "note" not in [th for th in snap["threads"]
-                                  if th["thread_id"] == t["thread_id"]][0], snap
+            note = [th for th in snap["threads"] if th["thread_id"] == t["thread_id"]][0].get("note")
+            if python.variant == "jit" and t["thread_id"] == facts["threads"]["jit_loop"]:
+                assert note is None or JIT_CUT.match(note), note
+            else:
+                assert note is None, (t["thread_id"], note)
 
 
-def test_blocked_in_c_with_demangled_names_and_lines(python, builds):
-    facts, (plain, native) = dumps(python, builds, "native")
+def check_blocked_in_c(facts, native):
     frames = frames_of(native, facts["threads"]["in_c"])
     calls = [f for f in frames if f["kind"] == "native"
              and f["function"] == "pystack_test::blocking_call(int)"]
@@ -139,8 +163,7 @@ def test_blocked_in_c_with_demangled_names_and_lines(python, builds):
     assert find(frames, "pystack_test::blocking_call(int)", "native") < find(frames, "in_c")
 
 
-def test_sorted_key_and_qsort_callbacks(python, builds):
-    facts, (plain, native, full) = dumps(python, builds, "native", "native-all")
+def check_sort_and_qsort(facts, native, full):
     interp = os.path.basename(native["binary"])
     # sorted() is the interpreter's own C code: shown only with --native-all.
     f = frames_of(native, facts["threads"]["sort_it"])
@@ -154,8 +177,7 @@ def test_sorted_key_and_qsort_callbacks(python, builds):
                    for x in f[find(f, "compare") + 1:find(f, "qsort_it")]), describe(f)
 
 
-def test_thread_started_from_c(python, builds):
-    facts, (plain, native, full) = dumps(python, builds, "native", "native-all")
+def check_c_thread(native, full):
     assert not [t for t in native["threads"] if t["thread_id"] is None]
     c_threads = [t for t in full["threads"] if t["thread_id"] is None]
     assert any("c_thread_main" in [f["function"] for f in t["frames"]] for t in c_threads), \
@@ -163,6 +185,168 @@ def test_thread_started_from_c(python, builds):
     for t in c_threads:
         assert t["tid"] > 0 and not t["main"]
         assert all(f["kind"] == "native" for f in t["frames"])
+
+
+def bare(f):
+    """A native frame known only by its address (code in no mapped file: JIT code)."""
+    return f["kind"] == "native" and f["function"] is None and f["module"] is None
+
+
+def check_jit_loop(facts, native, full, python):
+    """The hot loop calls C.  In a JIT build that call comes from JIT code,
+    shown as bare addresses between the C function and the loop's Python
+    frame; then either the stack goes on below it as in any build, or it
+    ends there with a note, the outer Python frames following."""
+    for snap in (native, full):
+        thread = [t for t in snap["threads"] if t["thread_id"] == facts["threads"]["jit_loop"]][0]
+        frames = thread["frames"]
+        order = [find(frames, "jit_blocked", "native"), find(frames, "block_if(_object*, _object*)", "native"),
+                 find(frames, "jit_loop")]
+        assert order == sorted(order), describe(frames)
+        jit = [f for f in frames[order[1] + 1:order[2]] if bare(f)]
+        if python.variant != "jit":
+            assert not jit, describe(frames)
+            continue
+        assert jit, "no JIT code under block_if: " + describe(frames)
+        if thread.get("note"):
+            assert JIT_CUT.match(thread["note"]), thread["note"]
+            assert int(jit[-1]["address"], 16) == int(thread["note"].split()[4][:-1], 16)
+            # Nothing is guessed past the JIT code: only Python frames after it.
+            assert all(f["kind"] == "python" for f in frames[frames.index(jit[-1]) + 1:]), \
+                describe(frames)
+        else:
+            assert any(f["function"] == "start_thread" for f in frames[order[2]:]), describe(frames)
+
+
+def check_no_handlers(snaps):
+    """A tail-calling interpreter's opcode handlers belong to their eval-loop
+    call: never shown, in either mode."""
+    for snap in snaps:
+        for t in snap["threads"]:
+            names = [f["function"] or "" for f in t["frames"] if f["kind"] == "native"]
+            assert not [n for n in names if n.startswith("_TAIL_CALL_")], describe(t["frames"])
+
+
+def check_all(python, builds, facts, plain, native, full):
+    so = os.path.basename(builds(python))
+    check_through(facts, native, full, so)
+    check_python_frames(facts, plain, (native, full), python)
+    check_blocked_in_c(facts, native)
+    check_sort_and_qsort(facts, native, full)
+    check_c_thread(native, full)
+    check_jit_loop(facts, native, full, python)
+    check_no_handlers((native, full))
+
+
+def test_python_calling_c_calling_python(python, builds):
+    facts, (plain, native, full) = dumps(python, builds, "native", "native-all")
+    check_through(facts, native, full, os.path.basename(builds(python)))
+
+
+def test_python_frames_are_those_of_a_plain_dump(python, builds):
+    facts, (oracle, plain, native, full) = dumps(python, builds, "native", "native-all",
+                                                 oracle=True)
+    check_python_frames(facts, plain, (native, full), python)
+    assert_same_stacks(oracle, native)
+
+
+def test_blocked_in_c_with_demangled_names_and_lines(python, builds):
+    facts, (plain, native) = dumps(python, builds, "native")
+    check_blocked_in_c(facts, native)
+
+
+def test_sorted_key_and_qsort_callbacks(python, builds):
+    facts, (plain, native, full) = dumps(python, builds, "native", "native-all")
+    check_sort_and_qsort(facts, native, full)
+
+
+def test_thread_started_from_c(python, builds):
+    facts, (plain, native, full) = dumps(python, builds, "native", "native-all")
+    check_c_thread(native, full)
+
+
+def test_hot_loop_calling_c(python, builds):
+    facts, (plain, native, full) = dumps(python, builds, "native", "native-all")
+    check_jit_loop(facts, native, full, python)
+    check_no_handlers((native, full))
+
+
+# The variants of 3.14+: tail-calling, JIT, static ----------------------------
+
+def _variant_params():
+    found = [p for p in pythons.variants()]
+    params = [pytest.param(p, id=p.label) for p in found]
+    for kind, how in (("tailcall", "--with-tail-call-interp, built by clang 19+"),
+                      ("jit", "--enable-experimental-jit")):
+        if not any(p.variant == kind for p in found):
+            params.append(pytest.param(None, id="%s-missing" % kind, marks=pytest.mark.skip(
+                reason="no %s build found (configure %s; tools/build_python.sh builds one)"
+                % (kind, how))))
+    return params
+
+
+@pytest.fixture(params=_variant_params())
+def variant(request):
+    return request.param
+
+
+def _env(python):
+    # The JIT build runs its JIT whether or not it is on by default.
+    return {"PYTHON_JIT": "1"} if python.variant == "jit" else None
+
+
+def test_variant_merged_in_call_order(variant, builds):
+    """Everything the default builds show, and the interpreter's own stacks."""
+    facts, (oracle, plain, native, full, stderr) = dumps(
+        variant, builds, "native", "native-all", oracle=True, env=_env(variant), verbose=True)
+    check_all(variant, builds, facts, plain, native, full)
+    assert_same_stacks(oracle, native)
+    assert ("a tail-calling interpreter" in stderr) == (variant.variant == "tailcall"), stderr
+
+
+def shape(snap, facts):
+    """Each Python thread's merged frames, as (kind, module or function) for
+    what stripping keeps: the Python frames, each native frame's module,
+    and no inlined frames (their names come from DWARF)."""
+    out = {}
+    for name, ident in facts["threads"].items():
+        frames = frames_of(snap, ident)
+        out[name] = [("python", f["function"]) if f["kind"] == "python" else
+                     ("native", module_name(f) if f["module"] else None)
+                     for f in frames if not f.get("inlined")]
+    return out
+
+
+def strip_copy(python, tmp_path):
+    """A copy of the interpreter's binary without .symtab or DWARF, and how to run it."""
+    strip = shutil.which("strip")
+    if not strip:
+        pytest.skip("strip (binutils) is needed for a stripped copy")
+    src = python.libpython or python.exe
+    copy = str(tmp_path / os.path.basename(src))
+    shutil.copy(src, copy)
+    subprocess.run([strip, "--strip-all", copy], check=True, timeout=120)
+    if python.libpython:
+        return copy, None, {"LD_LIBRARY_PATH": str(tmp_path)}
+    prefix = subprocess.run([python.exe, "-c", "import sys; print(sys.prefix)"],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    return copy, copy, {"PYTHONHOME": prefix}
+
+
+def test_variant_stripped_merges_as_built(variant, builds, tmp_path):
+    """Stripped of its symbol table, the interpreter's binary still merges, and
+    to the same shape: a tail-calling interpreter's handlers, unnamed now, are
+    still known as the unnamed function its eval-loop entry called."""
+    facts, (plain, native, full) = dumps(variant, builds, "native", "native-all", env=_env(variant))
+    copy, exe, env = strip_copy(variant, tmp_path)
+    env.update(_env(variant) or {})
+    sfacts, (splain, snative, sfull, stderr) = dumps(variant, builds, "native", "native-all",
+                                                     exe=exe, env=env, verbose=True)
+    assert snative["binary"] == copy, snative["binary"]
+    assert ("a tail-calling interpreter" in stderr) == (variant.variant == "tailcall"), stderr
+    check_all(variant, builds, sfacts, splain, snative, sfull)
+    for a, b in ((native, snative), (full, sfull)):
+        assert shape(a, facts) == shape(b, sfacts)
 
 
 def test_text_output(python, builds):

@@ -4,6 +4,9 @@
 //   call_through(fn)  C level_one -> level_two -> calls fn back in Python
 //   sleep_in_c()      releases the GIL, then pystack_test::blocking_call(int)
 //   start_c_thread()  a thread that never touches Python: c_thread_main
+//   block_if(flag)    returns at once, or (flag true) releases the GIL and
+//                     blocks in jit_blocked: called from a hot loop, which
+//                     a JIT build runs as machine code of its own
 // The lines marked CALL-* are what the tests expect as the source lines.
 #include <Python.h>
 #include <pthread.h>
@@ -21,6 +24,7 @@ extern "C" {
 NOINLINE PyObject *level_two(PyObject *fn);
 NOINLINE PyObject *level_one(PyObject *fn);
 NOINLINE void *c_thread_main(void *arg);
+NOINLINE void jit_blocked(void);
 }
 
 static volatile int keep_frames;
@@ -64,6 +68,29 @@ void *c_thread_main(void *arg)
 	return NULL;
 }
 
+void jit_blocked(void)
+{
+	for (;;) {
+		struct timespec ts = { 1000, 0 };
+		nanosleep(&ts, NULL);  // CALL-JIT
+	}
+}
+
+static PyObject *block_if(PyObject *self, PyObject *flag)
+{
+	int yes = PyObject_IsTrue(flag);
+
+	(void)self;
+	if (yes < 0)
+		return NULL;
+	if (yes) {
+		Py_BEGIN_ALLOW_THREADS
+		jit_blocked();
+		Py_END_ALLOW_THREADS
+	}
+	Py_RETURN_NONE;
+}
+
 static PyObject *call_through(PyObject *self, PyObject *fn)
 {
 	(void)self;
@@ -93,6 +120,7 @@ static PyMethodDef methods[] = {
 	{ "call_through", call_through, METH_O, NULL },
 	{ "sleep_in_c", sleep_in_c, METH_NOARGS, NULL },
 	{ "start_c_thread", start_c_thread, METH_NOARGS, NULL },
+	{ "block_if", block_if, METH_O, NULL },
 	{ NULL, NULL, 0, NULL },
 };
 

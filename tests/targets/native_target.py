@@ -4,6 +4,9 @@
 #   in_c:     Python -> C, GIL released, in pystack_test::blocking_call(int)
 #   sorter:   Python -> sorted() in C -> Python key function, blocked
 #   qsort:    Python -> ctypes -> libc qsort -> Python comparison, blocked
+#   jit_loop: a hot loop calling C, which blocks on the last iteration: in a
+#             JIT build (3.13+) the loop runs as JIT code by then, so the C
+#             function is called from code in no mapped file
 #   and a thread started from C that never runs Python.
 import ctypes
 import sys
@@ -57,12 +60,22 @@ def qsort_it():
     libc.qsort(values, 2, ctypes.sizeof(ctypes.c_int), CMP(compare))
 
 
+# Iterations of jit_loop: well past the JIT's warm-up (4096 backward jumps in 3.14).
+JIT_LOOPS = 20000
+
+
+def jit_loop():
+    oracle.arrive()
+    for i in range(JIT_LOOPS):
+        ext.block_if(i == JIT_LOOPS - 1)
+
+
 names = {}
-for fn in (through, in_c, sort_it, qsort_it):
+for fn in (through, in_c, sort_it, qsort_it, jit_loop):
     t = threading.Thread(target=fn, name=fn.__name__)
     t.start()
 ext.start_c_thread()
-oracle.started(4)
+oracle.started(5)
 time.sleep(0.2)
 idents = dict((t.name, t.ident) for t in threading.enumerate())
 oracle.ready(threads=idents)

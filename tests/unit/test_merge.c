@@ -1,20 +1,28 @@
 /*
  * Unit tests: merging Python frames into native stacks, for both frame
- * models, both modes, and stacks that do not fit together.
+ * models, both modes, tail-calling interpreters, native stacks that end
+ * early, and stacks that do not fit together.
  */
 #include "merge.h"
 #include "unit.h"
 
-#define E { true, false }	/* an eval-loop frame */
-#define I { false, true }	/* the interpreter's own code */
-#define L { false, false }	/* a library or extension */
+#define E { .eval = true, .interp = true }	/* the eval loop's entry */
+#define H { .eval_part = true, .interp = true }	/* a tail-calling interpreter's handler */
+#define I { .interp = true }			/* the interpreter's own code */
+#define L { .interp = false }			/* a library or extension */
+
+static long run_open(size_t npy, const bool *entry, bool grouped, const struct merge_native *n,
+		     size_t nn, enum native_mode mode, bool open_end, struct merge_item *out)
+{
+	char why[128];
+
+	return merge_stacks(npy, entry, grouped, n, nn, mode, open_end, out, why, sizeof(why));
+}
 
 static long run(size_t npy, const bool *entry, bool grouped, const struct merge_native *n,
 		size_t nn, enum native_mode mode, struct merge_item *out)
 {
-	char why[128];
-
-	return merge_stacks(npy, entry, grouped, n, nn, mode, out, why, sizeof(why));
+	return run_open(npy, entry, grouped, n, nn, mode, false, out);
 }
 
 /* "p0" for Python frame 0, "n3" for native frame 3, joined by spaces. */
@@ -87,10 +95,86 @@ static void stacks_that_do_not_fit(void)
 	struct merge_item out[8];
 	char why[128];
 
-	CHECK_INT(merge_stacks(3, entry, true, n, 4, NATIVE_ON, out, why, sizeof(why)), -1);
-	CHECK(strstr(why, "2 eval-loop frames") && strstr(why, "3 Python calls"));
-	CHECK_INT(merge_stacks(1, NULL, false, n, 4, NATIVE_ALL, out, why, sizeof(why)), -1);
-	CHECK_INT(merge_stacks(2, NULL, false, n, 4, NATIVE_ALL, out, why, sizeof(why)), 4);
+	CHECK_INT(merge_stacks(3, entry, true, n, 4, NATIVE_ON, false, out, why, sizeof(why)), -1);
+	CHECK(strstr(why, "2 eval-loop calls") && strstr(why, "3 Python calls"));
+	CHECK_INT(merge_stacks(1, NULL, false, n, 4, NATIVE_ALL, false, out, why, sizeof(why)), -1);
+	CHECK_INT(merge_stacks(2, NULL, false, n, 4, NATIVE_ALL, false, out, why, sizeof(why)), 4);
+	/* A stack that ends early may lack calls, never have too many. */
+	CHECK_INT(merge_stacks(1, NULL, false, n, 4, NATIVE_ALL, true, out, why, sizeof(why)), -1);
+	CHECK(strstr(why, "2 eval-loop calls") && strstr(why, "1 Python call"));
+}
+
+static void tail_calling_handlers(void)
+{
+	/*
+	 * libc, a C callee, handler + entry (p0 p1), the extension, handler +
+	 * entry (p2), thread start: the handlers are part of their call and
+	 * are never shown, in either mode.
+	 */
+	static const bool entry[] = { false, true, true };
+	static const struct merge_native n[] = { L, I, H, E, I, L, I, H, E, L };
+	struct merge_item out[16];
+	char s[128];
+	long k;
+
+	k = run(3, entry, true, n, 10, NATIVE_ON, out);
+	render(out, k, s, sizeof(s));
+	CHECK_STR(s, "n0 n1 p0 p1 n5 p2 n9");
+	k = run(3, entry, true, n, 10, NATIVE_ALL, out);
+	render(out, k, s, sizeof(s));
+	CHECK_STR(s, "n0 n1 p0 p1 n4 n5 n6 p2 n9");
+}
+
+static void entry_frames_in_a_row(void)
+{
+	/* An entry called straight from a handler, or from another entry: each is a call. */
+	static const bool entry[] = { true, true, true };
+	static const struct merge_native n[] = { H, E, E, H, E, L };
+	struct merge_item out[16];
+	char s[128];
+	long k = run(3, entry, true, n, 6, NATIVE_ON, out);
+
+	render(out, k, s, sizeof(s));
+	CHECK_STR(s, "p0 p1 p2 n5");
+}
+
+static void handlers_without_their_entry(void)
+{
+	/* Handlers the unwinding left without their entry still stand for their frames. */
+	static const bool entry[] = { true, true };
+	static const struct merge_native n[] = { L, H, H, L, H, E, L };
+	struct merge_item out[16];
+	char s[128];
+	long k = run(2, entry, true, n, 7, NATIVE_ON, out);
+
+	render(out, k, s, sizeof(s));
+	CHECK_STR(s, "n0 p0 n3 p1 n6");
+}
+
+static void native_stack_ending_early(void)
+{
+	/* Cut after JIT code (L: a bare address): the outer Python frames follow it. */
+	static const bool entry[] = { true, false, true, true };
+	static const struct merge_native n[] = { L, I, E, I, L, L };
+	struct merge_item out[16];
+	char s[128];
+	long k;
+
+	k = run_open(4, entry, true, n, 6, NATIVE_ON, true, out);
+	render(out, k, s, sizeof(s));
+	CHECK_STR(s, "n0 n1 p0 n4 n5 p1 p2 p3");
+	k = run_open(4, entry, true, n, 6, NATIVE_ALL, true, out);
+	render(out, k, s, sizeof(s));
+	CHECK_STR(s, "n0 n1 p0 n3 n4 n5 p1 p2 p3");
+	/* No eval-loop call at all before the cut: every Python frame comes after it. */
+	k = run_open(4, entry, true, n, 2, NATIVE_ON, true, out);
+	render(out, k, s, sizeof(s));
+	CHECK_STR(s, "n0 n1 p0 p1 p2 p3");
+	/* Complete stacks merge the same whether or not the end is said to be open. */
+	k = run_open(2, NULL, false, (const struct merge_native[]){ L, E, I, E }, 4, NATIVE_ON, true,
+		     out);
+	render(out, k, s, sizeof(s));
+	CHECK_STR(s, "n0 p0 p1");
 }
 
 const struct unit_test merge_tests[] = {
@@ -99,5 +183,9 @@ const struct unit_test merge_tests[] = {
 	{ "merge: last group", last_group_without_entry_mark },
 	{ "merge: no Python", no_python_keeps_everything },
 	{ "merge: stacks that do not fit", stacks_that_do_not_fit },
+	{ "merge: tail-calling handlers (3.14+)", tail_calling_handlers },
+	{ "merge: entry frames in a row", entry_frames_in_a_row },
+	{ "merge: handlers without their entry", handlers_without_their_entry },
+	{ "merge: native stack ending early", native_stack_ending_early },
 	{ NULL, NULL },
 };
