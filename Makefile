@@ -135,18 +135,24 @@ fuzz:
 	$(Q)$(FUZZ_BIN) -max_total_time=$(FUZZ_TIME) $(FUZZ_RUN) $(FUZZ_ARGS) \
 		$(FUZZ_BUILD)/corpus tests/fuzz/seeds tests/fuzz/crashes
 
+# Two workers (pytest-xdist, installed by make deps): the tests mostly wait on
+# interpreters starting and settling.  TEST_JOBS=1 runs them one at a time.
+TEST_JOBS   ?= 2
 integration: $(BIN) $(UNIT_BIN)
 	$(Q)PYSTACK=$(abspath $(BIN)) PYSTACK_UNIT=$(abspath $(UNIT_BIN)) \
-		$(PYTHON_TEST) -m pytest -q -rs tests/integration $(PYTEST_ARGS)
+		$(PYTHON_TEST) -m pytest -q -rs -p no:cacheprovider \
+		$(if $(filter-out 1,$(TEST_JOBS)),-n $(TEST_JOBS)) tests/integration $(PYTEST_ARGS)
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory integration
 
-# Everything, then everything again under AddressSanitizer and UBSan (what CI runs).
+# Everything, then again under AddressSanitizer and UBSan (what CI runs): the
+# unit tests and fuzz replay whole, the integration tests on a sample of the
+# interpreters (tests/integration/pythons.py, PYSTACK_TEST_SAMPLE).
 check: deps
 	$(Q)$(MAKE) --no-print-directory test
-	$(Q)$(MAKE) --no-print-directory SANITIZE=address,undefined test
+	$(Q)PYSTACK_TEST_SAMPLE=1 $(MAKE) --no-print-directory SANITIZE=address,undefined test
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory $(BIN)

@@ -485,6 +485,10 @@ static enum ending take_one(struct watch *w, size_t i, unsigned long skipped, ui
 	err = session_snapshot(p->session, &w->so, &snap, detail, sizeof(detail));
 	if (err == -PS_E_GONE || err == -ESRCH)
 		return END_EXITED;
+	if (err == -PS_E_NO_INTERP && i > 0) {
+		debug_msg("%s", detail);
+		return END_EXITED;	/* a subprocess finalised its interpreter: it is ending */
+	}
 	if (err) {
 		error_msg("%s", detail);
 		return END_UNREADABLE;

@@ -796,12 +796,21 @@ static void verify_walks(const struct pyread *r, struct walk *w, const struct ti
 			for (size_t k = 0; k < na && all; k++)
 				all = same_frame(&w[i].v[k], &b->v[k], k == 0);
 			if (all)
-				continue;
+				same = na;
 		}
 		/* The common outer part, from the bottom of both chains. */
 		while (same < na && same < nb &&
 		       same_frame(&w[i].v[na - 1 - same], &b->v[nb - 1 - same], false))
 			same++;
+		/*
+		 * A frame without a code object is one being made or torn down
+		 * as it was read, twice alike: what is above it is no stack.
+		 */
+		for (size_t k = 0; k < same; k++)
+			if (!w[i].v[na - 1 - k].code)
+				same = k;
+		if (same == na)
+			continue;
 		w[i].torn = na - same;
 		memmove(w[i].v, w[i].v + w[i].torn, same * sizeof(*w[i].v));
 		w[i].n = same;

@@ -1,14 +1,15 @@
 #!/bin/sh
 # Install the Debian packages pystack needs to build and test, if any are
 # missing.  Quiet when everything is there; needs root (or sudo) otherwise.
-#   tools/deps.sh           to build and test (strace and util-linux's
-#                           unshare and setpriv for the trust tests)
+#   tools/deps.sh           to build and test (pytest-xdist runs the tests on
+#                           two workers; strace and util-linux's unshare and
+#                           setpriv for the trust tests)
 #   tools/deps.sh fuzz      also clang and its libFuzzer runtime (make fuzz)
 #   tools/deps.sh pythons   what tools/build_python.sh needs to build CPython
 #                           (clang-19 and llvm-19 for the tail-calling and JIT builds)
 set -eu
 
-packages="gcc g++ binutils make pkg-config libelf-dev libdw-dev libunwind-dev libdeflate0 python3 python3-pytest strace util-linux"
+packages="gcc g++ binutils make pkg-config libelf-dev libdw-dev libunwind-dev libdeflate0 python3 python3-pytest python3-pytest-xdist strace util-linux"
 case "${1:-}" in
 fuzz)
 	packages="$packages clang libclang-rt-dev"

@@ -11,6 +11,9 @@ The whole suite runs on each default and free-threaded build found.  The
 variants of a build it already covers (a static build beside a shared one
 of the same version, the tail-calling interpreter, the JIT) run the tests
 that are about them (variants()), which keeps the suite's time in bounds.
+With PYSTACK_TEST_SAMPLE=1 the suite runs on a sample of the builds (the
+second, sanitized pass of make check: what it looks for is pystack's own
+memory errors, which do not need every interpreter again).
 """
 import functools
 import json
@@ -146,11 +149,28 @@ def _is_variant(p, found):
                 q.free_threaded == p.free_threaded for q in found))
 
 
+def _sample(builds):
+    """A few builds standing for all: the oldest, the last of the frame-object
+    model (3.10), each frame model after it (3.11, 3.12), the newest default and
+    free-threaded builds, and the system's own interpreter."""
+    keep = {builds[0].exe} if builds else set()
+    for minor in ((3, 10), (3, 11), (3, 12)):
+        keep.update(p.exe for p in builds if p.minor == minor)
+    for ft in (False, True):
+        newest = [p for p in builds if p.free_threaded == ft]
+        if newest:
+            keep.add(newest[-1].exe)
+    keep.update(p.exe for p in builds if p.exe.startswith("/usr/"))
+    return [p for p in builds if p.exe in keep]
+
+
 @functools.lru_cache(maxsize=None)
 def discover():
-    """Every distinct interpreter the whole suite runs on, oldest version first."""
+    """Every distinct interpreter the whole suite runs on, oldest version first;
+    with PYSTACK_TEST_SAMPLE=1 (the sanitized pass of make check), a sample."""
     found = _found()
-    return [p for p in found if not _is_variant(p, found)]
+    builds = [p for p in found if not _is_variant(p, found)]
+    return _sample(builds) if os.environ.get("PYSTACK_TEST_SAMPLE") == "1" else builds
 
 
 @functools.lru_cache(maxsize=None)

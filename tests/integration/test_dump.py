@@ -36,6 +36,13 @@ def test_thread_facts(python):
         facts = json.loads(t.info)
         tids = {int(x) for x in os.listdir("/proc/%d/task" % t.pid)}
         snap = t.dump_json()
+        # Without a GIL a spinning thread detaches now and then (a stop of the
+        # world, say): a few dumps must find it attached, one is not enough.
+        for _ in range(4 if python.free_threaded else 0):
+            if [th for th in snap["threads"]
+                    if th["thread_id"] == facts["busy"][0] and th.get("attached")]:
+                break
+            snap = t.dump_json()
         t.finish()
     threads = {th["thread_id"]: th for th in snap["threads"]}
     assert {th["tid"] for th in threads.values()} <= tids

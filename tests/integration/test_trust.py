@@ -362,14 +362,34 @@ SHORTLIVED_FUNCTIONS = {"<module>", "trust_spin", "trust_nap", "trust_main"}
 GONE = 2          # man/pystack.1, EXIT STATUS: nothing shown, the process exited
 
 
+def _dump_time(python, args):
+    """How long, on this machine now, pystack takes to dump a live python (the median of 3)."""
+    with Target(python, "threads.py", 2, 1, busy=1) as t:
+        times = []
+        for _ in range(3):
+            start = time.monotonic()
+            r = harness.run_pystack("dump", *(args + [t.pid]), timeout=RUN_TIMEOUT)
+            times.append(time.monotonic() - start)
+            assert r.returncode == 0, r.stderr
+    return sorted(times)[1]
+
+
 def test_process_exits_mid_read(newest_python):
+    """The process exits at a random instant around the time a dump takes.
+
+    The exit is timed from a measured dump of a live process of the same build
+    (a fixed scale would miss the race on a machine slower or faster than this
+    one): about a third of the rounds exit before pystack could be done, a
+    third after, so both sides of the race are run."""
     rng = random.Random(0x7257)
     seen = {}
     whole = 0
+    arg_sets = (["--json"], ["--json", "--native"])
+    scale = [4 * _dump_time(newest_python, args) for args in arg_sets]
     for i in range(50):
-        delay = 0.050 * rng.random() ** 4        # 0-50 ms, most under 1
         style = ("_exit", "shutdown", "join")[i % 3]
-        args = (["--json"], ["--json", "--native"])[i % 2]
+        args = arg_sets[i % 2]
+        delay = min(scale[i % 2] * rng.random() ** 2, 5.0)
         what = "round %d: exit (%s) after %.1f ms, pystack dump %s" % (
             i, style, delay * 1000, " ".join(args))
         proc = subprocess.Popen([newest_python.exe, "-c", SHORTLIVED, "%.4f" % delay, style],
