@@ -55,6 +55,9 @@ def newest_python():
 
 
 def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "timing: asserts how fast pystack is, not what it shows (left out of "
+        "the sanitized pass of make check, where everything runs several times slower)")
     if not os.access(harness.PYSTACK, os.X_OK):
         raise pytest.UsageError("pystack binary not found at %s (run make, or set PYSTACK)"
                                 % harness.PYSTACK)

@@ -150,12 +150,10 @@ def _is_variant(p, found):
 
 
 def _sample(builds):
-    """A few builds standing for all: the oldest, the last of the frame-object
-    model (3.10), each frame model after it (3.11, 3.12), the newest default and
-    free-threaded builds, and the system's own interpreter."""
+    """A few builds standing for all: the oldest, the newest default and
+    free-threaded builds, and the system's own interpreter (on Debian a static,
+    stripped one)."""
     keep = {builds[0].exe} if builds else set()
-    for minor in ((3, 10), (3, 11), (3, 12)):
-        keep.update(p.exe for p in builds if p.minor == minor)
     for ft in (False, True):
         newest = [p for p in builds if p.free_threaded == ft]
         if newest:

@@ -77,6 +77,7 @@ def test_text_marks_changed_and_stuck_threads(newest_python):
         t.finish()
 
 
+@pytest.mark.timing
 def test_deadlines_are_absolute(newest_python):
     with Target(newest_python, "threads.py", 10) as t:
         r = watch("--json", "--interval", "50ms", "--duration", "2s", t.pid)
@@ -100,6 +101,7 @@ def test_deadlines_are_absolute(newest_python):
         t.finish()
 
 
+@pytest.mark.timing
 def test_maximum_rate_with_interval_zero(newest_python):
     with Target(newest_python, "threads.py", 10) as t:
         r = watch("--json", "--interval", "0", "--duration", "1s", t.pid)
