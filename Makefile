@@ -150,11 +150,11 @@ test: deps
 # Everything, then again under AddressSanitizer and UBSan (what CI runs): the
 # unit tests and fuzz replay whole, the integration tests on a sample of the
 # interpreters (tests/integration/pythons.py, PYSTACK_TEST_SAMPLE), leaving
-# out the tests of speed (marked timing).
+# out the tests of speed and the long races (marked timing, soak).
 check: deps
 	$(Q)$(MAKE) --no-print-directory test
 	$(Q)PYSTACK_TEST_SAMPLE=1 $(MAKE) --no-print-directory SANITIZE=address,undefined \
-		PYTEST_ARGS='-m "not timing" $(PYTEST_ARGS)' test
+		PYTEST_ARGS='-m "not timing and not soak" $(PYTEST_ARGS)' test
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory $(BIN)

@@ -58,6 +58,9 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "timing: asserts how fast pystack is, not what it shows (left out of "
         "the sanitized pass of make check, where everything runs several times slower)")
+    config.addinivalue_line(
+        "markers", "soak: runs a race hundreds of times (the sanitized pass of make check "
+        "runs the shorter races of each build instead)")
     if not os.access(harness.PYSTACK, os.X_OK):
         raise pytest.UsageError("pystack binary not found at %s (run make, or set PYSTACK)"
                                 % harness.PYSTACK)

@@ -150,15 +150,14 @@ def _is_variant(p, found):
 
 
 def _sample(builds):
-    """A few builds standing for all: the oldest, the newest default and
-    free-threaded builds, and the system's own interpreter (on Debian a static,
-    stripped one)."""
-    keep = {builds[0].exe} if builds else set()
+    """A few builds standing for all: the newest default and free-threaded
+    builds, and the system's own interpreter (on Debian a static, stripped one,
+    found by a scan)."""
+    keep = set(p.exe for p in builds if p.exe.startswith("/usr/"))
     for ft in (False, True):
         newest = [p for p in builds if p.free_threaded == ft]
         if newest:
             keep.add(newest[-1].exe)
-    keep.update(p.exe for p in builds if p.exe.startswith("/usr/"))
     return [p for p in builds if p.exe in keep]
 
 

@@ -714,6 +714,7 @@ def test_target_exits_during_read(python):
 _UNTRUE_FOR_AN_EXITING_PYTHON = re.compile(r"not a Python process|permission denied", re.I)
 
 
+@pytest.mark.soak
 def test_exit_race_messages_tell_the_truth():
     """Racing exits again, on 2.7 (where exiting takes longest and the window is
     widest): whatever pystack says must not blame permissions or the process not
