@@ -286,7 +286,8 @@ def _churn_race(python, dumps, extras, stops):
         churning = 0
         runs = [("--json",)] * dumps + [("--json", "--native")] * extras + \
                [("--json", "--locals")] * extras
-        want = min(3, len(runs) // 10)
+        # Caught at least once a race of every build; three times in the soak.
+        want = max(1, min(3, len(runs) // 60))
         # On a busy machine the short-lived threads get less of a CPU and are
         # caught mid-call less often: then more dumps, up to four times as many.
         more = [("--json",)] * (3 * len(runs))
