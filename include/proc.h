@@ -30,6 +30,13 @@ int proc_info_read(pid_t pid, struct proc_info *out);
 /* The state letter of one thread, or a negative error (-ESRCH: gone). */
 int proc_task_state(pid_t pid, pid_t tid, char *state);
 
+/*
+ * How many threads the kernel counts in pid (num_threads of /proc/PID/stat:
+ * one count under the kernel's lock, where a listing of /proc/PID/task is
+ * walked piece by piece), or a negative error.
+ */
+long proc_thread_count(pid_t pid);
+
 /* The name the kernel keeps for one thread (comm, at most 15 bytes), or a negative error. */
 int proc_task_comm(pid_t pid, pid_t tid, char *comm, size_t size);
 

@@ -172,6 +172,23 @@ int proc_task_state(pid_t pid, pid_t tid, char *state)
 	return parse_stat(buf, state, NULL, NULL, NULL, 0);
 }
 
+long proc_thread_count(pid_t pid)
+{
+	char buf[4096];
+	const char *close;
+	long count;
+	int n = read_small(buf, sizeof(buf), "/proc/%d/stat", (int)pid);
+
+	if (n < 0)
+		return n;
+	/* After the name: state, 16 fields (ppid ... nice), then num_threads. */
+	close = strrchr(buf, ')');
+	if (!close || sscanf(close + 1, " %*c%*d%*d%*d%*d%*d%*u%*u%*u%*u%*u%*u%*u%*d%*d%*d%*d %ld",
+			     &count) != 1 || count < 0)
+		return -EINVAL;
+	return count;
+}
+
 int proc_task_comm(pid_t pid, pid_t tid, char *comm, size_t size)
 {
 	char buf[1024];

@@ -252,8 +252,20 @@ int target_stop(pid_t pid, struct target **out)
 			break;
 		}
 		if (added == 0 && strangers == 0) {
-			t->settled = true;
-			break;
+			/*
+			 * The listing may still have missed a thread (seen under a
+			 * busy machine's thread churn): the kernel's own count of
+			 * the threads must be the ones held, and the dead leader.
+			 */
+			long count = proc_thread_count(pid);
+
+			if (count < 0 || (size_t)count <= t->n + t->leader_dead) {
+				t->settled = true;
+				break;
+			}
+			debug_msg("pid %d: %ld threads, %zu held: listing again", (int)pid, count,
+				  t->n);
+			continue;
 		}
 		if (added == 0)
 			continue;
