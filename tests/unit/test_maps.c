@@ -1,8 +1,10 @@
 /*
  * Unit tests: parsing /proc/PID/maps text, including file names with
- * spaces, deleted files and malformed lines.
+ * spaces, deleted files and malformed lines; and the kernel's count of a
+ * process's threads against a listing of them.
  */
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "msg.h"
 #include "proc.h"
@@ -97,9 +99,22 @@ static void same_files(void)
 	free(d_text);
 }
 
+static void thread_count(void)
+{
+	pid_t *tids = NULL;
+	size_t cap = 0;
+	long listed = proc_tasks(getpid(), &tids, &cap);
+
+	CHECK(listed >= 1);
+	CHECK_INT(proc_thread_count(getpid()), listed);
+	CHECK(proc_thread_count(0x7fffffff) < 0);	/* no such process */
+	free(tids);
+}
+
 const struct unit_test maps_tests[] = {
 	{ "maps: parse", parse },
 	{ "maps: empty", empty },
 	{ "maps: same files", same_files },
+	{ "proc: thread count", thread_count },
 	{ NULL, NULL },
 };
