@@ -219,6 +219,24 @@ static void classify(struct target *t, size_t first)
 	}
 }
 
+/*
+ * Whether every thread of the process is held: the kernel's count of its
+ * threads (one figure, taken under its lock) is the threads held and the
+ * dead leader.  A listing has been seen, under a busy machine's thread
+ * churn, to leave out a live thread; the count does not.
+ */
+static bool settled(struct target *t)
+{
+	long count = proc_thread_count(t->pid);
+
+	if (count < 0 || (size_t)count <= t->n + t->leader_dead) {
+		t->settled = true;
+		return true;
+	}
+	debug_msg("pid %d: %ld threads, %zu held: listing again", (int)t->pid, count, t->n);
+	return false;
+}
+
 int target_stop(pid_t pid, struct target **out)
 {
 	struct target *t = xcalloc(1, sizeof(*t));
@@ -232,10 +250,12 @@ int target_stop(pid_t pid, struct target **out)
 	/*
 	 * A listing of /proc/PID/task ends early when a thread it has just
 	 * listed dies (the kernel cannot step past it), and leaves out every
-	 * newer thread.  So the stop is done only when a listing holds no
-	 * thread that we do not hold (stopped, they cannot die under it) but
-	 * the dead leader (which cannot go while others live): that listing
-	 * is whole, and since held threads start no new ones, nothing runs.
+	 * newer thread; and a thread may start after the listing, before its
+	 * creator is held.  So the stop is done when the kernel's own count
+	 * of the threads (taken once all held threads have stopped: they
+	 * start no new ones) is the threads held and the dead leader, and no
+	 * thread listed was missing (died) when seized or stopped.  Then
+	 * every live thread is held.  Otherwise it lists again.
 	 */
 	for (int round = 0; round < MAX_ROUNDS; round++) {
 		long ntids = proc_tasks(pid, &tids, &cap);
@@ -251,22 +271,8 @@ int target_stop(pid_t pid, struct target **out)
 			err = (int)added;
 			break;
 		}
-		if (added == 0 && strangers == 0) {
-			/*
-			 * The listing may still have missed a thread (seen under a
-			 * busy machine's thread churn): the kernel's own count of
-			 * the threads must be the ones held, and the dead leader.
-			 */
-			long count = proc_thread_count(pid);
-
-			if (count < 0 || (size_t)count <= t->n + t->leader_dead) {
-				t->settled = true;
-				break;
-			}
-			debug_msg("pid %d: %ld threads, %zu held: listing again", (int)pid, count,
-				  t->n);
-			continue;
-		}
+		if (added == 0 && strangers == 0 && settled(t))
+			break;
 		if (added == 0)
 			continue;
 		if (!t->started) {
@@ -292,9 +298,13 @@ int target_stop(pid_t pid, struct target **out)
 		}
 		/* Forget the threads that exited while we stopped them. */
 		for (size_t i = t->n; i-- > first;)
-			if (!t->th[i].seized)
+			if (!t->th[i].seized) {
 				drop(t, i);
+				strangers++;
+			}
 		classify(t, first);
+		if (strangers == 0 && settled(t))
+			break;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t->tstopped);
 	watchdog_disarm();

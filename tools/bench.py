@@ -16,7 +16,11 @@ Starts its own targets (tools/bench/target.py) with the interpreter given
   target's own throughput is lost while pystack watches at 100 Hz;
 - every 3.13+ build found under pyenv (default and free-threaded): the same
   11-thread dump, measured in turns in one run, as a ratio to 3.13's, with
-  the bytes read while the target is held (pystack -v).
+  the bytes read while the target is held (pystack -v);
+- Austin's where-mode (austin -w, 3.x, found as $AUSTIN or on the PATH),
+  when there is one: the same dumps of the same targets, in turns with
+  pystack's in one run, as a ratio; on a quiet machine, and loaded with one
+  busy process per CPU at nice 19.
 
 Nothing here is a pass/fail test: the last column is the goal, for the
 reader to compare.
@@ -24,6 +28,7 @@ reader to compare.
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -209,6 +214,79 @@ def builds(pystack, runs, rounds=4):
             target.close()
 
 
+def find_austin():
+    """Austin 3.x (its where-mode, austin -w): (path, version), or (None, why not)."""
+    path = os.environ.get("AUSTIN") or shutil.which("austin")
+    if not path:
+        return None, "no austin on the PATH (set AUSTIN=path)"
+    try:
+        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return None, "%s: %s" % (path, e)
+    words = (out.stdout + out.stderr).split()
+    version = words[1] if len(words) > 1 and words[0] == "austin" else ""
+    if not version[:1].isdigit() or int(version.split(".")[0]) < 3:
+        return None, "%s is not Austin 3 or newer (%r)" % (path, version or out.stdout[:40])
+    return os.path.abspath(path), version
+
+
+class Load:
+    """One busy process per CPU at nice 19, while in the with block."""
+
+    def __enter__(self):
+        self.procs = [subprocess.Popen(["nice", "-n", "19", sys.executable, "-c", "while True: pass"])
+                      for _ in range(os.cpu_count() or 1)]
+        time.sleep(0.3)
+        return self
+
+    def __exit__(self, *exc):
+        for p in self.procs:
+            p.kill()
+            p.wait()
+
+
+def side_by_side(argvs, runs, rounds=10):
+    """Each command's median wall (ms), run in turns (the order swapped each round), and the
+    median over rounds of the first command's wall divided by the second's."""
+    walls = [[] for _ in argvs]
+    ratios = []
+    for r in range(rounds):
+        order = list(range(len(argvs)))
+        if r % 2:
+            order.reverse()
+        medians = [0.0] * len(argvs)
+        for i in order:
+            got = [w for w, _ in launch(max(runs // rounds, 5), argvs[i])]
+            walls[i].extend(got)
+            medians[i] = statistics.median(got)
+        ratios.append(medians[1] / medians[0])
+    return [statistics.median(w) * 1e3 for w in walls], statistics.median(ratios)
+
+
+def against_austin(pystack, austin, python, runs, row):
+    """The rows of pystack against Austin's where-mode, quiet and loaded."""
+    for threads, loaded in ((11, False), (200, False), (11, True)):
+        target = Target(python, threads)
+        try:
+            argvs = [[pystack, "dump", str(target.pid)], [austin, "-w", str(target.pid)]]
+            launch(5, argvs[0])
+            launch(5, argvs[1])
+            if loaded:
+                with Load():
+                    (mine, theirs), ratio = side_by_side(argvs, runs)
+                    floor = statistics.median(w for w, _ in launch(runs, [pystack, "--version"]))
+                row("start-up alone, loaded (pystack --version): wall (median)",
+                    "%.2f ms" % (floor * 1e3))
+            else:
+                (mine, theirs), ratio = side_by_side(argvs, runs)
+        finally:
+            target.close()
+        what = "dump, %d threads%s, against austin -w" % (
+            threads, ", loaded (a busy process per CPU, nice 19)" if loaded else "")
+        row(what + ": wall, pystack / Austin", "%.2f / %.2f ms" % (mine, theirs))
+        row(what + ": Austin's wall over pystack's", "%.2fx" % ratio, "1.3x")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("pystack")
@@ -259,6 +337,13 @@ def main():
     loss, cpu = watch_cost(pystack, python)
     row("watch --interval 10ms, 11 threads: target throughput lost", "%.1f %%" % loss, "5 %")
     row("watch --interval 10ms, 11 threads: pystack CPU", "%.1f %% of a core" % cpu, "20 %")
+
+    austin, version = find_austin()
+    if austin:
+        print("bench: Austin %s (%s)" % (version, austin), file=sys.stderr)
+        against_austin(pystack, austin, python, runs, row)
+    else:
+        row("dump against austin -w", "not run", version)
 
     results = builds(pystack, runs)
     base = next((r for r in results if r[0].startswith("3.13") and not r[0].endswith("t")), None)
