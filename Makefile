@@ -6,7 +6,7 @@
 #   make fuzz       fuzz the CPython readers with clang's libFuzzer for FUZZ_TIME
 #                   seconds (120), from tests/fuzz/seeds (FUZZ_ARGS= more options)
 #   make demo       start a hung Python program, dump it, stop it
-#   make bench      measure dump and watch on this machine (BENCH_PYTHON=, BENCH_RUNS=)
+#   make bench      measure dump and watch on this machine (BENCH_PYTHON=, BENCH_RUNS=, AUSTIN=)
 #   make deps       install missing Debian packages (as root)
 #   make offsets    regenerate src/offsets/ from the installed CPython headers
 #   make printable  regenerate src/unicode_printable.h (PYTHON_NEWEST=python3.15)
