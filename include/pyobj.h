@@ -65,10 +65,14 @@ int pyobj_cell_get(struct rmem *m, const struct pyruntime *rt, uint64_t obj, uin
 /*
  * repr(obj) as the target's Python would write it, into buf (size bytes, NUL-terminated),
  * for None, bool, int (any size), float, str (every PEP 393 kind, escaped by the Unicode
- * database of the target's version; 2.7 str and unicode), bytes, cells, classes, and
- * tuple, list, dict, set, frozenset (nested, recursion shown as Python does:
- * [...] and {...}); anything else as "<TypeName object at 0x7f...>".  Bounded: see the
- * PYOBJ_REPR_* limits above; the whole repr is cut to fit buf, ending in "..." when cut.
+ * database of the target's version; 2.7 str and unicode), bytes, cells, classes (of any
+ * metaclass, as type.__repr__ writes them; 2.7's classic classes and their instances too),
+ * functions, built-in functions and methods, bound methods, modules (as importlib
+ * writes them, from the spec, or from the loader up to 3.9), and tuple, list, dict, set,
+ * frozenset (nested, recursion shown as Python does: [...] and {...}); anything else as
+ * "<TypeName object at 0x7f...>".  Bounded: see the PYOBJ_REPR_* limits above (a bound
+ * method's object counts as a level of nesting, "..." beyond); the whole repr is cut to
+ * fit buf, ending in "..." when cut.
  * Never fails: an object that cannot be read gives "<unreadable object at 0x...>".
  * Returns the length.
  */

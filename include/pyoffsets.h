@@ -185,6 +185,22 @@ struct py_offsets {
 	uint64_t int27_value;		/* PyIntObject.ob_ival (2.7) */
 	uint64_t cell_ref;		/* PyCellObject.ob_ref */
 	uint64_t module_dict;		/* PyModuleObject.md_dict */
+
+	/* functions, methods and 2.7's classic classes, for the reprs of --locals */
+	uint64_t function_name;		/* PyFunctionObject.func_name */
+	uint64_t function_qualname;	/* func_qualname, 3.x */
+	uint64_t cfunction_ml;		/* PyCFunctionObject.m_ml, a PyMethodDef * */
+	uint64_t cfunction_self;	/* m_self */
+	uint64_t methoddef_name;	/* PyMethodDef.ml_name (char *) */
+	uint64_t method_func;		/* PyMethodObject.im_func */
+	uint64_t method_self;		/* im_self */
+	uint64_t method_class;		/* im_class, 2.7 */
+	uint64_t class27_dict;		/* PyClassObject.cl_dict, 2.7 */
+	uint64_t class27_name;		/* cl_name */
+	uint64_t instance27_class;	/* PyInstanceObject.in_class, 2.7 */
+	uint64_t function_code;		/* PyFunctionObject.func_code */
+	uint64_t code_consts;		/* PyCodeObject.co_consts, a tuple */
+	uint64_t descr_callable;	/* staticmethod's sm_callable, and classmethod's cm_callable */
 };
 
 /* A generated table: which CPython it was read from, and the layout. */

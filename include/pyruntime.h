@@ -60,6 +60,14 @@ struct pyruntime {
 	uint64_t type_cell;		/* &PyCell_Type */
 	uint64_t type_module;		/* &PyModule_Type */
 	uint64_t type_type;		/* &PyType_Type */
+	uint64_t type_function;		/* &PyFunction_Type */
+	uint64_t type_cfunction;	/* &PyCFunction_Type (builtin_function_or_method) */
+	uint64_t type_cmethod;		/* &PyCMethod_Type, its subclass (3.9+) */
+	uint64_t type_method;		/* &PyMethod_Type (a bound method; 2.7: instancemethod) */
+	uint64_t type_class27;		/* &PyClass_Type, 2.7's classic classes */
+	uint64_t type_instance27;	/* &PyInstance_Type, their instances */
+	uint64_t type_staticmethod;	/* &PyStaticMethod_Type */
+	uint64_t type_classmethod;	/* &PyClassMethod_Type */
 	uint64_t obj_none;		/* &_Py_NoneStruct; each object is 0 if unknown */
 	uint64_t obj_true;		/* &_Py_TrueStruct */
 	uint64_t obj_false;		/* &_Py_FalseStruct (3.x), &_Py_ZeroStruct (2.7) */

@@ -40,6 +40,8 @@
 
 /* Py_TPFLAGS_DICT_SUBCLASS: the same bit from 2.6 to 3.15 (Include/object.h). */
 #define TPFLAGS_DICT_SUBCLASS	(1ull << 29)
+/* Py_TPFLAGS_TYPE_SUBCLASS: the same bit from 2.6 to 3.15; set on type and every metaclass. */
+#define TPFLAGS_TYPE_SUBCLASS	(1ull << 31)
 
 /* Table entries read in one go. */
 #define CHUNK		64
@@ -1969,9 +1971,21 @@ static int repr_type(struct repr *r, uint64_t obj)
 		err = rmem_read_u64(r->m, obj + r->rt->off.type_flags, &flags);
 	if (err)
 		return err;
-	putf(r, "<%s '%s'>", r->rt->ver.major == 2 && !(flags & r->rt->off.tpflags_heaptype) ?
-	     "type" : "class", name);
+	put_str(r, r->rt->ver.major == 2 && !(flags & r->rt->off.tpflags_heaptype) ?
+		"<type '" : "<class '");
+	put_str(r, name);
+	put_str(r, "'>");
 	return 0;
+}
+
+/* Whether type is a metaclass: type itself or a subclass (ABCMeta), whose instances are classes. */
+static bool is_metaclass(struct repr *r, uint64_t type)
+{
+	uint64_t flags;
+
+	return type == r->rt->type_type ||
+	       (!rmem_read_u64(r->m, type + r->rt->off.type_flags, &flags) &&
+		(flags & TPFLAGS_TYPE_SUBCLASS));
 }
 
 static int repr_default(struct repr *r, uint64_t obj, uint64_t type)
@@ -1981,7 +1995,459 @@ static int repr_default(struct repr *r, uint64_t obj, uint64_t type)
 
 	if (err)
 		return err;
-	putf(r, "<%s object at 0x%" PRIx64 ">", name, obj);
+	put_str(r, "<");
+	put_str(r, name);
+	putf(r, " object at 0x%" PRIx64 ">", obj);
+	return 0;
+}
+
+/*
+ * The text of obj into buf, cut to fit, when obj is a str (2.7: a byte
+ * string, what PyString_Check accepts there): 0, or -PS_E_BAD_DATA when it
+ * is something else.
+ */
+static int read_text(struct repr *r, uint64_t obj, char *buf, size_t size)
+{
+	uint64_t type;
+	long n;
+	int err = type_of(r->m, r->rt, obj, &type);
+
+	if (err)
+		return err;
+	if (type != (r->rt->ver.major == 2 ? r->rt->type_bytes : r->rt->type_unicode))
+		return -PS_E_BAD_DATA;
+	n = pystr_read(r->m, r->rt, obj, buf, size);
+	return n < 0 ? (int)n : 0;
+}
+
+/* d[key] of a dict read from the target, in *value; -ENOENT when absent. */
+static int dict_get(struct repr *r, uint64_t dict, const char *key, uint64_t *value)
+{
+	return dict ? dict_lookup(r->m, r->rt, dict, key, value, &r->visits) : -ENOENT;
+}
+
+/*
+ * repr(obj) for one that a repr shows inside its own (a bound method's
+ * self, a module's loader): one level deeper, so that a chain of them
+ * stays bounded as nested containers do.
+ */
+static void repr_inner(struct repr *r, uint64_t outer, uint64_t obj)
+{
+	if (r->depth >= PYOBJ_REPR_DEPTH) {
+		put_str(r, "...");
+		return;
+	}
+	r->open[r->depth++] = outer;
+	repr_obj(r, obj);
+	r->depth--;
+}
+
+/* A function: "<function C.f at 0x7f...>" (its qualified name; 2.7: its name). */
+static int repr_function(struct repr *r, uint64_t obj)
+{
+	const struct py_offsets *o = &r->rt->off;
+	char name[256];
+	uint64_t s;
+	int err = rmem_read_u64(r->m, obj + (has(o->function_qualname) ? o->function_qualname :
+					     o->function_name), &s);
+
+	if (!err)
+		err = read_text(r, s, name, sizeof(name));
+	if (err)
+		return err;
+	put_str(r, "<function ");
+	put_str(r, name);
+	putf(r, " at 0x%" PRIx64 ">", obj);
+	return 0;
+}
+
+/*
+ * A function written in C: "<built-in function len>" when it belongs to no
+ * object or to a module, else "<built-in method append of list object at
+ * 0x7f...>", with the type's tp_name.
+ */
+static int repr_cfunction(struct repr *r, uint64_t obj)
+{
+	const struct py_offsets *o = &r->rt->off;
+	char name[256], tname[256];
+	uint64_t ml, s, self, type = 0;
+	bool trunc;
+	long n;
+	int err;
+
+	err = rmem_read_u64(r->m, obj + o->cfunction_ml, &ml);
+	if (!err)
+		err = rmem_read_u64(r->m, obj + o->cfunction_self, &self);
+	if (!err && !ml)
+		err = -PS_E_BAD_DATA;
+	if (!err)
+		err = rmem_read_u64(r->m, ml + o->methoddef_name, &s);
+	if (err)
+		return err;
+	n = rmem_read_cstr(r->m, s, name, sizeof(name) - 1, &trunc);
+	if (n < 0)
+		return (int)n;
+	if (self)
+		err = type_of(r->m, r->rt, self, &type);
+	if (err)
+		return err;
+	if (!self || type == r->rt->type_module) {
+		put_str(r, "<built-in function ");
+		put_str(r, name);
+		put_str(r, ">");
+		return 0;
+	}
+	err = pyobj_type_name(r->m, r->rt, self, tname, sizeof(tname));
+	if (err)
+		return err;
+	put_str(r, "<built-in method ");
+	put_str(r, name);
+	put_str(r, " of ");
+	put_str(r, tname);
+	putf(r, " object at 0x%" PRIx64 ">", self);
+	return 0;
+}
+
+/*
+ * A class's __name__, 2.7: a classic class's cl_name, a type's name (a
+ * built-in one's tp_name after its last dot).
+ */
+static int class_name27(struct repr *r, uint64_t cls, char *name, size_t size)
+{
+	const struct py_offsets *o = &r->rt->off;
+	uint64_t type, s, flags;
+	const char *dot;
+	bool trunc;
+	long n;
+	int err = type_of(r->m, r->rt, cls, &type);
+
+	if (err)
+		return err;
+	if (type == r->rt->type_class27) {
+		err = rmem_read_u64(r->m, cls + o->class27_name, &s);
+		return err ? err : read_text(r, s, name, size);
+	}
+	if (!is_metaclass(r, type))
+		return -PS_E_BAD_DATA;
+	err = rmem_read_u64(r->m, cls + o->type_name, &s);
+	if (!err)
+		err = rmem_read_u64(r->m, cls + o->type_flags, &flags);
+	if (err)
+		return err;
+	n = rmem_read_cstr(r->m, s, name, size - 1, &trunc);
+	if (n < 0)
+		return (int)n;
+	dot = strrchr(name, '.');
+	if (dot && !(flags & o->tpflags_heaptype))
+		memmove(name, dot + 1, strlen(dot + 1) + 1);
+	return 0;
+}
+
+/*
+ * A bound method, as Python writes it: "<bound method C.f of <__main__.C
+ * object at 0x7f...>>", with the function's qualified name and the repr of
+ * the object it is bound to.  2.7 names the class the method was found on
+ * (im_class) and the function, and has unbound methods: "<unbound method
+ * C.f>".  A method over something other than a Python function shows as
+ * an object.
+ */
+static int repr_method(struct repr *r, uint64_t obj, uint64_t type)
+{
+	const struct py_offsets *o = &r->rt->off;
+	bool py2 = r->rt->ver.major == 2;
+	char fname[256], cname[256] = "?";
+	uint64_t func, self, ftype, s, cls = 0;
+	int err;
+
+	err = rmem_read_u64(r->m, obj + o->method_func, &func);
+	if (!err)
+		err = rmem_read_u64(r->m, obj + o->method_self, &self);
+	if (!err && py2)
+		err = rmem_read_u64(r->m, obj + o->method_class, &cls);
+	if (!err)
+		err = type_of(r->m, r->rt, func, &ftype);
+	if (err)
+		return err;
+	if (ftype != r->rt->type_function)
+		return repr_default(r, obj, type);
+	err = rmem_read_u64(r->m, func + (py2 ? o->function_name : o->function_qualname), &s);
+	if (!err)
+		err = read_text(r, s, fname, sizeof(fname));
+	if (err)
+		return err;
+	if (cls && class_name27(r, cls, cname, sizeof(cname)))
+		snprintf(cname, sizeof(cname), "?");	/* as 2.7 does for a class without a str __name__ */
+	if (!self) {
+		if (!py2)
+			return -PS_E_BAD_DATA;
+		putf(r, "<unbound method %s.", cname);
+		put_str(r, fname);
+		put_str(r, ">");
+		return 0;
+	}
+	put_str(r, "<bound method ");
+	if (py2) {
+		put_str(r, cname);
+		put_str(r, ".");
+	}
+	put_str(r, fname);
+	put_str(r, " of ");
+	repr_inner(r, obj, self);
+	put_str(r, ">");
+	return 0;
+}
+
+/* The attribute name of a module's spec (an instance of ModuleSpec), or -ENOENT. */
+static int spec_get(struct repr *r, uint64_t spec, const char *name, uint64_t *value)
+{
+	return pyobj_getattr_str(r->m, r->rt, spec, name, value);
+}
+
+/* "<module " and repr(name), or the str '?' for a name that is absent (0). */
+static void put_module_name(struct repr *r, uint64_t name)
+{
+	put_str(r, "<module ");
+	if (name)
+		repr_obj(r, name);
+	else
+		put_str(r, "'?'");
+}
+
+/*
+ * A module, from its spec, as importlib's _module_repr_from_spec() writes
+ * it (3.x): "<module 'os' from '/usr/lib/python3.12/os.py'>", "<module
+ * 'sys' (built-in)>", "<module 'os' (frozen)>", "<module 'm'>" (no
+ * origin, no loader), "<module 'm' (<its loader's repr>)>", and from 3.12
+ * a namespace package's "<module 'p' (namespace) from ['/dir/p']>" (its
+ * loader's path).
+ */
+static int repr_module_spec(struct repr *r, uint64_t obj, uint64_t spec)
+{
+	const struct pyruntime *rt = r->rt;
+	uint64_t name = 0, origin, loader, locations, fileattr, path;
+	char text[256];
+	int err;
+
+	err = spec_get(r, spec, "origin", &origin);
+	if (!err)
+		err = spec_get(r, spec, "name", &name);
+	if (err)
+		return err;
+	if (origin != rt->obj_none) {
+		err = spec_get(r, spec, "_set_fileattr", &fileattr);
+		if (err)
+			return err;
+		if (fileattr == rt->obj_true) {
+			put_module_name(r, name == rt->obj_none ? 0 : name);
+			put_str(r, " from ");
+			repr_obj(r, origin);
+			put_str(r, ">");
+			return 0;
+		}
+		/* the origin as str() writes it, the name as it is, None too */
+		err = read_text(r, origin, text, sizeof(text));
+		if (err)
+			return err;
+		put_str(r, "<module ");
+		repr_obj(r, name);
+		put_str(r, " (");
+		put_str(r, text);
+		put_str(r, ")>");
+		return 0;
+	}
+	err = spec_get(r, spec, "loader", &loader);
+	if (err)
+		return err;
+	if (name == rt->obj_none)
+		name = 0;
+	if (loader == rt->obj_none) {
+		put_module_name(r, name);
+		put_str(r, ">");
+		return 0;
+	}
+	err = spec_get(r, spec, "submodule_search_locations", &locations);
+	if (err)
+		return err;
+	if (locations != rt->obj_none && rt->vkey >= PY_VER(3, 12)) {
+		/* list(loader._path): a _NamespacePath, whose own _path is the list */
+		err = pyobj_getattr_str(r->m, rt, loader, "_path", &path);
+		if (!err)
+			err = pyobj_getattr_str(r->m, rt, path, "_path", &path);
+		if (!err)
+			err = type_of(r->m, rt, path, &loader);
+		if (!err && loader != rt->type_list)
+			err = -PS_E_BAD_DATA;
+		if (err)
+			return err;
+		put_module_name(r, name);
+		put_str(r, " (namespace) from ");
+		repr_obj(r, path);
+		put_str(r, ">");
+		return 0;
+	}
+	put_module_name(r, name);
+	put_str(r, " (");
+	repr_inner(r, obj, loader);
+	put_str(r, ")>");
+	return 0;
+}
+
+/*
+ * Up to 3.9 a loader's own module_repr() writes a module's repr, and from
+ * 3.10 to 3.11 that of a module without a spec.  The import system's three
+ * (for built-in, frozen and namespace modules) each write "<module
+ * {__name__!r} (WHAT)>", WHAT written out in the function's constants
+ * ('<module {!r} (built-in)>') or, where it formats the loader class's
+ * _ORIGIN instead, there.  1 when written; 0 when the module's __loader__
+ * has no module_repr of its own (looked for in its class, not the bases),
+ * or one that is not read this way.
+ */
+static int repr_module_by_loader(struct repr *r, uint64_t dict)
+{
+	static const char head[] = "<module {!r} (", tail[] = ")>";
+	const size_t hl = sizeof(head) - 1, tl = sizeof(tail) - 1;
+	const struct pyruntime *rt = r->rt;
+	const struct py_offsets *o = &rt->off;
+	uint64_t loader, type, cls, cdict, fn, code, consts, origin, name, items[16];
+	char what[64] = "", text[128];
+	int64_t n;
+	size_t len;
+
+	if (dict_get(r, dict, "__loader__", &loader) || loader == rt->obj_none ||
+	    type_of(r->m, rt, loader, &type))
+		return 0;
+	cls = is_metaclass(r, type) ? loader : type;
+	if (rmem_read_u64(r->m, cls + o->type_dict, &cdict) ||
+	    dict_get(r, cdict, "module_repr", &fn) || type_of(r->m, rt, fn, &type))
+		return 0;
+	if (type == rt->type_staticmethod || type == rt->type_classmethod) {
+		if (rmem_read_u64(r->m, fn + o->descr_callable, &fn) || type_of(r->m, rt, fn, &type))
+			return 0;
+	}
+	if (type != rt->type_function || rmem_read_u64(r->m, fn + o->function_code, &code) ||
+	    rmem_read_u64(r->m, code + o->code_consts, &consts) ||
+	    type_of(r->m, rt, consts, &type) || type != rt->type_tuple ||
+	    read_i64(r->m, consts + o->varobject_size, &n) || n < 0)
+		return 0;
+	if (n > (int64_t)(sizeof(items) / sizeof(items[0])))
+		n = sizeof(items) / sizeof(items[0]);
+	if (rmem_read(r->m, consts + o->tuple_item, items, (size_t)n * sizeof(items[0])))
+		return 0;
+	for (int64_t i = 0; i < n && !what[0]; i++) {
+		if (read_text(r, items[i], text, sizeof(text)))
+			continue;
+		len = strlen(text);
+		if (len > hl + tl && !strncmp(text, head, hl) && !strcmp(text + len - tl, tail) &&
+		    !strpbrk(text + hl, "{}"))
+			snprintf(what, sizeof(what), "%.*s", (int)(len - hl - tl), text + hl);
+	}
+	if (!what[0] && (cls != loader || dict_get(r, cdict, "_ORIGIN", &origin) ||
+			 read_text(r, origin, what, sizeof(what)) || !what[0]))
+		return 0;
+	if (dict_get(r, dict, "__name__", &name))
+		return 0;
+	put_str(r, "<module ");
+	repr_obj(r, name);
+	put_str(r, " (");
+	put_str(r, what);
+	put_str(r, ")>");
+	return 1;
+}
+
+/*
+ * A module.  3.x: as its loader writes it (above), from its __spec__
+ * (above), else (a module made by hand, the __main__ of a script) "<module
+ * 'm' from '/path/m.py'>" with its __file__, "<module 'm'>", or "<module
+ * 'm' (<its loader's repr>)>".
+ * 2.7 writes name and file as they are: "<module 'os' from
+ * '/usr/lib/python2.7/os.pyc'>", and "(built-in)" for any without a file.
+ */
+static int repr_module(struct repr *r, uint64_t obj)
+{
+	const struct pyruntime *rt = r->rt;
+	uint64_t dict, spec, name = 0, file, loader;
+	char text[256], path[1024];
+	int err = rmem_read_u64(r->m, obj + rt->off.module_dict, &dict);
+
+	if (err)
+		return err;
+	if (rt->ver.major == 2) {
+		snprintf(text, sizeof(text), "?");
+		if (dict_get(r, dict, "__name__", &name) || read_text(r, name, text, sizeof(text)))
+			snprintf(text, sizeof(text), "?");
+		put_str(r, "<module '");
+		put_str(r, text);
+		if (dict_get(r, dict, "__file__", &file) || read_text(r, file, path, sizeof(path))) {
+			put_str(r, "' (built-in)>");
+			return 0;
+		}
+		put_str(r, "' from '");
+		put_str(r, path);
+		put_str(r, "'>");
+		return 0;
+	}
+	if (rt->vkey <= PY_VER(3, 9) && repr_module_by_loader(r, dict))
+		return 0;
+	err = dict_get(r, dict, "__spec__", &spec);
+	if (err && err != -ENOENT)
+		return err;
+	if (!err && spec != rt->obj_none)
+		return repr_module_spec(r, obj, spec);
+	if (rt->vkey >= PY_VER(3, 10) && rt->vkey <= PY_VER(3, 11) && repr_module_by_loader(r, dict))
+		return 0;
+	err = dict_get(r, dict, "__name__", &name);
+	if (err == -ENOENT)
+		name = 0;
+	else if (err)
+		return err;
+	err = dict_get(r, dict, "__file__", &file);
+	if (!err) {
+		put_module_name(r, name);
+		put_str(r, " from ");
+		repr_obj(r, file);
+		put_str(r, ">");
+		return 0;
+	}
+	if (err != -ENOENT)
+		return err;
+	err = dict_get(r, dict, "__loader__", &loader);
+	if (err && err != -ENOENT)
+		return err;
+	put_module_name(r, name);
+	if (!err && loader != rt->obj_none) {
+		put_str(r, " (");
+		repr_inner(r, obj, loader);
+		put_str(r, ")");
+	}
+	put_str(r, ">");
+	return 0;
+}
+
+/*
+ * 2.7's classic class and its instance: "<class __main__.Old at 0x7f...>",
+ * "<__main__.Old instance at 0x7f...>", with "?" for a module or a name
+ * that is not a str.
+ */
+static int repr_class27(struct repr *r, uint64_t cls, uint64_t inst)
+{
+	const struct py_offsets *o = &r->rt->off;
+	char mod[256] = "?", name[256] = "?";
+	uint64_t dict, s;
+	int err = rmem_read_u64(r->m, cls + o->class27_dict, &dict);
+
+	if (!err)
+		err = rmem_read_u64(r->m, cls + o->class27_name, &s);
+	if (err)
+		return err;
+	if (read_text(r, s, name, sizeof(name)))
+		snprintf(name, sizeof(name), "?");
+	if (dict_get(r, dict, "__module__", &s) || read_text(r, s, mod, sizeof(mod)))
+		snprintf(mod, sizeof(mod), "?");
+	put_str(r, inst ? "<" : "<class ");
+	put_str(r, mod);
+	put_str(r, ".");
+	put_str(r, name);
+	putf(r, "%s at 0x%" PRIx64 ">", inst ? " instance" : "", inst ? inst : cls);
 	return 0;
 }
 
@@ -2035,7 +2501,27 @@ static int repr_dispatch(struct repr *r, uint64_t obj)
 		return repr_set(r, obj, type == rt->type_frozenset);
 	if (type == rt->type_cell)
 		return repr_cell(r, obj);
-	if (type == rt->type_type)
+	if (type == rt->type_function)
+		return repr_function(r, obj);
+	if (type == rt->type_cfunction || type == rt->type_cmethod)
+		return repr_cfunction(r, obj);
+	if (type == rt->type_method)
+		return repr_method(r, obj, type);
+	if (type == rt->type_module)
+		return repr_module(r, obj);
+	if (type == rt->type_class27)
+		return repr_class27(r, obj, 0);
+	if (type == rt->type_instance27) {
+		uint64_t cls;
+
+		err = rmem_read_u64(r->m, obj + rt->off.instance27_class, &cls);
+		if (!err)
+			err = type_of(r->m, rt, cls, &type);
+		if (!err && type != rt->type_class27)
+			err = -PS_E_BAD_DATA;
+		return err ? err : repr_class27(r, cls, obj);
+	}
+	if (is_metaclass(r, type))
 		return repr_type(r, obj);
 	return repr_default(r, obj, type);
 }

@@ -68,6 +68,16 @@
 
 #include "../include/pyoffsets.h"
 
+/*
+ * staticmethod and classmethod objects are private to Objects/funcobject.c
+ * (2.7: funcobject.c too), each PyObject_HEAD followed by the callable it
+ * wraps (sm_callable, cm_callable); only that prefix is mirrored here.
+ */
+struct callable_descr_prefix {
+	PyObject ob_base;
+	PyObject *callable;
+};
+
 #if !PY_AT_LEAST(3, 10)
 /*
  * PyModuleObject is private to Objects/moduleobject.c before 3.10 (3.10
@@ -563,6 +573,31 @@ int main(void)
 #else
 		F(module_dict, offsetof(struct module_prefix, md_dict)),
 #endif
+		F(function_name, offsetof(PyFunctionObject, func_name)),
+#if PY_MAJOR_VERSION >= 3
+		F(function_qualname, offsetof(PyFunctionObject, func_qualname)),
+#else
+		NONE(function_qualname),
+#endif
+		F(cfunction_ml, offsetof(PyCFunctionObject, m_ml)),
+		F(cfunction_self, offsetof(PyCFunctionObject, m_self)),
+		F(methoddef_name, offsetof(PyMethodDef, ml_name)),
+		F(method_func, offsetof(PyMethodObject, im_func)),
+		F(method_self, offsetof(PyMethodObject, im_self)),
+#if PY_MAJOR_VERSION >= 3
+		NONE(method_class),
+		NONE(class27_dict),
+		NONE(class27_name),
+		NONE(instance27_class),
+#else
+		F(method_class, offsetof(PyMethodObject, im_class)),
+		F(class27_dict, offsetof(PyClassObject, cl_dict)),
+		F(class27_name, offsetof(PyClassObject, cl_name)),
+		F(instance27_class, offsetof(PyInstanceObject, in_class)),
+#endif
+		F(function_code, offsetof(PyFunctionObject, func_code)),
+		F(code_consts, offsetof(PyCodeObject, co_consts)),
+		F(descr_callable, offsetof(struct callable_descr_prefix, callable)),
 	};
 	const size_t n = sizeof(fields) / sizeof(fields[0]);
 	size_t i;

@@ -138,5 +138,19 @@
 		.int27_value = 16, \
 		.cell_ref = 16, \
 		.module_dict = 16, \
+		.function_name = 56, \
+		.function_qualname = PYO_NONE, \
+		.cfunction_ml = 16, \
+		.cfunction_self = 24, \
+		.methoddef_name = 0, \
+		.method_func = 16, \
+		.method_self = 24, \
+		.method_class = 32, \
+		.class27_dict = 24, \
+		.class27_name = 32, \
+		.instance27_class = 16, \
+		.function_code = 16, \
+		.code_consts = 40, \
+		.descr_callable = 16, \
 	}, \
 }

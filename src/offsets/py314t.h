@@ -138,5 +138,19 @@
 		.int27_value = PYO_NONE, \
 		.cell_ref = 32, \
 		.module_dict = 32, \
+		.function_name = 48, \
+		.function_qualname = 56, \
+		.cfunction_ml = 32, \
+		.cfunction_self = 40, \
+		.methoddef_name = 0, \
+		.method_func = 32, \
+		.method_self = 40, \
+		.method_class = PYO_NONE, \
+		.class27_dict = PYO_NONE, \
+		.class27_name = PYO_NONE, \
+		.instance27_class = PYO_NONE, \
+		.function_code = 64, \
+		.code_consts = 40, \
+		.descr_callable = 32, \
 	}, \
 }

@@ -138,5 +138,19 @@
 		.int27_value = PYO_NONE, \
 		.cell_ref = 16, \
 		.module_dict = 16, \
+		.function_name = 64, \
+		.function_qualname = 104, \
+		.cfunction_ml = 16, \
+		.cfunction_self = 24, \
+		.methoddef_name = 0, \
+		.method_func = 16, \
+		.method_self = 24, \
+		.method_class = PYO_NONE, \
+		.class27_dict = PYO_NONE, \
+		.class27_name = PYO_NONE, \
+		.instance27_class = PYO_NONE, \
+		.function_code = 16, \
+		.code_consts = 56, \
+		.descr_callable = 16, \
 	}, \
 }

@@ -172,6 +172,10 @@ for _f in ("capacity", "size", "valid"):
 for _f in ("state", "ascii_size", "compact_size", "data", "kind_shift", "kind_mask",
            "compact_bit", "ascii_bit"):
     PRESENT["unicode_" + _f] = since((3, 0))
+# functions, methods and classic classes, for the reprs of --locals
+PRESENT["function_qualname"] = since((3, 0))
+for _f in ("method_class", "class27_dict", "class27_name", "instance27_class"):
+    PRESENT[_f] = until((2, 99))
 
 # Offsets that lie inside the struct whose size the table gives.
 INSIDE = {"runtime_size": "runtime_", "interp_size": "interp_", "tstate_size": "tstate_",
@@ -445,6 +449,32 @@ def make_cell(x):
 cell = make_cell(t)
 check("cell_ref", at(id(cell), "cell_ref"), id(t))
 check("module_dict", at(id(sys), "module_dict"), id(sys.__dict__))
+
+# functions, methods, classic classes (for the reprs of --locals)
+check("function_name function_code code_consts", (at(id(make_cell), "function_name"),
+      at(id(make_cell), "function_code"), at(id(make_cell.__code__), "code_consts")),
+      (id(make_cell.__name__), id(make_cell.__code__), id(make_cell.__code__.co_consts)))
+if has("function_qualname"):
+    check("function_qualname", at(id(make_cell), "function_qualname"), id(make_cell.__qualname__))
+lst = []
+app = lst.append
+ml = at(id(app), "cfunction_ml")
+check("cfunction_ml cfunction_self methoddef_name",
+      (at(id(app), "cfunction_self"), ctypes.string_at(at(ml, "methoddef_name"))), (id(lst), b"append"))
+bound = K().__init__
+check("method_func method_self", (at(id(bound), "method_func"), at(id(bound), "method_self")),
+      (id(bound.__func__), id(bound.__self__)))
+sm, cm = staticmethod(make_cell), classmethod(make_cell)
+check("descr_callable", (at(id(sm), "descr_callable"), at(id(cm), "descr_callable")),
+      (id(make_cell), id(make_cell)))
+if has("method_class"):
+    class Old:
+        pass
+    old = Old()
+    check("method_class", at(id(bound), "method_class"), id(K))
+    check("class27_dict class27_name instance27_class",
+          (at(id(Old), "class27_dict"), at(id(Old), "class27_name"), at(id(old), "instance27_class")),
+          (id(Old.__dict__), id(Old.__name__), id(Old)))
 
 # strings
 if has("unicode_state"):

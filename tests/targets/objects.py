@@ -3,7 +3,8 @@
 # unit-test binary read them from outside and compares.
 #
 # READY carries, as JSON:
-#   objects   {name: ["0x<address>", repr(obj)]} (object.__repr__ for own_repr)
+#   objects   {name: ["0x<address>", repr(obj)]} (object.__repr__ for own_repr, or
+#             type.__repr__ for a class whose metaclass writes its own)
 #   attrs     [[object name, attribute, repr(value) or null when absent]]
 #   keys      [[dict name, key, repr(value) or null when absent]]
 #   items     {dict name: [[repr(key), repr(value)], ...] in iteration order}
@@ -11,10 +12,18 @@
 #   bits      {name: bit_length(), for the ints too big to show}
 # The source is ASCII and runs on 2.7 and 3.x alike: u'' literals are str on
 # 3.x and unicode on 2.7, b'' literals bytes on 3.x and str on 2.7.
+import abc
+import array
+import collections
+import json
+import os
 import random
+import shutil
 import struct
 import sys
+import tempfile
 import threading
+import types
 
 import oracle
 
@@ -26,6 +35,35 @@ class C(object):
         self.a = 1
         self.b = u'two'
         self.c = [3]
+
+    def method(self):
+        pass
+
+    @classmethod
+    def class_method(cls):
+        pass
+
+    class Inner(object):
+        pass
+
+
+class Old:  # 2.7: a classic class; 3.x: an ordinary one
+    def method(self):
+        pass
+
+
+class Loader(object):  # a module loader without a repr or a module_repr of its own
+    pass
+
+
+def function():
+    pass
+
+
+def outer():
+    def inner():
+        pass
+    return inner
 
 
 class Many(object):
@@ -154,6 +192,48 @@ objects["tuple_sub"] = TupleSub((1, 2, 3))
 objects["tuple_sub"].x = u'tx'
 objects["module"] = sys
 
+# plain data with reprs of their own: classes (with metaclasses too), functions, built-in
+# functions and methods, bound methods, modules of every origin, 2.7's classic classes
+Abstract = abc.ABCMeta("Abstract", (object,), {})
+objects.update({
+    "abstract_class": Abstract, "abcmeta": abc.ABCMeta, "type_type": type, "inner_class": C.Inner,
+    "ordered_dict_class": collections.OrderedDict, "deque_class": collections.deque,
+    "old_class": Old, "old_instance": Old(), "function": function, "nested_function": outer(),
+    "lambda": lambda: None, "class_function": C.__dict__["method"], "len": len,
+    "list_append": [1].append, "dict_get": {}.get, "object_new": object.__new__,
+    "lock_acquire": threading.Lock().acquire, "array_reduce_ex": array.array('b').__reduce_ex__,
+    "bound_method": C().method, "bound_class_method": C.class_method,
+    "bound_to_int": types.MethodType(function, 5), "bound_old": Old().method,
+    "unbound_method": C.method, "module_sys": sys, "module_os": os, "module_json": json,
+    "module_main": sys.modules["__main__"], "module_bare": types.ModuleType("bare"),
+    "module_quote": types.ModuleType("it's"),
+})
+objects["module_file"] = types.ModuleType("with_file")
+objects["module_file"].__file__ = "/nowhere/with_file.py"
+objects["module_loader"] = types.ModuleType("with_loader")
+objects["module_loader"].__loader__ = Loader()
+if not PY2:
+    import enum
+    import importlib.machinery
+    import importlib.util
+
+    class Colour(enum.Enum):  # its metaclass writes its own repr: pystack shows type's
+        RED = 1
+    objects["enum_class"] = Colour
+    objects["module_frozen"] = sys.modules["_frozen_importlib"]
+    objects["module_io"] = sys.modules["_io"]  # its __name__ is "io" up to 3.10
+    objects["module_from_spec"] = importlib.util.module_from_spec(
+        importlib.machinery.ModuleSpec("from_spec", Loader()))
+    objects["module_spec_no_loader"] = importlib.util.module_from_spec(
+        importlib.machinery.ModuleSpec("no_loader", None))
+    # a namespace package: a directory without __init__.py (removed once imported)
+    ns_root = tempfile.mkdtemp(prefix="pystack-ns-")
+    os.mkdir(os.path.join(ns_root, "pystack_namespace"))
+    sys.path.append(ns_root)
+    import pystack_namespace
+    shutil.rmtree(ns_root)
+    objects["module_namespace"] = pystack_namespace
+
 # shapes the newer builds give common objects
 cleared = dict((u'k%d' % i, i) for i in range(20))
 cleared.clear()  # back to the keys every empty dict shares (Py_EMPTY_KEYS)
@@ -225,7 +305,7 @@ items = ["dict", "dict0", "deleted_dict", "dict300", "asked_dict", "dict12", "di
 # pystack writes the default repr of anything it does not decode: objects whose
 # class has a __repr__ of its own, and instances of subclasses of the types it
 # decodes (it recognises exact types only)
-own_repr = ["thread", "module", "int_sub", "tuple_sub"]
+own_repr = ["thread", "int_sub", "tuple_sub", "enum_class"]
 ints = ["zero", "two64", "int64max", "minus5", "big", "true", "two30", "two60", "f0.1", "i256",
         "i257", "i1024", "i1025", "i-6", "false"]
 
@@ -237,7 +317,10 @@ def absent(value):
 def describe():
     out = {"objects": {}, "attrs": [], "keys": [], "items": {}, "ints": {}, "bits": {}}
     for name, obj in objects.items():
-        text = object.__repr__(obj) if name in own_repr else repr(obj)
+        if name in own_repr:
+            text = (type.__repr__ if isinstance(obj, type) else object.__repr__)(obj)
+        else:
+            text = repr(obj)
         out["objects"][name] = ["0x%x" % id(obj), text]
     for name, attr in attrs:
         out["attrs"].append([name, attr, absent(instance_attr(objects[name], attr))])

@@ -692,6 +692,186 @@ static void type_names(void)
 	fakepy_free(&fp);
 }
 
+/* A fake type object named name, with these tp_flags. */
+static uint64_t new_type(struct fakepy *fp, const char *name, uint64_t flags)
+{
+	uint64_t t = fakepy_alloc(fp, 1024), s = fakepy_alloc(fp, strlen(name) + 1);
+
+	fakepy_put(fp, s, name, strlen(name) + 1);
+	fakepy_put64(fp, t, 1);
+	fakepy_put64(fp, t + fp->rt.off.object_type, fp->rt.type_type);
+	fakepy_put64(fp, t + fp->rt.off.type_name, s);
+	fakepy_put64(fp, t + fp->rt.off.type_flags, flags);
+	return t;
+}
+
+/* An object of type with room for 64 bytes of fields after its header. */
+static uint64_t new_obj(struct fakepy *fp, uint64_t type)
+{
+	uint64_t obj = fakepy_alloc(fp, fp->rt.off.object_type + 8 + 64);
+
+	fakepy_put64(fp, obj, 1);
+	fakepy_put64(fp, obj + fp->rt.off.object_type, type);
+	return obj;
+}
+
+static uint64_t new_cstr(struct fakepy *fp, const char *s)
+{
+	uint64_t a = fakepy_alloc(fp, strlen(s) + 1);
+
+	fakepy_put(fp, a, s, strlen(s) + 1);
+	return a;
+}
+
+static uint64_t new_dict(struct fakepy *fp, size_t n, const char *const *keys, const uint64_t *values)
+{
+	uint64_t k[8];
+
+	for (size_t i = 0; i < n; i++)
+		k[i] = fakepy_str(fp, keys[i]);
+	return fakepy_dict(fp, n, k, values);
+}
+
+static uint64_t new_module(struct fakepy *fp, uint64_t dict)
+{
+	uint64_t mod = new_obj(fp, fp->rt.type_module);
+
+	fakepy_put64(fp, mod + fp->rt.off.module_dict, dict);
+	return mod;
+}
+
+/*
+ * Classes of a metaclass, functions, built-in functions and methods, bound
+ * methods, modules and 2.7's classic classes: as Python writes them.
+ */
+static void functions_modules_and_classes(void)
+{
+	for (size_t v = 0; v < N_VERSIONS; v++) {
+		struct fakepy fp;
+		const struct py_offsets *o;
+		uint64_t meta, cls, c, inst, func, ml, len, append, list, method, chain, mod, old = 0, oldi = 0;
+		uint64_t spec_cls, spec, loader_none, nodict = 0;
+		struct rmem *m;
+		char want[512];
+
+		init(&fp, v);
+		o = &fp.rt.off;
+		fp.rt.type_function = new_type(&fp, "function", 0);
+		fp.rt.type_cfunction = new_type(&fp, "builtin_function_or_method", 0);
+		fp.rt.type_method = new_type(&fp, py2(&fp) ? "instancemethod" : "method", 0);
+		if (py2(&fp)) {
+			fp.rt.type_class27 = new_type(&fp, "classobj", 0);
+			fp.rt.type_instance27 = new_type(&fp, "instance", 0);
+		}
+		/* a class whose metaclass is a subclass of type (Py_TPFLAGS_TYPE_SUBCLASS) */
+		meta = fakepy_class(&fp, "ABCMeta", "abc", 0);
+		fakepy_put64(&fp, meta + o->type_flags, o->tpflags_heaptype | 1ull << 31);
+		cls = fakepy_class(&fp, "AccessLogger", "aiohttp.web_log", 0);
+		fakepy_put64(&fp, cls + o->object_type, meta);
+		/* a function, and a method bound to an instance */
+		c = fakepy_class(&fp, "C", "__main__", 0);
+		inst = fakepy_instance(&fp, c, 0, 0);
+		func = new_obj(&fp, fp.rt.type_function);
+		fakepy_put64(&fp, func + o->function_name, fakepy_str(&fp, "f"));
+		if (!py2(&fp))
+			fakepy_put64(&fp, func + o->function_qualname, fakepy_str(&fp, "C.f"));
+		method = new_obj(&fp, fp.rt.type_method);
+		fakepy_put64(&fp, method + o->method_func, func);
+		fakepy_put64(&fp, method + o->method_self, inst);
+		if (py2(&fp))
+			fakepy_put64(&fp, method + o->method_class, c);
+		/* methods bound to methods, ten deep: bounded as nested containers are */
+		chain = method;
+		for (int i = 0; i < 10; i++) {
+			uint64_t outer = new_obj(&fp, fp.rt.type_method);
+
+			fakepy_put64(&fp, outer + o->method_func, func);
+			fakepy_put64(&fp, outer + o->method_self, chain);
+			if (py2(&fp))
+				fakepy_put64(&fp, outer + o->method_class, c);
+			chain = outer;
+		}
+		/* built-in functions: of a module, and of a list */
+		ml = fakepy_alloc(&fp, 32);
+		fakepy_put64(&fp, ml + o->methoddef_name, new_cstr(&fp, "len"));
+		mod = new_module(&fp, fakepy_dict(&fp, 0, NULL, NULL));
+		len = new_obj(&fp, fp.rt.type_cfunction);
+		fakepy_put64(&fp, len + o->cfunction_ml, ml);
+		fakepy_put64(&fp, len + o->cfunction_self, mod);
+		ml = fakepy_alloc(&fp, 32);
+		fakepy_put64(&fp, ml + o->methoddef_name, new_cstr(&fp, "append"));
+		list = fakepy_list(&fp, 0, NULL);
+		append = new_obj(&fp, fp.rt.type_cfunction);
+		fakepy_put64(&fp, append + o->cfunction_ml, ml);
+		fakepy_put64(&fp, append + o->cfunction_self, list);
+		/* a module's spec (3.x): ModuleSpec's instance attributes */
+		spec_cls = fakepy_class(&fp, "ModuleSpec", "importlib._bootstrap", 0);
+		spec = fakepy_instance(&fp, spec_cls, new_dict(&fp, 4,
+			(const char *const[]){ "name", "loader", "origin", "_set_fileattr" },
+			(uint64_t[]){ fakepy_str(&fp, "sys"), fp.rt.obj_none, fakepy_str(&fp, "built-in"),
+				      fp.rt.obj_false }), 0);
+		loader_none = fakepy_instance(&fp, spec_cls, new_dict(&fp, 3,
+			(const char *const[]){ "name", "loader", "origin" },
+			(uint64_t[]){ fakepy_str(&fp, "m"), fp.rt.obj_none, fp.rt.obj_none }), 0);
+		if (py2(&fp)) {
+			old = new_obj(&fp, fp.rt.type_class27);
+			fakepy_put64(&fp, old + o->class27_dict, new_dict(&fp, 1, (const char *const[]){
+				"__module__" }, (uint64_t[]){ fakepy_str(&fp, "__main__") }));
+			fakepy_put64(&fp, old + o->class27_name, fakepy_str(&fp, "Old"));
+			oldi = new_obj(&fp, fp.rt.type_instance27);
+			fakepy_put64(&fp, oldi + o->instance27_class, old);
+			nodict = new_module(&fp, 0);
+		}
+		m = fakepy_map(&fp);
+
+		CHECK_STR(repr(&fp, m, cls), "<class 'aiohttp.web_log.AccessLogger'>");
+		CHECK_STR(repr(&fp, m, func), addr_fmt("<function %s at 0x%" PRIx64 ">",
+						      py2(&fp) ? "f" : "C.f", func));
+		CHECK_STR(repr(&fp, m, method),
+			  addr_fmt("<bound method C.f of <__main__.C object at 0x%" PRIx64 ">>", inst));
+		/* as "[[[[[...1 item]]]]]": five levels, the innermost one's object left out */
+		snprintf(want, sizeof(want), "%s", "<bound method C.f of <bound method C.f of "
+			 "<bound method C.f of <bound method C.f of <bound method C.f of ...>>>>>");
+		CHECK_STR(repr(&fp, m, chain), want);
+		CHECK_STR(repr(&fp, m, len), "<built-in function len>");
+		fakepy_put64(&fp, len + o->cfunction_self, 0);
+		rmem_free(m);
+		m = fakepy_map(&fp);
+		CHECK_STR(repr(&fp, m, len), "<built-in function len>");
+		CHECK_STR(repr(&fp, m, append),
+			  addr_fmt("<built-in method append of list object at 0x%" PRIx64 ">", list));
+		if (py2(&fp)) {
+			CHECK_STR(repr(&fp, m, nodict), "<module '?' (built-in)>");
+			CHECK_STR(repr(&fp, m, old), addr_fmt("<class __main__.Old at 0x%" PRIx64 ">", old));
+			CHECK_STR(repr(&fp, m, oldi),
+				  addr_fmt("<__main__.Old instance at 0x%" PRIx64 ">", oldi));
+		}
+		rmem_free(m);
+		/* modules: 2.7 names them as they are; 3.x by their spec, or name and file */
+		mod = new_module(&fp, new_dict(&fp, 2, (const char *const[]){ "__name__", "__file__" },
+			(uint64_t[]){ fakepy_str(&fp, "it's"), fakepy_str(&fp, "/x/m.py") }));
+		inst = new_module(&fp, new_dict(&fp, 2, (const char *const[]){ "__name__", "__spec__" },
+			(uint64_t[]){ fakepy_str(&fp, "sys"), spec }));
+		old = new_module(&fp, new_dict(&fp, 2, (const char *const[]){ "__name__", "__spec__" },
+			(uint64_t[]){ fakepy_str(&fp, "m"), loader_none }));
+		if (py2(&fp)) {	/* unbound */
+			fakepy_put64(&fp, method + o->method_self, 0);
+			fakepy_put64(&fp, inst + o->module_dict, new_dict(&fp, 1,
+				(const char *const[]){ "__name__" }, (uint64_t[]){ fakepy_str(&fp, "sys") }));
+		}
+		m = fakepy_map(&fp);
+		CHECK_STR(repr(&fp, m, mod), py2(&fp) ? "<module 'it's' from '/x/m.py'>" :
+			  "<module \"it's\" from '/x/m.py'>");
+		CHECK_STR(repr(&fp, m, inst), "<module 'sys' (built-in)>");
+		if (py2(&fp))
+			CHECK_STR(repr(&fp, m, method), "<unbound method C.f>");
+		else
+			CHECK_STR(repr(&fp, m, old), "<module 'm'>");
+		rmem_free(m);
+		fakepy_free(&fp);
+	}
+}
+
 /* Claims nothing should believe, and reads that fail: bounded work, no crash. */
 static void hostile(void)
 {
@@ -861,6 +1041,7 @@ const struct unit_test pyobj_tests[] = {
 	{ "pyobj_inline_values", inline_values },
 	{ "pyobj_u64_and_cells", u64_and_cells },
 	{ "pyobj_type_names", type_names },
+	{ "pyobj_functions_modules_and_classes", functions_modules_and_classes },
 	{ "pyobj_hostile", hostile },
 	{ "pyobj_many_deleted", many_deleted },
 	{ "pyobj_cut_to_fit", cut_to_fit },
