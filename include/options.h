@@ -43,9 +43,10 @@ int parse_count(const char *s, unsigned long max, unsigned long *out);
 
 /*
  * argp would read "-5" as an unknown option: say instead that it is not a
- * PID (on stderr, as argp does).  True when argv holds one.
+ * PID (on stderr, as argp does).  True when argv holds one.  A value of an
+ * option of argp ("--interval -1") is left to that option to judge.
  */
-bool reject_negative_pid(int argc, char **argv);
+bool reject_negative_pid(const struct argp *argp, int argc, char **argv);
 
 /*
  * A duration: a number with an optional ns, us, ms, s or m suffix (a bare

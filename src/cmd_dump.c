@@ -215,7 +215,7 @@ int cmd_dump(int argc, char **argv)
 	struct pidset done = { 0 };
 	struct tally t = { 0 };
 
-	if (reject_negative_pid(argc, argv))
+	if (reject_negative_pid(&dump_argp, argc, argv))
 		return EXIT_USAGE;
 	argp_parse(&dump_argp, argc, argv, 0, NULL, &a);
 	r = renderer_find(a.common.format);

@@ -714,7 +714,7 @@ int cmd_watch(int argc, char **argv)
 	enum ending e;
 	int status;
 
-	if (reject_negative_pid(argc, argv))
+	if (reject_negative_pid(&watch_argp, argc, argv))
 		return EXIT_USAGE;
 	argp_parse(&watch_argp, argc, argv, 0, NULL, &a);
 	r = renderer_find(a.common.format);

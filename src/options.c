@@ -43,7 +43,7 @@ static const struct argp_option common_options[] = {
 	{ "locals", OPT_LOCALS, NULL, 0,
 	  "also the arguments and local variables of each Python frame, as bounded reprs", 2 },
 	{ "subprocesses", OPT_SUBPROCESSES, NULL, 0,
-	  "also the Python processes descended from each PID", 2 },
+	  "also the Python processes descended from the process named (for dump, from every one named)", 2 },
 	{ "nonblocking", OPT_NONBLOCKING, NULL, 0,
 	  "read without stopping the process (the stacks may be inconsistent: torn reads are retried)", 2 },
 	{ "verbose", OPT_VERBOSE, NULL, 0,
@@ -158,14 +158,44 @@ pid_t argp_parse_pid(struct argp_state *state, const char *arg)
 	return pid;
 }
 
-bool reject_negative_pid(int argc, char **argv)
+/*
+ * The option of argp (or of its children) that arg names and that takes a
+ * value in the next argument: "--name" or an unambiguous prefix of it, or
+ * "-k" (the last of a cluster of short options).  NULL when arg is not one.
+ */
+static const struct argp_option *option_taking_next(const struct argp *argp, const char *arg)
+{
+	const struct argp_option *found = NULL, *opt, *owner = NULL;
+
+	for (opt = argp->options; opt && (opt->name || opt->key || opt->doc); opt++) {
+		if (!(opt->flags & OPTION_ALIAS))
+			owner = opt;	/* an alias takes the value its option takes */
+		if (!owner || !owner->arg || (owner->flags & OPTION_ARG_OPTIONAL))
+			continue;
+		if (arg[1] == '-') {
+			if (opt->name && !strncmp(opt->name, arg + 2, strlen(arg + 2)) && arg[2])
+				return owner;
+		} else if (opt->key > 0 && opt->key < 0x100 && arg[strlen(arg) - 1] == opt->key) {
+			found = owner;
+		}
+	}
+	for (const struct argp_child *c = argp->children; !found && c && c->argp; c++)
+		found = option_taking_next(c->argp, arg);
+	return found;
+}
+
+bool reject_negative_pid(const struct argp *argp, int argc, char **argv)
 {
 	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
-		if (argv[i][0] == '-' && argv[i][1] >= '0' && argv[i][1] <= '9') {
+		if (argv[i][0] != '-')
+			continue;
+		if (argv[i][1] >= '0' && argv[i][1] <= '9') {
 			fprintf(stderr, "%s: invalid PID '%s' (a process id is a positive number)\n"
 				"Try `%s --help' for more information.\n", argv[0], argv[i], argv[0]);
 			return true;
 		}
+		if (!strchr(argv[i], '=') && option_taking_next(argp, argv[i]))
+			i++;	/* its value, which the option's own check judges */
 	}
 	return false;
 }

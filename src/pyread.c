@@ -674,10 +674,19 @@ static void fill_thread(const struct pyread *r, struct snapshot *snap, struct th
 					   PYREAD_MAX_FRAMES);
 	} else if (bad) {
 		t->truncated = true;
-		t->error = snapshot_printf(snap, "%u frame%s left out: code object at 0x%llx: %s",
-					   bad, bad == 1 ? "" : "s",
-					   (unsigned long long)(first_bad ? first_bad->addr : 0),
-					   first_bad ? ps_strerror(first_bad->err) : "none");
+		if (first_bad)
+			t->error = snapshot_printf(snap, "%u frame%s left out: the code object at "
+						   "0x%llx could not be read (%s)", bad,
+						   bad == 1 ? "" : "s",
+						   (unsigned long long)first_bad->addr,
+						   ps_strerror(first_bad->err));
+		else
+			t->error = snapshot_printf(snap, "%u frame%s left out: %s no code "
+						   "object (%s being set up or changing as %s read)",
+						   bad, bad == 1 ? "" : "s",
+						   bad == 1 ? "it named" : "they named",
+						   bad == 1 ? "a call" : "calls",
+						   bad == 1 ? "it was" : "they were");
 	}
 	if (t->truncated)
 		snap->partial++;

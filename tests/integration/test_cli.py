@@ -48,6 +48,10 @@ def test_version_and_help():
         r = run_pystack(*args)
         assert r.returncode == 0 and "Exit status" in r.stdout, args
     assert "Reads CPython 2.7, 3.6-3.15 (free-threaded: 3.13-3.15)." in run_pystack("--help").stdout
+    # watch takes one PID: its help does not speak of several.
+    watch_help = " ".join(run_pystack("watch", "--help").stdout.split())
+    assert "--subprocesses also the Python processes descended from the process named" \
+        in watch_help and "each PID" not in watch_help
 
 
 def test_color_only_when_asked(newest_python):

@@ -190,6 +190,13 @@ USAGE = [
     (["dump", "--format=", "1"], ["format"]),
     (["dump", "--format"], ["format"]),
     (["dump", "--color=bogus", "1"], ["bogus", "color"]),
+    # A negative value blames its option, not a PID.
+    (["watch", "--interval", "-1", "1"], ["'-1'", "--interval"]),
+    (["watch", "-i", "-1", "1"], ["'-1'", "--interval"]),
+    (["watch", "--count", "-5", "1"], ["'-5'", "--count"]),
+    (["watch", "-d", "-1s", "1"], ["'-1s'", "--duration"]),
+    (["watch", "--stuck", "-2s", "1"], ["'-2s'", "--stuck"]),
+    (["watch", "-i", "1s", "-5"], ["invalid PID '-5'"]),
 ]
 
 

@@ -227,6 +227,25 @@ static void bad_code_and_frames(void)
 	fakepy_free(&w.fp);
 }
 
+/* A frame that names no code object is left out in words, not as "0x0". */
+static void frame_without_code(void)
+{
+	struct world w;
+	struct snapshot *s;
+
+	build(&w, 3, 10);
+	fakepy_put64(&w.fp, w.t3 + w.fp.rt.off.tstate_frame,
+		     fakepy_frame(&w.fp, 0, 0, fakepy_frame(&w.fp, w.worker, 4, 0, 0), 0));
+	CHECK_INT(read_world(&w, &s), 0);
+	CHECK_INT(s->threads[2].nframes, 1);
+	CHECK(s->threads[2].truncated);
+	CHECK(s->threads[2].error && strstr(s->threads[2].error, "1 frame left out: it named no "
+						  "code object"));
+	CHECK(s->threads[2].error && !strstr(s->threads[2].error, "0x0"));
+	snapshot_free(s);
+	fakepy_free(&w.fp);
+}
+
 static void thread_list_loop(void)
 {
 	struct world w;
@@ -258,6 +277,7 @@ const struct unit_test pyread_tests[] = {
 	{ "pyread: every version", every_version },
 	{ "pyread: frame loop", frame_loop },
 	{ "pyread: bad code objects and frames", bad_code_and_frames },
+	{ "pyread: a frame without a code object", frame_without_code },
 	{ "pyread: thread list loop", thread_list_loop },
 	{ "pyread: no interpreter", no_interpreter },
 	{ NULL, NULL },
