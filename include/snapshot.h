@@ -49,6 +49,7 @@ enum thread_status {
 	THREAD_UNKNOWN,
 	THREAD_RUNNING,
 	THREAD_IDLE,
+	THREAD_EXITED,		/* a thread state whose OS thread is gone (at exit, shutdown) */
 };
 
 /* Where a thread is with the interpreter (PyThreadState.state, 3.13+). */

@@ -713,11 +713,13 @@ static void match_tids(const struct pyread *r, struct snapshot *snap, const stru
 {
 	size_t nt = r->target ? target_nthreads(r->target) : 0;
 	uint64_t *tp = NULL;
+	bool all_known = nt > 0;	/* every live thread's thread pointer was read */
 
 	if (r->rt->vkey < PY_VER(3, 11) && nt) {
 		tp = xcalloc(nt, sizeof(*tp));
 		for (size_t k = 0; k < nt; k++)
-			target_thread_pointer(r->target, k, &tp[k]);
+			if (target_thread_pointer(r->target, k, &tp[k]))
+				all_known = false;
 	}
 	for (size_t i = 0; i < snap->nthreads; i++) {
 		struct thread *t = &snap->threads[i];
@@ -733,9 +735,18 @@ static void match_tids(const struct pyread *r, struct snapshot *snap, const stru
 				if (tp[j] && tp[j] == ti[i].thread_id)
 					t->tid = target_thread(r->target, j)->tid;
 		}
+		k = r->target && t->tid ? target_find(r->target, t->tid) : -1;
+		/*
+		 * The process is held with all its threads: a thread state that
+		 * is none of them outlived its OS thread (at exit, or shutdown).
+		 */
+		if (k < 0 && all_known && (ti[i].native_id || tp)) {
+			t->tid = 0;
+			t->status = THREAD_EXITED;
+			continue;
+		}
 		if (!t->tid)
 			continue;
-		k = r->target ? target_find(r->target, t->tid) : -1;
 		if (k >= 0) {
 			state = target_thread(r->target, (size_t)k)->state;
 			t->waits_for_gil = !t->holds_gil && waits_for_gil(r, (size_t)k, ti[i].gil);
@@ -831,6 +842,29 @@ static void verify_walks(const struct pyread *r, struct walk *w, const struct ti
 	free(t2);
 }
 
+/*
+ * Whether thread state i belongs to a thread that has not started running:
+ * Thread.start() makes the new thread's state before the thread runs, and
+ * until it does, 3.12+ leave its idents 0, while earlier versions give it
+ * those of the thread that started it.  Such a state has no frames; before
+ * 3.12 it is told from its starter, with which it shares an ident in one
+ * interpreter, by being the newer (the list runs newest first) or the one
+ * without frames.  It is no thread of its own yet: it is not shown.
+ */
+static bool not_started(const struct pyread *r, const struct tinfo *ti, const struct walk *w,
+			size_t n, size_t i)
+{
+	if (w[i].n)
+		return false;
+	if (r->rt->vkey >= PY_VER(3, 12))
+		return !ti[i].thread_id && !ti[i].native_id;
+	for (size_t j = 0; j < n; j++)
+		if (j != i && ti[j].thread_id == ti[i].thread_id && ti[j].interp == ti[i].interp &&
+		    (w[j].n || j > i))
+			return true;
+	return false;
+}
+
 int pyread_snapshot(const struct pyread *r, struct snapshot *snap)
 {
 	struct tinfo *ti = NULL;
@@ -838,13 +872,15 @@ int pyread_snapshot(const struct pyread *r, struct snapshot *snap)
 	struct codestrs cs;
 	struct frame *scratch;
 	uint64_t *codes;
-	size_t n = 0, ncodes, maxframes = 0, var_budget = PYREAD_MAX_VARS;
+	size_t n = 0, ncodes, maxframes = 0, var_budget = PYREAD_MAX_VARS, kept = 0;
 	int err = read_threads(r, &snap->partial, &ti, &n);
+	bool *skip;
 
 	if (err)
 		return err;
 	resolve_cframes(r, ti, n);
 	w = xcalloc(n ? n : 1, sizeof(*w));
+	skip = xcalloc(n ? n : 1, sizeof(*skip));
 	for (size_t i = 0; i < n; i++) {
 		w[i].cur = ti[i].top;
 		w[i].base = ti[i].base;
@@ -864,9 +900,17 @@ int pyread_snapshot(const struct pyread *r, struct snapshot *snap)
 			maxframes = w[i].n;
 	scratch = xmalloc((maxframes ? maxframes : 1) * sizeof(*scratch));
 
+	for (size_t i = 0; i < n; i++)
+		skip[i] = not_started(r, ti, w, n, i);
 	for (size_t i = 0; i < n; i++) {
-		struct thread *t = snapshot_add_thread(snap);
+		struct thread *t;
 
+		if (skip[i]) {
+			free(w[i].v);
+			continue;
+		}
+		ti[kept++] = ti[i];	/* ti[k] stays the state of snap's thread k */
+		t = snapshot_add_thread(snap);
 		t->thread_id = ti[i].thread_id;
 		t->interp = ti[i].interp;
 		t->interp_id = ti[i].interp_id;
@@ -886,6 +930,7 @@ int pyread_snapshot(const struct pyread *r, struct snapshot *snap)
 	free(scratch);
 	free(cs.v);
 	free(codes);
+	free(skip);
 	free(w);
 	free(ti);
 	return 0;

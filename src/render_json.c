@@ -76,7 +76,8 @@ static void frame(FILE *f, const struct frame *fr)
 
 static const char *status_word(enum thread_status s)
 {
-	return s == THREAD_RUNNING ? "running" : s == THREAD_IDLE ? "idle" : "unknown";
+	return s == THREAD_RUNNING ? "running" : s == THREAD_IDLE ? "idle" :
+	       s == THREAD_EXITED ? "exited" : "unknown";
 }
 
 static void frames(FILE *f, const char *key, const struct frame *v, size_t n)

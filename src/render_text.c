@@ -30,6 +30,8 @@ static const char *status_word(enum thread_status s)
 		return "running";
 	case THREAD_IDLE:
 		return "idle";
+	case THREAD_EXITED:
+		return "exited: its OS thread is gone";
 	case THREAD_UNKNOWN:
 		break;
 	}

@@ -13,6 +13,7 @@ import re
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -78,14 +79,20 @@ class Target:
         self._settle()
 
     def _wait_ready(self, timeout):
-        deadline = time.time() + timeout
+        # A target that hangs before READY is killed at the deadline, which
+        # ends the blocking read below.
+        timer = threading.Timer(timeout, self.proc.kill)
+        timer.start()
         line = b""
-        while time.time() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
-                break
-            if line.startswith(b"READY"):
-                return line[5:].decode("utf-8", "surrogateescape").strip()
+        try:
+            while True:
+                line = self.proc.stdout.readline()
+                if not line:
+                    break
+                if line.startswith(b"READY"):
+                    return line[5:].decode("utf-8", "surrogateescape").strip()
+        finally:
+            timer.cancel()
         err = self.proc.stderr.read1(65536) if self.proc.poll() is not None else b""
         self.kill()
         raise AssertionError("target %s never became ready: %r %r" % (self.cmd, line, err))

@@ -202,3 +202,42 @@ def test_no_garbage_collection(newest_python):
         snap = t.dump_json()
         t.finish()
     assert not any(th["gc"] for th in snap["threads"])
+
+
+def test_a_thread_being_started_is_no_second_thread(python):
+    """Thread.start() makes the new thread's state before the thread runs: on
+    3.6-3.11 it carries its starter's idents, on 3.12+ none.  No snapshot
+    may show it as a second copy of the starter, or as a thread without
+    Python."""
+    with Target(python, "starter.py", busy=1) as t:
+        r = run_pystack("watch", "--json", "-i", "2ms", "-d", "3s", t.pid, timeout=60)
+        t.finish()
+    snaps = [json.loads(line) for line in r.stdout.splitlines()]
+    assert len(snaps) > 100, (r.returncode, r.stderr[-500:])
+    twice = without_python = 0
+    for snap in snaps:
+        tids = [th["tid"] for th in snap["threads"] if th["tid"]]
+        twice += len(tids) != len(set(tids))
+        without_python += any(th["thread_id"] is None for th in snap["threads"])
+        assert sum(th["main"] for th in snap["threads"]) == 1, snap
+    assert (twice, without_python) == (0, 0), \
+        "of %d snapshots, %d show a thread twice, %d a thread without Python" % (
+            len(snaps), twice, without_python)
+
+
+def test_a_thread_state_that_outlived_its_os_thread(python):
+    """A thread state whose OS thread is gone is said to be so, with the stack it
+    was left with; it is no live thread of unknown state."""
+    with Target(python, "gone_thread.py") as t:
+        facts = json.loads(t.info)
+        assert facts["tasks"] == facts["before"], facts
+        snap = t.dump_json()
+        text = t.pystack().stdout
+        t.finish()
+    gone = [th for th in snap["threads"] if th["name"] == "leaver"]
+    assert len(gone) == 1, snap["threads"]
+    assert (gone[0]["tid"], gone[0]["status"]) == (0, "exited"), gone[0]
+    assert [f["function"] for f in gone[0]["frames"]][:2] == ["leave", "leaver"]
+    live = [th for th in snap["threads"] if th["name"] != "leaver"]
+    assert all(th["tid"] and th["status"] != "exited" for th in live), live
+    assert re.search(r'^Thread \? "leaver" \(exited: its OS thread is gone\)', text, re.M), text
