@@ -8,10 +8,12 @@
  * one native frame of its entry function, or, in a tail-calling
  * interpreter (3.14+, built by clang), the entry frame and the opcode
  * handler it called, which stand for the same Python frames.  Other native
- * frames are kept or hidden by mode: --native hides the interpreter's own
- * frames once a Python frame has been seen (its call machinery between and
- * below Python frames) and keeps everything else; --native-all keeps
- * everything.  Pure code over plain arrays.
+ * frames are kept or hidden by mode: --native hides the interpreter's call
+ * machinery (machinery.h) wherever it is, and the interpreter's frames it
+ * has no name for once a Python frame has been seen (between or outer of
+ * Python frames, where they are most likely machinery; inner of the
+ * innermost Python frame they are what it called), and keeps everything
+ * else; --native-all keeps everything.  Pure code over plain arrays.
  */
 #ifndef PYSTACK_MERGE_H
 #define PYSTACK_MERGE_H
@@ -30,6 +32,8 @@ struct merge_native {
 	bool eval;		/* the eval loop's entry function (_PyEval_EvalFrameDefault) */
 	bool eval_part;		/* more of the eval loop, called by its entry: an opcode handler */
 	bool interp;		/* in the interpreter's binary */
+	bool machinery;		/* the interpreter's call machinery, by its name */
+	bool unnamed;		/* the interpreter's, with no name (a stripped binary) */
 };
 
 /* One frame of the merged stack: Python frame or native frame number index. */

@@ -54,8 +54,7 @@ long merge_stacks(size_t npy, const bool *entry, bool grouped, const struct merg
 		/* The rest of a call already placed. */
 		if (native[j].eval || native[j].eval_part)
 			continue;
-		/* Below the innermost Python frame, the interpreter's frames are machinery. */
-		if (mode != NATIVE_ALL && native[j].interp && py > 0)
+		if (mode != NATIVE_ALL && (native[j].machinery || (native[j].unnamed && py > 0)))
 			continue;
 		out[n++] = (struct merge_item){ false, j };
 	}

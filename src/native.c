@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "elffile.h"
+#include "machinery.h"
 #include "msg.h"
 #include "native.h"
 #include "proc.h"
@@ -202,9 +203,13 @@ static bool in_eval(const struct native *n, uint64_t pc)
 	return false;
 }
 
-/* Append the frames (inlined ones first) at one native address to v. */
+/*
+ * Append the frames (inlined ones first) at one native address to v; with
+ * hide_machinery, without the interpreter's call machinery inlined there
+ * (the static inline trampolines of CPython's headers).
+ */
 static void add_native(struct native *n, struct snapshot *snap, const struct native_ip *ip,
-		       struct frame **v, size_t *len, size_t *cap)
+		       bool hide_machinery, struct frame **v, size_t *len, size_t *cap)
 {
 	const struct native_sym *sym;
 	size_t k = symbolizer_lookup(n->sym, ip->ip, ip->exact, &sym);
@@ -212,6 +217,8 @@ static void add_native(struct native *n, struct snapshot *snap, const struct nat
 	for (size_t i = 0; i < k; i++) {
 		struct frame *f;
 
+		if (hide_machinery && sym[i].inlined && call_machinery(n->rt->vkey, sym[i].function))
+			continue;
 		xgrow(v, cap, *len + 1, sizeof(**v));
 		f = &(*v)[(*len)++];
 		memset(f, 0, sizeof(*f));
@@ -249,8 +256,15 @@ static void classify(struct native *n, const struct raw_stack *r, struct merge_n
 	for (size_t i = 0; i < r->n; i++) {
 		uint64_t pc = pc_of(&r->ips[i]);
 
+		const char *name;
+
 		flags[i].eval = in_eval(n, pc);
 		flags[i].interp = n->interp_file >= 0 && maps_file_at(n->maps, pc) == n->interp_file;
+		if (!flags[i].interp || flags[i].eval)
+			continue;
+		name = function_at(n, &r->ips[i]);
+		flags[i].machinery = call_machinery(n->rt->vkey, name);
+		flags[i].unnamed = !name;
 	}
 	/*
 	 * A handler of a tail-calling interpreter: by its name, or, stripped,
@@ -322,7 +336,7 @@ static void merge_thread(struct native *n, struct snapshot *snap, struct thread 
 	if (nitems < 0) {
 		/* Both stacks, side by side: nothing is dropped. */
 		for (size_t i = 0; i < r->n; i++)
-			add_native(n, snap, &r->ips[i], &v, &len, &cap);
+			add_native(n, snap, &r->ips[i], false, &v, &len, &cap);
 		t->native = len ? snapshot_alloc(snap, len * sizeof(*v)) : NULL;
 		if (len)
 			memcpy(t->native, v, len * sizeof(*v));
@@ -334,7 +348,8 @@ static void merge_thread(struct native *n, struct snapshot *snap, struct thread 
 				xgrow(&v, &cap, len + 1, sizeof(*v));
 				v[len++] = t->frames[items[i].index];
 			} else {
-				add_native(n, snap, &r->ips[items[i].index], &v, &len, &cap);
+				add_native(n, snap, &r->ips[items[i].index], mode != NATIVE_ALL, &v,
+					   &len, &cap);
 			}
 		}
 		snapshot_set_frames(snap, t, v, len);
@@ -387,7 +402,7 @@ void native_merge(struct native *n, struct snapshot *snap, enum native_mode mode
 		t->main = r->tid == snap->pid;
 		t->status = r->state == 'R' ? THREAD_RUNNING : THREAD_IDLE;
 		for (size_t k = 0; k < r->n; k++)
-			add_native(n, snap, &r->ips[k], &v, &len, &cap);
+			add_native(n, snap, &r->ips[k], false, &v, &len, &cap);
 		snapshot_set_frames(snap, t, v, len);
 		free(v);
 	}

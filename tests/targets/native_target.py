@@ -2,7 +2,8 @@
 #   native_target.py DIR    (DIR holds the built pystack_native_test module)
 #   through:  Python -> C (level_one, level_two) -> Python callback, blocked
 #   in_c:     Python -> C, GIL released, in pystack_test::blocking_call(int)
-#   sorter:   Python -> sorted() in C -> Python key function, blocked
+#   sort_it:  Python -> sorted() in C -> Python key function, blocked
+#   map_it:   Python -> list() of a map in C -> Python function, blocked
 #   qsort:    Python -> ctypes -> libc qsort -> Python comparison, blocked
 #   jit_loop: a hot loop calling C, which blocks on the last iteration: in a
 #             JIT build (3.13+) the loop runs as JIT code by then, so the C
@@ -46,6 +47,15 @@ def sort_it():
     return sorted([2, 1], key=key)
 
 
+def mapped(item):
+    block()
+    return item
+
+
+def map_it():
+    return list(map(mapped, [1]))
+
+
 CMP = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_int))
 
 
@@ -71,11 +81,11 @@ def jit_loop():
 
 
 names = {}
-for fn in (through, in_c, sort_it, qsort_it, jit_loop):
+for fn in (through, in_c, sort_it, map_it, qsort_it, jit_loop):
     t = threading.Thread(target=fn, name=fn.__name__)
     t.start()
 ext.start_c_thread()
-oracle.started(5)
+oracle.started(6)
 time.sleep(0.2)
 idents = dict((t.name, t.ident) for t in threading.enumerate())
 oracle.ready(threads=idents)

@@ -1,14 +1,19 @@
 /*
  * Unit tests: merging Python frames into native stacks, for both frame
  * models, both modes, tail-calling interpreters, native stacks that end
- * early, and stacks that do not fit together.
+ * early, and stacks that do not fit together; and the list of the
+ * interpreter's call machinery they hide.
  */
+#include "machinery.h"
 #include "merge.h"
+#include "pyruntime.h"
 #include "unit.h"
 
 #define E { .eval = true, .interp = true }	/* the eval loop's entry */
 #define H { .eval_part = true, .interp = true }	/* a tail-calling interpreter's handler */
-#define I { .interp = true }			/* the interpreter's own code */
+#define I { .interp = true, .unnamed = true }	/* the interpreter's code, stripped */
+#define M { .interp = true, .machinery = true }	/* the interpreter's call machinery */
+#define C { .interp = true }			/* the interpreter's C code Python called */
 #define L { .interp = false }			/* a library or extension */
 
 static long run_open(size_t npy, const bool *entry, bool grouped, const struct merge_native *n,
@@ -50,6 +55,26 @@ static void one_frame_per_eval(void)
 	k = run(2, NULL, false, n, 8, NATIVE_ALL, out);
 	render(out, k, s, sizeof(s));
 	CHECK_STR(s, "n0 n1 p0 n3 n4 n5 p1 n7");
+}
+
+static void call_machinery_hidden_called_code_kept(void)
+{
+	/*
+	 * time.sleep's C code under a trampoline, eval(p0: the key function),
+	 * trampolines, sorted()'s C code, a trampoline, eval(p1), the thread's
+	 * start in the interpreter, libc.
+	 */
+	static const struct merge_native n[] = { C, M, E, M, M, C, C, M, E, C, L };
+	struct merge_item out[16];
+	char s[128];
+	long k;
+
+	k = run(2, NULL, false, n, 11, NATIVE_ON, out);
+	render(out, k, s, sizeof(s));
+	CHECK_STR(s, "n0 p0 n5 n6 p1 n9 n10");
+	k = run(2, NULL, false, n, 11, NATIVE_ALL, out);
+	render(out, k, s, sizeof(s));
+	CHECK_STR(s, "n0 n1 p0 n3 n4 n5 n6 n7 p1 n9 n10");
 }
 
 static void grouped_by_entry_frames(void)
@@ -177,8 +202,22 @@ static void native_stack_ending_early(void)
 	CHECK_STR(s, "n0 p0 p1");
 }
 
+static void machinery_by_name_and_version(void)
+{
+	CHECK(call_machinery(PY_VER(3, 12), "_PyFunction_Vectorcall"));
+	CHECK(call_machinery(PY_VER(3, 8), "call_function.isra.0"));
+	CHECK(!call_machinery(PY_VER(3, 9), "call_function"));	/* gone into the eval loop */
+	CHECK(!call_machinery(PY_VER(3, 7), "_PyFunction_Vectorcall"));	/* not yet there */
+	CHECK(call_machinery(PY_VER(3, 15), "PyObject_Vectorcall"));	/* still there */
+	CHECK(!call_machinery(PY_VER(3, 12), "builtin_sorted"));
+	CHECK(!call_machinery(PY_VER(3, 12), "PyObject_Vectorcall_"));
+	CHECK(!call_machinery(PY_VER(3, 12), NULL));
+}
+
 const struct unit_test merge_tests[] = {
+	{ "merge: the call machinery, by name and version", machinery_by_name_and_version },
 	{ "merge: one frame per eval (<=3.10)", one_frame_per_eval },
+	{ "merge: call machinery hidden, the C code Python called kept", call_machinery_hidden_called_code_kept },
 	{ "merge: grouped by entry frames (3.11+)", grouped_by_entry_frames },
 	{ "merge: last group", last_group_without_entry_mark },
 	{ "merge: no Python", no_python_keeps_everything },
