@@ -223,25 +223,114 @@ static char *render_all(const struct watch *w, const struct render_opts *ro)
 	return buf;
 }
 
+/* The most frames of any thread of the latest snapshots. */
+static size_t deepest(const struct watch *w)
+{
+	size_t most = 1;
+
+	for (size_t i = 0; i < w->nprocs; i++)
+		for (size_t k = 0; w->procs[i].last && k < w->procs[i].last->nthreads; k++) {
+			const struct thread *t = &w->procs[i].last->threads[k];
+
+			most = t->nframes > most ? t->nframes : most;
+			most = t->nnative > most ? t->nnative : most;
+		}
+	return most;
+}
+
+/* A line's text after the escape sequences that paint it. */
+static const char *unpainted(const char *line)
+{
+	while (line[0] == '\033' && line[1] == '[') {
+		line += 2;
+		while (*line && !(*line >= '@' && *line <= '~'))
+			line++;
+		if (*line)
+			line++;
+	}
+	return line;
+}
+
 /*
- * The latest snapshots, made to fit rows: without source lines, then with
- * fewer and fewer of each thread's outer frames, until they do.
+ * Keep the first rows - 1 lines of body and say, on the last row, what the
+ * rest held: the lines, and the threads and processes that begin in them.
+ */
+static char *cut_to(char *body, size_t rows)
+{
+	size_t lines = 0, threads = 0, procs = 0;
+	char *p = body, *cut = NULL, *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	for (; *p; lines++) {
+		char *eol = strchr(p, '\n');
+
+		if (lines + 1 == rows)
+			cut = p;
+		if (cut) {
+			threads += !strncmp(unpainted(p), "Thread ", 7);
+			procs += !strncmp(unpainted(p), "Process ", 8);
+		}
+		p = eol ? eol + 1 : p + strlen(p);
+	}
+	if (!cut)
+		return body;
+	f = xopen_memstream(&out, &len);
+	fwrite(body, 1, (size_t)(cut - body), f);
+	fprintf(f, "... %zu more line%s", lines - (rows - 1), lines - (rows - 1) == 1 ? "" : "s");
+	if (threads || procs) {
+		fputs(" (", f);
+		if (procs)
+			fprintf(f, "%zu process%s%s", procs, procs == 1 ? "" : "es", threads ? ", " : "");
+		if (threads)
+			fprintf(f, "%zu thread%s", threads, threads == 1 ? "" : "s");
+		fputc(')', f);
+	}
+	fputs(" do not fit: a taller terminal shows them\n", f);
+	xclose_memstream(f);
+	free(body);
+	return out;
+}
+
+/*
+ * The latest snapshots, made to fit rows: as they are; else without source
+ * lines; else with as many frames of each thread as fit (the innermost and
+ * the program's own first, see render_text), found by halving; and when
+ * not even one frame each fits, cut, with a last line saying what is not
+ * shown.
  */
 static char *render_fitting(const struct watch *w, size_t rows)
 {
-	static const size_t max_frames[] = { 0, 0, 12, 6, 3, 1 };
 	struct render_opts o = w->ro;
-	char *body = NULL;
+	size_t lo = 1, hi;
+	char *body = render_all(w, &o), *best = NULL;
 
-	for (size_t i = 0; i < sizeof(max_frames) / sizeof(max_frames[0]); i++) {
-		free(body);
-		o.hide_source = i > 0;
-		o.max_frames = max_frames[i];
+	if (count_lines(body) <= rows)
+		return body;
+	free(body);
+	o.hide_source = true;
+	body = render_all(w, &o);
+	if (count_lines(body) <= rows)
+		return body;
+	free(body);
+	for (hi = deepest(w); lo <= hi;) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		o.max_frames = mid;
 		body = render_all(w, &o);
-		if (count_lines(body) <= rows)
-			break;
+		if (count_lines(body) <= rows) {
+			free(best);
+			best = body;
+			lo = mid + 1;
+		} else {
+			free(body);
+			hi = mid - 1;
+		}
 	}
-	return body;
+	if (best)
+		return best;
+	o.max_frames = 1;
+	return cut_to(render_all(w, &o), rows);
 }
 
 static void draw(struct watch *w)

@@ -196,13 +196,21 @@ static int read_tstate(const struct pyread *r, uint64_t interp, uint64_t ts, str
 		       uint64_t *next)
 {
 	const struct py_offsets *o = &r->rt->off;
-	uint64_t back;
+	uint64_t fields[] = { o->tstate_interp, o->tstate_next, o->tstate_thread_id,
+			      o->tstate_native_thread_id, o->tstate_state, o->tstate_base_frame,
+			      o->tstate_cframe != PYO_NONE ? o->tstate_cframe : o->tstate_frame };
+	uint64_t back, len = 0;
 	int err;
 
 	memset(ti, 0, sizeof(*ti));
 	ti->interp = interp;
 	ti->tstate = ts;
 	ti->state = -1;
+	/* The fields below, in one fetch rather than one per block they fall in. */
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (fields[i] != PYO_NONE && fields[i] + 8 > len)
+			len = fields[i] + 8;
+	rmem_prefetch(r->mem, &ts, 1, (size_t)len);
 	err = rmem_read_u64(r->mem, ts + o->tstate_interp, &back);
 	if (!err && back != interp)
 		return -PS_E_BAD_DATA;
@@ -846,10 +854,13 @@ static void verify_walks(const struct pyread *r, struct walk *w, const struct ti
  * Whether thread state i belongs to a thread that has not started running:
  * Thread.start() makes the new thread's state before the thread runs, and
  * until it does, 3.12+ leave its idents 0, while earlier versions give it
- * those of the thread that started it.  Such a state has no frames; before
- * 3.12 it is told from its starter, with which it shares an ident in one
- * interpreter, by being the newer (the list runs newest first) or the one
- * without frames.  It is no thread of its own yet: it is not shown.
+ * those of the thread that started it.  The new thread then sets its own
+ * idents one after the other, so a read in between finds one new and one
+ * old (3.12+: the thread ident without the native one).  Such a state has
+ * no frames; before 3.12 it is told from its starter, with which it shares
+ * an ident in one interpreter, by being the newer (the list runs newest
+ * first) or the one without frames.  It is no thread of its own yet: it is
+ * not shown.
  */
 static bool not_started(const struct pyread *r, const struct tinfo *ti, const struct walk *w,
 			size_t n, size_t i)
@@ -857,10 +868,11 @@ static bool not_started(const struct pyread *r, const struct tinfo *ti, const st
 	if (w[i].n)
 		return false;
 	if (r->rt->vkey >= PY_VER(3, 12))
-		return !ti[i].thread_id && !ti[i].native_id;
+		return !ti[i].native_id;
 	for (size_t j = 0; j < n; j++)
-		if (j != i && ti[j].thread_id == ti[i].thread_id && ti[j].interp == ti[i].interp &&
-		    (w[j].n || j > i))
+		if (j != i && ti[j].interp == ti[i].interp && (w[j].n || j > i) &&
+		    (ti[j].thread_id == ti[i].thread_id ||
+		     (ti[i].native_id && ti[j].native_id == ti[i].native_id)))
 			return true;
 	return false;
 }

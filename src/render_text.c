@@ -3,9 +3,11 @@
  * call last, with the source line where it could be read.
  */
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "escape.h"
+#include "msg.h"
 #include "render.h"
 #include "snapshot.h"
 
@@ -214,18 +216,61 @@ static void print_frame(const struct frame *fr, const struct render_opts *o)
 	print_vars(fr, o);
 }
 
-/* Frames v[n-1] (outermost) to v[0], or only the innermost o->max_frames. */
+/*
+ * Whether a frame is the program's own code: a Python frame outside the
+ * standard library, installed packages and the import machinery.
+ */
+static bool program_frame(const struct frame *fr)
+{
+	const char *file = fr->file;
+
+	return fr->kind == FRAME_PYTHON && file && strncmp(file, "<frozen", 7) &&
+	       !strstr(file, "/lib/python") && !strstr(file, "/site-packages/") &&
+	       !strstr(file, "/dist-packages/");
+}
+
+static void print_left_out(const struct render_opts *o, size_t run, bool outer)
+{
+	paint(o, DIM);
+	fprintf(o->out, "  ... %zu %sframe%s\n", run, outer ? "outer " : "", run == 1 ? "" : "s");
+	paint(o, RESET);
+}
+
+/*
+ * Frames v[n-1] (outermost) to v[0]; with o->max_frames, only that many:
+ * the innermost (where the thread is), then the program's own frames from
+ * the innermost out, then the rest, each run of frames left out said.
+ */
 static void print_frames(const struct frame *v, size_t n, const struct render_opts *o)
 {
-	size_t shown = o->max_frames && o->max_frames < n ? o->max_frames : n;
+	size_t budget = o->max_frames && o->max_frames < n ? o->max_frames : n, kept = 1;
+	bool *keep;
 
-	if (shown < n) {
-		paint(o, DIM);
-		fprintf(o->out, "  ... %zu outer frame%s\n", n - shown, n - shown == 1 ? "" : "s");
-		paint(o, RESET);
+	if (budget == n) {
+		for (size_t k = n; k-- > 0;)
+			print_frame(&v[k], o);
+		return;
 	}
-	for (size_t k = shown; k-- > 0;)
-		print_frame(&v[k], o);
+	keep = xcalloc(n, sizeof(*keep));
+	keep[0] = true;
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t k = 1; k < n && kept < budget; k++)
+			if (!keep[k] && (pass || program_frame(&v[k]))) {
+				keep[k] = true;
+				kept++;
+			}
+	for (size_t k = n; k-- > 0;) {
+		size_t top = k;
+
+		if (keep[k]) {
+			print_frame(&v[k], o);
+			continue;
+		}
+		while (k > 0 && !keep[k - 1])
+			k--;
+		print_left_out(o, top - k + 1, top == n - 1);
+	}
+	free(keep);
 }
 
 static void text_snapshot(const struct snapshot *s, const struct render_opts *o)

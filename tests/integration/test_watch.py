@@ -325,13 +325,17 @@ class Terminal:
         os.write(self.master, key)
 
     def finish(self, timeout=10):
-        code = self.proc.wait(timeout)
+        """The exit status, reading meanwhile: the last view, in full, may not fit the pty's buffer."""
+        deadline = time.time() + timeout
         try:
+            while self.proc.poll() is None and time.time() < deadline:
+                if select.select([self.master], [], [], 0.1)[0]:
+                    self.out += os.read(self.master, 65536)
             while select.select([self.master], [], [], 0.2)[0]:
                 self.out += os.read(self.master, 65536)
         except OSError:
             pass
-        return code
+        return self.proc.wait(max(deadline - time.time(), 0.1))
 
     def close(self):
         if self.proc.poll() is None:
@@ -379,10 +383,68 @@ def test_live_view_fits_a_small_terminal(newest_python):
             assert term.finish() == 0
             frame = term.out.split(b"\x1b[H")[2]
             assert frame.count(b"\n") <= 11, frame
-            assert b"outer frame" in frame
+            assert re.search(rb"\.\.\. \d+ (outer )?frame|do not fit", frame), frame
         finally:
             term.close()
         t.finish()
+
+
+def screen_rows(term, n=2):
+    """The rows of the n-th screen drawn, without their escape sequences."""
+    frame = term.out.split(b"\x1b[H")[n].split(b"\x1b[J")[0].decode("utf-8", "replace")
+    return [re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", row).rstrip("\r") for row in frame.split("\r\n")]
+
+
+def thread_blocks(rows):
+    """Each thread's rows on a screen, by its header."""
+    blocks, current = {}, None
+    for row in rows:
+        if row.startswith("Thread "):
+            current = blocks.setdefault(row, [])
+        elif current is not None and row:
+            current.append(row)
+    return blocks
+
+
+def test_live_view_keeps_the_programs_frames_when_it_cuts(newest_python):
+    """Cut to fit, every thread keeps the frame it is in and, before the
+    standard library's, the program's own frames; and the screen is used."""
+    with Target(newest_python, "served.py", 4) as t:
+        term = Terminal("--interval", "100ms", "--count", "3", t.pid, rows=45, cols=110)
+        try:
+            term.read_until(rb"snapshot 2,")
+            assert term.finish() == 0
+            rows = screen_rows(term)
+        finally:
+            term.close()
+        t.finish()
+    assert 38 <= len(rows) <= 45, rows
+    servers = {h: b for h, b in thread_blocks(rows).items() if '"server-' in h}
+    assert len(servers) == 4, rows
+    for header, block in servers.items():
+        frames = [r for r in block if r.lstrip().startswith("File ")]
+        assert frames and re.search(r"in (Condition\.)?wait$", frames[-1]), block  # where it is
+        assert any("in handle" in r for r in frames), block      # why it is there
+        assert any(re.match(r"  \.\.\. \d+ (outer )?frames?$", r) for r in block), block
+
+
+def test_live_view_says_what_does_not_fit(newest_python):
+    """Threads that do not fit even one frame each are counted on the last row."""
+    with Target(newest_python, "served.py", 14) as t:
+        total = len(t.dump_json()["threads"])
+        term = Terminal("--interval", "100ms", "--count", "3", t.pid, rows=30, cols=110)
+        try:
+            term.read_until(rb"snapshot 2,")
+            assert term.finish() == 0
+            rows = screen_rows(term)
+        finally:
+            term.close()
+        t.finish()
+    assert len(rows) == 30, rows
+    m = re.match(r"\.\.\. (\d+) more lines? \((\d+) threads?\) do not fit", rows[-1])
+    assert m, rows[-1]
+    shown = sum(1 for r in rows if r.startswith("Thread "))
+    assert shown + int(m.group(2)) == total, (shown, m.group(2), total)
 
 
 def test_ctrl_z_gives_the_terminal_back(newest_python):

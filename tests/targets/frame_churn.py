@@ -31,7 +31,6 @@ def run():
 
 
 def main():
-    oracle.install()
     for i in range(THREADS):
         threading.Thread(target=run, name="churn-%d" % i, daemon=True).start()
     sys.stdout.write("READY %s\n" % json.dumps(CALL_LINE))

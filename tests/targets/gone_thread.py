@@ -20,7 +20,6 @@ def leaver():
     leave()
 
 
-oracle.install()
 before = len(os.listdir("/proc/self/task"))
 t = threading.Thread(target=leaver, name="leaver")
 t.daemon = True

@@ -11,7 +11,6 @@ def nap():
     time.sleep(0.001)
 
 
-oracle.install()
 oracle.ready()
 while True:
     threads = [threading.Thread(target=nap) for _ in range(4)]
