@@ -101,6 +101,7 @@ struct pidset {
 
 /* Add pid to s: false when it was there already. */
 bool pidset_add(struct pidset *s, pid_t pid);
+bool pidset_has(const struct pidset *s, pid_t pid);
 
 /*
  * The command line, arguments joined by spaces, as raw bytes (escape before

@@ -86,6 +86,20 @@ struct thread {
 	bool changed;		/* different from the previous snapshot */
 };
 
+/* Watch with --subprocesses: how a descendant joined or left the watch. */
+enum family_change {
+	FAMILY_STARTED,		/* read for the first time, after the first snapshot */
+	FAMILY_ENDED,		/* exited, or its interpreter shut down, or it ran exec */
+	FAMILY_UNREADABLE,	/* could no longer be read: left out from then on */
+};
+
+struct family_event {
+	enum family_change change;
+	pid_t pid;
+	pid_t ppid;		/* FAMILY_STARTED: its parent when it was found; else 0 */
+	const char *cmdline;	/* raw (escape it), or NULL */
+};
+
 struct snapshot {
 	pid_t pid;
 	bool native;		/* native frames were asked for */
@@ -104,6 +118,10 @@ struct snapshot {
 	/* Watch: the snapshot's number (from 1; 0 outside a watch), and how many
 	 * intervals were skipped before it because a read overran. */
 	unsigned long seq, skipped;
+	/* Watch, on the named process's snapshot: the descendants that joined
+	 * or left the watch since the snapshot before. */
+	const struct family_event *events;
+	size_t nevents;
 	struct snapshot_chunk *arena;
 };
 

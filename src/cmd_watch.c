@@ -1,6 +1,7 @@
 /*
  * pystack watch: a snapshot of one process (and, with --subprocesses, of
- * the Python processes descended from it) every interval, on absolute
+ * the Python processes descended from it, each one that starts or ends
+ * announced on the named process's snapshot) every interval, on absolute
  * deadlines, until a count or a duration is reached, a signal or the q key
  * arrives, or the process ends.  Each thread's stack is compared with the
  * last one (track.h); snapshots are shown live on a terminal (screen.h) or
@@ -77,6 +78,7 @@ enum ending {
 /* One process watched: the one named, or one descended from it. */
 struct watched {
 	pid_t pid;
+	pid_t ppid;			/* a descendant's parent when it was found */
 	struct session *session;
 	struct tracker *tracker;
 	struct snapshot *last;		/* its latest snapshot, or NULL */
@@ -90,8 +92,12 @@ struct watch {
 	struct screen *screen;
 	struct watched *procs;		/* procs[0] is the process named */
 	size_t nprocs, capprocs;
-	struct pidset tried;		/* processes tried already */
+	struct pidset passed;		/* descendants passed over, while they live */
 	uint64_t family_ns;		/* when the descendants were last looked for */
+	struct family_event *events;	/* this tick's, for the named process's snapshot */
+	size_t nevents, capevents;
+	unsigned long family_read;	/* descendants read at least once */
+	unsigned long family_started, family_ended;
 	struct folded *folded;		/* with --format=collapsed or --flamegraph */
 	uint64_t start_ns;		/* the first snapshot, CLOCK_MONOTONIC */
 	unsigned long taken, skipped, partial;
@@ -206,6 +212,25 @@ static size_t count_lines(const char *s)
 	for (; *s; s++)
 		n += *s == '\n';
 	return n;
+}
+
+/* The descendants watched now: those read at least once. */
+static size_t family_now(const struct watch *w)
+{
+	size_t n = 0;
+
+	for (size_t i = 1; i < w->nprocs; i++)
+		n += w->procs[i].last != NULL;
+	return n;
+}
+
+/* With --subprocesses, " and 13 subprocesses": how many were read over the watch. */
+static void family_words(const struct watch *w, char *buf, size_t n)
+{
+	*buf = '\0';
+	if (w->a->common.subprocesses)
+		snprintf(buf, n, " and %lu subprocess%s", w->family_read,
+			 w->family_read == 1 ? "" : "es");
 }
 
 /* The latest snapshot of every process watched, one after the other. */
@@ -340,15 +365,18 @@ static void draw(struct watch *w)
 	char *body;
 
 	const struct snapshot *last = w->nprocs ? w->procs[0].last : NULL;
-	char others[64] = "";
+	char others[128] = "";
+	size_t now = family_now(w);
 
 	if (!w->screen || !last)
 		return;
 	screen_size(w->screen, &rows, &cols);
 	format_duration(every, sizeof(every), w->a->interval_ns);
-	if (w->nprocs > 1)
-		snprintf(others, sizeof(others), " and %zu subprocess%s", w->nprocs - 1,
-			 w->nprocs == 2 ? "" : "es");
+	if (now || w->family_read)
+		snprintf(others, sizeof(others), " and %zu subprocess%s", now, now == 1 ? "" : "es");
+	if (w->family_started || w->family_ended)
+		snprintf(others + strlen(others), sizeof(others) - strlen(others),
+			 " (%lu started, %lu ended)", w->family_started, w->family_ended);
 	snprintf(status, sizeof(status),
 		 " pystack watch %d%s, every %s: snapshot %lu, %.1fs, stopped %llu us%s   q: quit",
 		 (int)w->a->pid, others, every, w->taken,
@@ -380,7 +408,7 @@ static void print_header(const struct watch *w, const struct snapshot *s, uint64
 /*
  * Show snapshot s (the first of its tick when first), taken at at_ns;
  * false when standard output is gone.  The live view is drawn once the
- * tick's snapshots are all in.
+ * tick's snapshots are all shown.
  */
 static bool show(struct watch *w, const struct snapshot *s, uint64_t at_ns, bool first)
 {
@@ -469,7 +497,7 @@ static int flamegraph_prepare(struct watch *w)
 
 static int flamegraph_finish(struct watch *w)
 {
-	char *title, every[32];
+	char *title, every[32], family[64];
 	const struct folded_entry *v;
 	size_t n;
 	FILE *f;
@@ -483,8 +511,9 @@ static int flamegraph_finish(struct watch *w)
 		close(w->fg_fd);
 	} else {
 		format_duration(every, sizeof(every), w->a->interval_ns);
-		title = xasprintf("pystack watch %d: %lu snapshot%s, every %s", (int)w->a->pid,
-				  w->taken, w->taken == 1 ? "" : "s", every);
+		family_words(w, family, sizeof(family));
+		title = xasprintf("pystack watch %d%s: %lu snapshot%s, every %s", (int)w->a->pid,
+				  family, w->taken, w->taken == 1 ? "" : "s", every);
 		v = folded_entries(w->folded, &n);
 		err = flamegraph_write(f, v, n, title);
 		free(title);
@@ -503,11 +532,11 @@ static int flamegraph_finish(struct watch *w)
 	return err;
 }
 
-static void watched_add(struct watch *w, pid_t pid, struct session *session)
+static void watched_add(struct watch *w, pid_t pid, pid_t ppid, struct session *session)
 {
 	xgrow(&w->procs, &w->capprocs, w->nprocs + 1, sizeof(*w->procs));
 	w->procs[w->nprocs++] = (struct watched){
-		.pid = pid, .session = session, .tracker = tracker_new(),
+		.pid = pid, .ppid = ppid, .session = session, .tracker = tracker_new(),
 	};
 }
 
@@ -522,16 +551,26 @@ static void watched_drop(struct watch *w, size_t i)
 	w->nprocs--;
 }
 
+static bool watching(const struct watch *w, pid_t pid)
+{
+	for (size_t i = 0; i < w->nprocs; i++)
+		if (w->procs[i].pid == pid)
+			return true;
+	return false;
+}
+
 /*
  * With --subprocesses, at most once a FAMILY_NS: watch the Python
  * processes that are new among the descendants.  One that is no Python
- * process (or is gone, or not yet or no longer running Python) is passed
- * over, and not tried again; one that cannot be read is reported and
- * counts against the exit status.
+ * process (or is gone, or a zombie) is passed over, and not tried again
+ * while it lives; one whose interpreter is not running yet is tried again
+ * the next time; one that cannot be read is reported and counts against
+ * the exit status.
  */
 static void find_family(struct watch *w)
 {
 	uint64_t now = monotonic_ns();
+	struct pidset passed = { 0 };	/* those of w->passed still there */
 	pid_t *pids = NULL;
 	size_t cap = 0;
 	long n;
@@ -540,19 +579,34 @@ static void find_family(struct watch *w)
 		return;
 	w->family_ns = now;
 	n = proc_descendants(w->a->pid, MAX_WATCHED, &pids, &cap);
-	for (long i = 0; i < n && i < MAX_WATCHED && w->nprocs < MAX_WATCHED; i++) {
+	for (long i = 0; i < n && i < MAX_WATCHED; i++) {
 		struct session *session;
+		struct proc_info info;
 		char detail[1024];
 		int err;
 
-		if (pids[i] == getpid() || !pidset_add(&w->tried, pids[i]))
+		if (pids[i] == getpid() || watching(w, pids[i]))
+			continue;
+		if (pidset_has(&w->passed, pids[i])) {
+			pidset_add(&passed, pids[i]);
+			continue;
+		}
+		if (w->nprocs >= MAX_WATCHED)
 			continue;
 		err = session_open(pids[i], &session, detail, sizeof(detail));
 		if (!err) {
-			watched_add(w, pids[i], session);
+			watched_add(w, pids[i], proc_info_read(pids[i], &info) ? 0 : info.ppid, session);
 			debug_msg("watching process %d, descended from %d", (int)pids[i], (int)w->a->pid);
-		} else if (err == -ESRCH || err == -PS_E_GONE || err == -PS_E_ZOMBIE ||
-			   err == -PS_E_KTHREAD || err == -PS_E_NOT_PYTHON || err == -PS_E_NO_INTERP) {
+			continue;
+		}
+		if (err == -PS_E_NO_INTERP) {
+			debug_msg("process %d, descended from %d, is tried again later: %s",
+				  (int)pids[i], (int)w->a->pid, detail);
+			continue;
+		}
+		pidset_add(&passed, pids[i]);
+		if (err == -ESRCH || err == -PS_E_GONE || err == -PS_E_ZOMBIE ||
+		    err == -PS_E_KTHREAD || err == -PS_E_NOT_PYTHON) {
 			debug_msg("passing over process %d, descended from %d: %s", (int)pids[i],
 				  (int)w->a->pid, detail);
 		} else {
@@ -560,23 +614,45 @@ static void find_family(struct watch *w)
 			w->lost++;
 		}
 	}
+	if (n >= 0) {
+		free(w->passed.v);
+		w->passed = passed;
+	} else {
+		free(passed.v);
+	}
 	free(pids);
 }
 
-/* Take one snapshot of process i and show it; the ending, or END_NONE to go on. */
+/* Say, on this tick's snapshot of the named process, that descendant p joined or left the watch. */
+static void family_event(struct watch *w, enum family_change change, const struct watched *p)
+{
+	struct snapshot *named = w->procs[0].last;
+
+	xgrow(&w->events, &w->capevents, w->nevents + 1, sizeof(*w->events));
+	w->events[w->nevents++] = (struct family_event){
+		.change = change,
+		.pid = p->pid,
+		.ppid = change == FAMILY_STARTED ? p->ppid : 0,
+		.cmdline = snapshot_strdup(named, p->last->cmdline),
+	};
+}
+
+/* Take one snapshot of process i; the ending, or END_NONE to go on. */
 static enum ending take_one(struct watch *w, size_t i, unsigned long skipped, uint64_t at)
 {
 	struct watched *p = &w->procs[i];
 	struct snapshot *snap;
 	char detail[1024];
+	bool first;
 	int err;
 
 	err = session_snapshot(p->session, &w->so, &snap, detail, sizeof(detail));
 	if (err == -PS_E_GONE || err == -ESRCH)
 		return END_EXITED;
-	if (err == -PS_E_NO_INTERP && i > 0) {
+	if ((err == -PS_E_NO_INTERP || err == -PS_E_NOT_PYTHON) && i > 0) {
+		/* A subprocess finalised its interpreter (it is ending), or ran exec. */
 		debug_msg("%s", detail);
-		return END_EXITED;	/* a subprocess finalised its interpreter: it is ending */
+		return END_EXITED;
 	}
 	if (err) {
 		error_msg("%s", detail);
@@ -591,26 +667,52 @@ static enum ending take_one(struct watch *w, size_t i, unsigned long skipped, ui
 	tracker_update(p->tracker, snap, at);
 	if (w->folded)
 		folded_add_snapshot(w->folded, snap);
+	first = i > 0 && !p->last;
 	snapshot_free(p->last);
 	p->last = snap;
-	if (show(w, snap, at, i == 0))
-		return END_NONE;
-	/* A reader that has seen enough (head) is no failure. */
-	if (errno != EPIPE) {
-		error_msg("writing the output failed: %s", strerror(errno));
-		w->write_failed = true;
+	if (first) {
+		w->family_read++;
+		if (w->taken > 1) {
+			w->family_started++;
+			family_event(w, FAMILY_STARTED, p);
+		}
 	}
-	return END_OUTPUT;
+	return END_NONE;
 }
 
 /*
- * One tick: a snapshot of every process watched, the one named first.  Its
- * end ends the watch; a descendant that exits is dropped, one that becomes
- * unreadable is dropped and counts against the exit status.
+ * Descendant i ended (END_EXITED) or became unreadable (then it is not
+ * tried again while it lives): it leaves the watch, and the named
+ * process's snapshot says so if it was ever shown.  One that ended may be
+ * found again, running another program.
+ */
+static void family_leave(struct watch *w, size_t i, enum ending e)
+{
+	const struct watched *p = &w->procs[i];
+
+	if (e == END_UNREADABLE) {
+		w->lost++;
+		pidset_add(&w->passed, p->pid);
+	} else {
+		debug_msg("process %d ended", (int)p->pid);
+	}
+	if (p->last) {
+		w->family_ended += e != END_UNREADABLE;
+		family_event(w, e == END_UNREADABLE ? FAMILY_UNREADABLE : FAMILY_ENDED, p);
+	}
+	watched_drop(w, i);
+}
+
+/*
+ * One tick: a snapshot of every process watched, the one named first, then
+ * all of them shown.  Its end ends the watch; a descendant that ends or
+ * becomes unreadable is dropped (the latter counting against the exit
+ * status).
  */
 static enum ending take(struct watch *w, unsigned long skipped)
 {
 	uint64_t at = monotonic_ns();
+	struct snapshot *named;
 	enum ending e;
 
 	if (!w->taken)
@@ -618,22 +720,35 @@ static enum ending take(struct watch *w, unsigned long skipped)
 	find_family(w);
 	w->taken++;
 	w->skipped += skipped;
+	w->nevents = 0;
 	for (size_t i = 0; i < w->nprocs;) {
 		e = take_one(w, i, skipped, at);
 		if (e == END_NONE) {
 			i++;
-			continue;
-		}
-		if (i == 0 || e == END_OUTPUT) {
-			if (i == 0 && e != END_OUTPUT)
-				w->taken--;	/* nothing of this tick was shown */
+		} else if (i == 0) {
+			w->taken--;	/* nothing of this tick was shown */
 			return e;
+		} else {
+			family_leave(w, i, e);
 		}
-		if (e == END_UNREADABLE)
-			w->lost++;
-		else
-			debug_msg("process %d exited", (int)w->procs[i].pid);
-		watched_drop(w, i);
+	}
+	named = w->procs[0].last;
+	if (w->nevents) {
+		struct family_event *v = snapshot_alloc(named, w->nevents * sizeof(*v));
+
+		memcpy(v, w->events, w->nevents * sizeof(*v));
+		named->events = v;
+		named->nevents = w->nevents;
+	}
+	for (size_t i = 0; i < w->nprocs; i++) {
+		if (show(w, w->procs[i].last, at, i == 0))
+			continue;
+		/* A reader that has seen enough (head) is no failure. */
+		if (errno != EPIPE) {
+			error_msg("writing the output failed: %s", strerror(errno));
+			w->write_failed = true;
+		}
+		return END_OUTPUT;
 	}
 	if (w->out == OUT_LIVE)
 		draw(w);
@@ -688,9 +803,7 @@ static void summary(const struct watch *w, enum ending e)
 
 		unchanged += tracker_unchanged_throughout(w->procs[i].tracker, tids + have, 4 - have);
 	}
-	if (w->a->common.subprocesses)
-		snprintf(family, sizeof(family), " and %zu subprocess%s", w->nprocs ? w->nprocs - 1 : 0,
-			 w->nprocs == 2 ? "" : "es");
+	family_words(w, family, sizeof(family));
 	switch (e) {
 	case END_SIGNAL:
 		snprintf(how, sizeof(how), "stopped by SIG%s", sigabbrev_np(stop_signal));
@@ -713,6 +826,10 @@ static void summary(const struct watch *w, enum ending e)
 				"%s: %lu snapshot%s of process %d%s over %.1fs (every %s", how, w->taken,
 				w->taken == 1 ? "" : "s", (int)w->a->pid, family,
 				(double)(monotonic_ns() - w->start_ns) / 1e9, every);
+	if (w->family_started || w->family_ended)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+					"; subprocesses: %lu started, %lu ended, %zu at the end",
+					w->family_started, w->family_ended, family_now(w));
 	if (w->skipped)
 		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "; %lu skipped: reads overran",
 					w->skipped);
@@ -832,13 +949,11 @@ int cmd_watch(int argc, char **argv)
 		error_msg("%s", detail);
 		return EXIT_NOTHING;
 	}
-	watched_add(&w, session_pid(session), session);
-	pidset_add(&w.tried, session_pid(session));
+	watched_add(&w, session_pid(session), 0, session);
 	if (a.flamegraph && flamegraph_prepare(&w)) {
 		free(w.fg_tmp);
 		watched_drop(&w, 0);
 		free(w.procs);
-		free(w.tried.v);
 		return EXIT_NOTHING;
 	}
 	if (w.out == OUT_COLLAPSED || a.flamegraph)
@@ -888,7 +1003,8 @@ int cmd_watch(int argc, char **argv)
 	while (w.nprocs)
 		watched_drop(&w, w.nprocs - 1);
 	free(w.procs);
-	free(w.tried.v);
+	free(w.passed.v);
+	free(w.events);
 	folded_free(w.folded);
 	return status;
 }

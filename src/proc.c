@@ -588,7 +588,8 @@ int maps_file_at(const struct maps *m, uint64_t addr)
 	return mp ? mp->file : -1;
 }
 
-bool pidset_add(struct pidset *s, pid_t pid)
+/* Where pid is in s, or would go. */
+static size_t pidset_find(const struct pidset *s, pid_t pid)
 {
 	size_t lo = 0, hi = s->n;
 
@@ -600,6 +601,20 @@ bool pidset_add(struct pidset *s, pid_t pid)
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+bool pidset_has(const struct pidset *s, pid_t pid)
+{
+	size_t i = pidset_find(s, pid);
+
+	return i < s->n && s->v[i] == pid;
+}
+
+bool pidset_add(struct pidset *s, pid_t pid)
+{
+	size_t lo = pidset_find(s, pid);
+
 	if (lo < s->n && s->v[lo] == pid)
 		return false;
 	xgrow(&s->v, &s->cap, s->n + 1, sizeof(*s->v));

@@ -129,6 +129,29 @@ static void thread(FILE *f, const struct thread *t, bool gil_waits_known)
 	fputc('}', f);
 }
 
+/* "events": the descendants that joined or left a watch since the snapshot before. */
+static void family_events(FILE *f, const struct snapshot *s)
+{
+	static const char *const change[] = {
+		[FAMILY_STARTED] = "started",
+		[FAMILY_ENDED] = "ended",
+		[FAMILY_UNREADABLE] = "unreadable",
+	};
+
+	fputs(", \"events\": [", f);
+	for (size_t i = 0; i < s->nevents; i++) {
+		const struct family_event *e = &s->events[i];
+
+		fprintf(f, "%s{\"event\": \"%s\", \"pid\": %d, ", i ? ", " : "", change[e->change],
+			(int)e->pid);
+		if (e->change == FAMILY_STARTED)
+			fprintf(f, "\"ppid\": %d, ", (int)e->ppid);
+		str(f, "cmdline", e->cmdline);
+		fputc('}', f);
+	}
+	fputc(']', f);
+}
+
 static void json_snapshot(const struct snapshot *s, const struct render_opts *o)
 {
 	FILE *f = o->out;
@@ -151,6 +174,8 @@ static void json_snapshot(const struct snapshot *s, const struct render_opts *o)
 		s->partial ? "true" : "false");
 	if (s->seq)
 		fprintf(f, ", \"snapshot\": %lu, \"skipped\": %lu", s->seq, s->skipped);
+	if (s->nevents)
+		family_events(f, s);
 	fputs(", \"threads\": [", f);
 	for (size_t i = 0; i < s->nthreads; i++) {
 		if (i)

@@ -273,10 +273,33 @@ static void print_frames(const struct frame *v, size_t n, const struct render_op
 	free(keep);
 }
 
+/*
+ * A watch's word on each descendant that joined or left it since the
+ * snapshot before: "process 1234 (python3 worker.py) started, a child of 4242".
+ */
+static void print_family_events(const struct snapshot *s, FILE *f)
+{
+	for (size_t i = 0; i < s->nevents; i++) {
+		const struct family_event *e = &s->events[i];
+
+		fprintf(f, "process %d (", (int)e->pid);
+		escape_text(f, e->cmdline ? e->cmdline : "?");
+		if (e->change == FAMILY_STARTED)
+			fprintf(f, ") started, a child of %d\n", (int)e->ppid);
+		else if (e->change == FAMILY_ENDED)
+			fputs(") ended\n", f);
+		else
+			fputs(") could not be read: no longer watched\n", f);
+	}
+	if (s->nevents)
+		fputc('\n', f);
+}
+
 static void text_snapshot(const struct snapshot *s, const struct render_opts *o)
 {
 	FILE *f = o->out;
 
+	print_family_events(s, f);
 	paint(o, BOLD);
 	fprintf(f, "Process %d: ", (int)s->pid);
 	paint(o, RESET);

@@ -7,8 +7,11 @@ moment (also in the middle of a read) with the target running and
 untraced; a target that exits ends the watch with its snapshots intact;
 folded stacks and the SVG flame graph hold every snapshot's stacks; a
 library loaded while watched is seen by --native; on a terminal the view
-is redrawn in place and the terminal given back as it was.
+is redrawn in place and the terminal given back as it was; with
+--subprocesses, each descendant that starts or ends while watched is
+announced in the stream, and the summary counts every one read.
 """
+import datetime
 import fcntl
 import json
 import os
@@ -25,6 +28,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+import pythons
 from harness import PYSTACK, Target, run_pystack
 
 
@@ -501,3 +505,171 @@ def test_subprocesses_that_come_and_go_while_watched(newest_python):
         assert len(pids) >= 2
         assert not [line for line in r.stderr.splitlines() if not line.startswith("pystack: done:")]
         t.finish()
+
+
+def newest_and_oldest():
+    found = [p for p in pythons.discover() if not p.free_threaded]
+    if not found:
+        return [pytest.param(None, marks=pytest.mark.skip(reason="no Python interpreter found"))]
+    return [pytest.param(p, id=p.label) for p in {id(p): p for p in (found[-1], found[0])}.values()]
+
+
+def worker_log(t):
+    """What family.py replace did: {pid: time} of its workers' READY, and of their killing."""
+    ready, killing = {}, {}
+    with open(os.path.join(t.tmp.name, "workers.log")) as f:
+        for line in f:
+            when, what, pid = line.split()
+            (ready if what == "ready" else killing)[int(pid)] = float(when)
+    return ready, killing
+
+
+def epoch(iso):
+    when = datetime.datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ")
+    return when.replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
+def check_family_events(ticks, root, ready, killing):
+    """ticks: per snapshot, in order, (pids read, [(event, pid, ppid, cmdline)]).
+
+    The events of each tick are exactly the difference from the tick
+    before, and agree with what the target says it did.  Returns the PIDs
+    announced started, and ended.
+    """
+    started, ended = [], []
+    for n, (pids, events) in enumerate(ticks):
+        assert pids[0] == root, (n, pids)
+        before = set(ticks[n - 1][0]) if n else set(pids)
+        now = set(pids)
+        came = [pid for event, pid, _, _ in events if event == "started"]
+        went = [pid for event, pid, _, _ in events if event == "ended"]
+        assert len(came) + len(went) == len(events), events
+        assert sorted(came) == sorted(now - before), (n + 1, events, before, now)
+        assert sorted(went) == sorted(before - now), (n + 1, events, before, now)
+        for event, pid, ppid, cmdline in events:
+            assert cmdline.endswith("family.py leaf"), cmdline
+            assert ppid == (root if event == "started" else None)
+            assert pid in (ready if event == "started" else killing), (event, pid)
+        started += came
+        ended += went
+    assert len(set(started)) == len(started) and len(set(ended)) == len(ended)
+    return started, ended
+
+
+def check_family_summary(stderr, root, ticks, started, ended):
+    seen = {pid for pids, _ in ticks for pid in pids} - {root}
+    at_end = len(ticks[-1][0]) - 1
+    assert len(seen) == len(ticks[0][0]) - 1 + len(started) == at_end + len(ended)
+    lines = stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("pystack: done: "), stderr
+    assert " of process %d and %d subprocesses over " % (root, len(seen)) in stderr, stderr
+    assert "; subprocesses: %d started, %d ended, %d at the end)" % (
+        len(started), len(ended), at_end) in stderr, stderr
+
+
+@pytest.mark.parametrize("py", newest_and_oldest())
+def test_subprocesses_replaced_while_watched_are_announced(py, tmp_path):
+    svg = str(tmp_path / "fg.svg")
+    with Target(py, "family.py", "replace", "workers.log") as t:
+        r = watch("--subprocesses", "--json", "--interval", "100ms", "--duration", "4s",
+                  "--flamegraph", svg, t.pid)
+        ready, killing = worker_log(t)
+        t.finish()
+    assert r.returncode == 0, r.stderr
+    snaps = json_lines(r.stdout)
+    count = snaps[-1]["snapshot"]
+    named = [s for s in snaps if s["pid"] == t.pid]
+    assert [s["snapshot"] for s in named] == list(range(1, count + 1))
+    ticks = [([s["pid"] for s in snaps if s["snapshot"] == n],
+              [(e["event"], e["pid"], e.get("ppid"), e["cmdline"]) for e in named[n - 1].get("events", [])])
+             for n in range(1, count + 1)]
+    assert not ticks[0][1]
+    started, ended = check_family_events(ticks, t.pid, ready, killing)
+    assert started and ended, ticks
+
+    reads = {}
+    for s in snaps:
+        reads.setdefault(s["pid"], []).append(epoch(s["time"]))
+    assert set(reads) - {t.pid} <= set(ready)
+    for pid in ended:
+        assert reads[pid][-1] < killing[pid] + 0.05     # read while alive, and not after
+    # A worker that lived through a look at the tree (one a second) was found, and its end seen.
+    first, last = reads[t.pid][0], reads[t.pid][-1]
+    for pid, born in ready.items():
+        died = killing.get(pid, float("inf"))
+        if born >= first and min(died, last) - born >= 1.3:
+            assert pid in reads, (pid, born, died, first, last)
+        if pid in reads and died < last - 0.3:
+            assert pid in ended, (pid, died, last)
+    check_family_summary(r.stderr, t.pid, ticks, started, ended)
+    # The flame graph is of them all, and says so.
+    text = open(svg).read()
+    assert "pystack watch %d and %d subprocesses: %d snapshots" % (
+        t.pid, len(reads) - 1, count) in text
+    for pid in reads:
+        assert "(%d)" % pid in text, pid
+
+
+EVENT = re.compile(r"^process (\d+) \((.*)\) (?:(started), a child of (\d+)|(ended))$")
+
+
+def test_subprocesses_replaced_while_watched_in_text(newest_python):
+    with Target(newest_python, "family.py", "replace", "workers.log") as t:
+        r = watch("--subprocesses", "--interval", "100ms", "--duration", "3s", t.pid)
+        ready, killing = worker_log(t)
+        t.finish()
+    assert r.returncode == 0, r.stderr
+    sections = re.split(r"^--- snapshot \d+ at .* ---\n", r.stdout, flags=re.M)
+    assert sections[0] == ""
+    ticks = []
+    for text in sections[1:]:
+        lines = text.splitlines()
+        events = []
+        while lines and lines[0].startswith("process "):
+            m = EVENT.match(lines.pop(0))
+            assert m, text[:500]
+            events.append((m.group(3) or m.group(5), int(m.group(1)),
+                           int(m.group(4)) if m.group(4) else None, m.group(2)))
+        assert not events or lines[0] == "", text[:500]
+        ticks.append(([int(pid) for pid in re.findall(r"^Process (\d+): ", text, re.M)], events))
+    assert not ticks[0][1]
+    started, ended = check_family_events(ticks, t.pid, ready, killing)
+    assert started and ended, ticks
+    check_family_summary(r.stderr, t.pid, ticks, started, ended)
+
+
+def test_subprocesses_replaced_while_watched_on_a_terminal(newest_python):
+    with Target(newest_python, "family.py", "replace", "workers.log") as t:
+        term = Terminal("--subprocesses", "--interval", "100ms", t.pid)
+        try:
+            # The status line counts those that came and went; the view says which.
+            term.read_until(rb"and \d subprocess(es)? \([1-9]\d* started, [1-9]\d* ended\), every",
+                            timeout=15)
+            term.press(b"q")
+            assert term.finish() == 0
+            assert re.search(rb"process \d+ \([^\n]*family\.py leaf\) ended", term.out)
+            tail = term.out.split(b"\x1b[?1049l", 1)[1]
+            assert re.search(rb"subprocesses: [1-9]\d* started, [1-9]\d* ended, \d+ at the end",
+                             tail), tail[-400:]
+        finally:
+            term.close()
+        t.finish()
+
+
+@pytest.mark.parametrize("py", newest_and_oldest())
+def test_subprocess_that_runs_exec_ends_and_starts_again(py):
+    with Target(py, "family.py", "reborn") as t:
+        child = json.loads(t.info)["child"]
+        r = watch("--subprocesses", "--json", "--interval", "100ms", "--duration", "3s", t.pid)
+        t.finish()
+    assert r.returncode == 0, r.stderr
+    snaps = json_lines(r.stdout)
+    events = [(s["snapshot"], e["event"], e["pid"], e["cmdline"].rsplit(" ", 1)[1])
+              for s in snaps if s["pid"] == t.pid for e in s.get("events", [])]
+    assert [e[1:] for e in events] == [("ended", child, "execs"), ("started", child, "leaf")], events
+    # Read as the first program up to its end, and as the second from its start.
+    reads = [(s["snapshot"], s["cmdline"].rsplit(" ", 1)[1]) for s in snaps if s["pid"] == child]
+    assert [n for n, role in reads if role == "execs"] == list(range(1, events[0][0]))
+    assert [n for n, role in reads if role == "leaf"] == list(range(events[1][0], snaps[-1]["snapshot"] + 1))
+    assert " of process %d and 2 subprocesses over " % t.pid in r.stderr, r.stderr
+    assert "; subprocesses: 1 started, 1 ended, 1 at the end)" in r.stderr, r.stderr

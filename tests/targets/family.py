@@ -10,6 +10,18 @@
 #                       live a few milliseconds (so they are caught starting,
 #                       running and exiting) and forks of this one that exit
 #                       at once.
+#   family.py replace LOG
+#                       this process keeps WORKERS Python children, and every
+#                       REPLACE_S kills the oldest (SIGKILL, then reaped) and
+#                       starts another, as a pre-fork server's master does;
+#                       LOG gets a line per change, its time.time() first:
+#                       "T ready PID" once a worker is READY, "T killing PID"
+#                       just before the signal.  READY {"workers": [PID...]}
+#                       with the first ones in place.
+#   family.py reborn    this process starts one Python child (READY
+#                       {"child": PID}), which EXEC_AFTER_S after its own
+#                       READY runs exec into a new interpreter running this
+#                       file as a leaf: the same PID, another program.
 # Every Python process of the tree answers SIGUSR1 with its own stacks in its
 # own oracle file (oracles, by PID).  Each child is killed when its parent
 # dies (PR_SET_PDEATHSIG), so the whole tree goes with the process the test
@@ -20,6 +32,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import warnings
 
 import oracle
@@ -99,6 +112,33 @@ def churn():
             os.waitpid(pid, 0)
 
 
+WORKERS = 3
+REPLACE_S = 0.6
+EXEC_AFTER_S = 1.2
+
+
+def replace(log):
+    """Kill the oldest worker and start another, every REPLACE_S, for good."""
+    def note(what, pid):
+        log.write("%.6f %s %d\n" % (time.time(), what, pid))
+        log.flush()
+
+    def start():
+        p, _ = spawn("leaf")
+        note("ready", p.pid)
+        return p
+
+    workers = [start() for _ in range(WORKERS)]
+    oracle.ready(workers=[p.pid for p in workers])
+    while True:
+        time.sleep(REPLACE_S)
+        old = workers.pop(0)
+        note("killing", old.pid)
+        old.kill()
+        old.wait()
+        workers.append(start())
+
+
 role = sys.argv[1] if len(sys.argv) > 1 else "root"
 keep = []
 if role == "leaf":
@@ -117,6 +157,17 @@ elif role == "churn":
     t.daemon = True
     t.start()
     oracle.ready(stable=stable.pid, stable_main=facts["main"])
+    root_waits()
+elif role == "replace":
+    replace(open(sys.argv[2], "w"))
+elif role == "execs":
+    oracle.ready()
+    time.sleep(EXEC_AFTER_S)
+    os.execv(sys.executable, [sys.executable, os.path.abspath(__file__), "leaf"])
+elif role == "reborn":
+    child, facts = spawn("execs")
+    keep.append(child)
+    oracle.ready(child=child.pid)
     root_waits()
 else:
     child, facts = spawn("child")
