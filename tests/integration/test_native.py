@@ -412,3 +412,86 @@ def test_python_only_path_loads_no_native_libraries():
                          capture_output=True, text=True).stdout
     needed = re.findall(r"\(NEEDED\).*\[(.*)\]", out)
     assert needed and not [n for n in needed if "libdw" in n or "unwind" in n], needed
+
+
+# OpenBLAS's hand-written kernels (tests/targets/blas_target.py): code with no unwind tables.
+BLAS_ENV = {"OPENBLAS_NUM_THREADS": "2", "OPENBLAS_CORETYPE": "Haswell"}
+BLAS_DUMPS = 20
+
+
+@pytest.fixture(scope="module")
+def blas_python():
+    """An interpreter with numpy (on Debian the system's: python3-numpy,
+    with libopenblas0-pthread as its BLAS), on a CPU that runs OpenBLAS's
+    Haswell kernels (forced, as they are the ones without unwind tables)."""
+    with open("/proc/cpuinfo") as f:
+        flags = set(next((l for l in f if l.startswith("flags")), "").split())
+    if not {"avx2", "fma"} <= flags:
+        pytest.skip("this CPU cannot run OpenBLAS's Haswell kernels (no AVX2 and FMA)")
+    for p in pythons.discover():
+        if subprocess.run([p.exe, "-c", "import numpy"], capture_output=True).returncode == 0:
+            return p
+    pytest.skip("no interpreter with numpy (on Debian: apt-get install python3-numpy "
+                "libopenblas0-pthread)")
+
+
+def blas_target(python):
+    t = Target(python, "blas_target.py", 1500, env=BLAS_ENV, busy=2)
+    facts = json.loads(t.info)
+    if not facts["blas"]:
+        t.kill()
+        pytest.skip("numpy does not use OpenBLAS here (libopenblas0-pthread as the BLAS)")
+    return t, facts
+
+
+def in_blas(thread):
+    """Whether the thread's innermost native frame is in OpenBLAS (merged or not)."""
+    natives = [f for f in thread.get("native_frames") or thread["frames"] if f["kind"] == "native"]
+    return bool(natives) and module_name(natives[0]).startswith("libopenblas")
+
+
+def test_native_through_code_without_unwind_tables(blas_python):
+    """Each dump of a thread busy in OpenBLAS's kernels finds the kernel's
+    caller (the kernel has no unwind table) and unwinds on through numpy
+    to the interpreter: the Python frames the interpreter reported, merged,
+    with OpenBLAS and numpy inner of them."""
+    t, facts = blas_target(blas_python)
+    with t:
+        snaps = [t.dump_json("--native") for _ in range(BLAS_DUMPS)]
+    busy, found_by = 0, set()
+    for snap in snaps:
+        main = [th for th in snap["threads"] if th["thread_id"] == facts["main"]][0]
+        frames = main["frames"]
+        found_by |= {f["found_by"] for f in frames + main.get("native_frames", []) if "found_by" in f}
+        if not in_blas(main):
+            continue
+        busy += 1
+        assert "native_frames" not in main and main.get("note") is None, (main.get("note"),
+                                                                           describe(frames))
+        py = [f["function"] for f in frames if f["kind"] == "python"]
+        assert py == facts["chain"], describe(frames)
+        inner = frames[:find(frames, "multiply")]
+        numpy_at = [i for i, f in enumerate(inner) if "_multiarray_umath" in module_name(f)]
+        blas_at = [i for i, f in enumerate(inner) if module_name(f).startswith("libopenblas")]
+        assert blas_at and numpy_at and max(blas_at) < min(numpy_at), describe(frames)
+    assert busy >= BLAS_DUMPS // 2, "the target was in OpenBLAS in only %d dumps" % busy
+    # The kernel's caller was found on the stack (or at its frame pointer), and said so.
+    assert found_by and found_by <= {"stack scan", "frame pointer"}, found_by
+
+
+def test_collapsed_keeps_native_frames_on_top_of_python(blas_python):
+    """-f collapsed: the native frames that ran under the innermost Python
+    frame (OpenBLAS's) are on top of the Python frames, not dropped."""
+    t, facts = blas_target(blas_python)
+    with t:
+        outs = [t.pystack("--native", "-f", "collapsed") for _ in range(BLAS_DUMPS)]
+    above = 0
+    for r in outs:
+        assert r.returncode == 0, r.stderr
+        line = [l for l in r.stdout.splitlines() if ";Thread %d " % t.pid in l][0]
+        parts = line.rsplit(" ", 1)[0].split(";")
+        calls = [i for i, p in enumerate(parts) if p.startswith("multiply (")]
+        if calls and any("[libopenblas" in p for p in parts[calls[0] + 1:]):
+            above += 1
+    assert above >= BLAS_DUMPS * 3 // 4, "OpenBLAS above multiply() in %d of %d: %s" % (
+        above, BLAS_DUMPS, outs[-1].stdout)
