@@ -464,11 +464,36 @@ static bool try_caller(struct unwind_ctx *c, struct user_regs_struct *regs, uint
 }
 
 /*
+ * Whether ra, at the frame pointer of the frame with registers regs in
+ * stack, returns into code without a table that keeps a frame pointer in
+ * turn: just after a call, in a mapped file, with the saved frame pointer
+ * further out in the stack (or 0, the chain's end).  On success regs
+ * become the caller's; the unwind recovers its caller in turn.
+ */
+static bool frame_pointer_chain(struct unwind_ctx *c, const struct map *stack,
+				struct user_regs_struct *regs, uint64_t ra)
+{
+	uint64_t saved_fp, target;
+
+	if (maps_file_at(c->u->maps, ra) < 0 || !executable(c->u, ra) ||
+	    !call_before(c, ra, &target) || has_table_entry(c, ra - 1) ||
+	    rmem_read_u64(c->u->mem, regs->rbp, &saved_fp) ||
+	    (saved_fp && (saved_fp <= regs->rbp || saved_fp >= stack->end)))
+		return false;
+	regs->rip = ra;
+	regs->rsp = regs->rbp + 16;
+	regs->rbp = saved_fp;
+	return true;
+}
+
+/*
  * The caller of the frame with registers regs, whose code (at pc) has no
  * table: the first candidate return address on the stack, from the stack
  * pointer up to UNWIND_SCAN_BYTES further, that passes the checks at the
- * top; past that, the frame pointer's.  Returns how it was found, with
- * regs made the caller's, or UNWIND_TABLE (regs untouched) when none was.
+ * top, or at the frame pointer one into more code without a table that
+ * keeps a frame pointer; past the scan, the frame pointer's.  Returns how
+ * it was found, with regs made the caller's, or UNWIND_TABLE (regs
+ * untouched) when none was.
  */
 static enum unwind_how recover_caller(struct unwind_ctx *c, uint64_t pc,
 				      struct user_regs_struct *regs)
@@ -488,6 +513,8 @@ static enum unwind_how recover_caller(struct unwind_ctx *c, uint64_t pc,
 		for (size_t i = 0; i < n / 8; i++) {
 			uint64_t slot = at + 8 * i, fp = regs->rbp;
 
+			if (slot == fp + 8 && frame_pointer_chain(c, stack, regs, words[i]))
+				return UNWIND_FRAME_POINTER;
 			if (!plausible_return(c, words[i], pc))
 				continue;
 			if (try_caller(c, regs, slot, words[i]))

@@ -497,33 +497,46 @@ def test_collapsed_keeps_native_frames_on_top_of_python(blas_python):
         above, BLAS_DUMPS, outs[-1].stdout)
 
 
+# Libraries built from tests/targets/no_unwind_tables.c without unwind tables:
+# name -> (compiler flags, the native frames from the innermost one built
+# without tables outwards, each as (function or None, how it was found)).
+NO_TABLES = {
+    "keeps_frame_pointer": (["-fno-omit-frame-pointer", "-DNAME=keeps_frame_pointer"],
+                            [("keeps_frame_pointer", None), (None, "frame pointer")]),
+    "omits_frame_pointer": (["-fomit-frame-pointer", "-DNAME=omits_frame_pointer"],
+                            [("omits_frame_pointer", None), (None, "stack scan")]),
+    "calls_keeping_frame_pointers": (
+        ["-fno-omit-frame-pointer", "-DNAME=blocks_under_caller",
+         "-DCALLER=calls_keeping_frame_pointers"],
+        [("blocks_under_caller", None), ("calls_keeping_frame_pointers", "frame pointer"),
+         (None, "frame pointer")]),
+}
+
+
 @pytest.fixture(scope="module")
 def no_tables_dir(tmp_path_factory):
-    """tests/targets/no_unwind_tables.c built twice without unwind tables:
-    keeping a frame pointer and not."""
     cc = shutil.which("gcc") or shutil.which("cc")
     if not cc:
         pytest.skip("no C compiler (gcc) to build the test library")
     out = str(tmp_path_factory.mktemp("no-tables"))
-    for name, fp in (("keeps_frame_pointer", "-fno-omit-frame-pointer"),
-                     ("omits_frame_pointer", "-fomit-frame-pointer")):
+    for name, (flags, _) in NO_TABLES.items():
         so = os.path.join(out, name + ".so")
         subprocess.run([cc, "-shared", "-fPIC", "-O1", "-fno-asynchronous-unwind-tables",
-                        "-fno-unwind-tables", fp, "-DNAME=" + name, "-o", so,
-                        os.path.join(TARGETS, "no_unwind_tables.c")], check=True)
+                        "-fno-unwind-tables", "-o", so, os.path.join(TARGETS, "no_unwind_tables.c")]
+                       + flags, check=True)
         frames = subprocess.run(["readelf", "--debug-dump=frames", so], capture_output=True,
                                 text=True).stdout
         assert "FDE" not in frames, frames
     return out
 
 
-@pytest.mark.parametrize("name,found_by", [("keeps_frame_pointer", "frame pointer"),
-                                           ("omits_frame_pointer", "stack scan")])
-def test_native_through_c_without_unwind_tables(python, no_tables_dir, name, found_by):
-    """A C function without unwind tables, called through ctypes and blocked
-    in libc: its caller is found at its frame pointer or by the stack scan,
-    said so, and the unwind goes on through ctypes to the Python frame that
-    called it, merged, every Python frame the interpreter reported kept."""
+@pytest.mark.parametrize("name", sorted(NO_TABLES))
+def test_native_through_c_without_unwind_tables(python, no_tables_dir, name):
+    """C functions without unwind tables, called through ctypes and blocked
+    in libc: the caller of each is found at its frame pointer (through a
+    chain of them) or by the stack scan, said so, and the unwind goes on
+    through ctypes to the Python frame that called it, merged, every Python
+    frame the interpreter reported kept."""
     with Target(python, "no_unwind_tables.py", no_tables_dir) as t:
         facts = json.loads(t.info)
         plain, native = t.dump_json(), t.dump_json("--native")
@@ -534,10 +547,13 @@ def test_native_through_c_without_unwind_tables(python, no_tables_dir, name, fou
     frames = thread["frames"]
     assert "native_frames" not in thread and thread.get("note") is None, thread.get("note")
     assert [f for f in frames if f["kind"] == "python"] == frames_of(plain, ident)
-    c_at = find(frames, name, "native")
-    caller = frames[c_at + 1]
-    assert caller["kind"] == "native" and caller["found_by"] == found_by, caller
-    assert [f for f in frames[c_at + 1:find(frames, "call")] if "_ctypes" in module_name(f)], \
-        describe(frames)
-    assert not [f for f in frames if "found_by" in f and f is not caller], describe(frames)
-    assert re.search(r"^  Native .*\(from %s\)$" % found_by, text, re.M), text
+    chain = NO_TABLES[name][1]
+    at = find(frames, chain[0][0], "native")
+    for k, (function, found_by) in enumerate(chain):
+        f = frames[at + k]
+        assert f["kind"] == "native" and f.get("found_by") == found_by, describe(frames)
+        assert function is None or f["function"] == function, describe(frames)
+    assert [f for f in frames[at + len(chain):find(frames, "call")]
+            if "_ctypes" in module_name(f)], describe(frames)
+    assert len([f for f in frames if "found_by" in f]) == len([c for c in chain if c[1]])
+    assert re.search(r"^  Native .*\(from %s\)$" % chain[-1][1], text, re.M), text

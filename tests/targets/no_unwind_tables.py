@@ -1,6 +1,7 @@
-# Two threads blocked in libc under C functions that have no unwind tables
+# Threads blocked in libc under C functions that have no unwind tables
 # (tests/targets/no_unwind_tables.c, built by the test into LIBDIR), called
-# through ctypes: one keeps a frame pointer, the other does not.
+# through ctypes: one keeps a frame pointer, one does not, and one keeps it
+# and is called by another such function.
 #   no_unwind_tables.py LIBDIR
 # READY carries each thread's ident by the C function it calls.
 import ctypes
@@ -20,7 +21,7 @@ def call(name):
     getattr(ctypes.CDLL(os.path.join(libdir, name + ".so")), name)()
 
 
-names = ["keeps_frame_pointer", "omits_frame_pointer"]
+names = ["keeps_frame_pointer", "omits_frame_pointer", "calls_keeping_frame_pointers"]
 for name in names:
     t = threading.Thread(target=call, args=(name,))
     t.daemon = True
