@@ -43,6 +43,9 @@ struct frame {
 	uint64_t address;	/* the instruction pointer; Python: the instruction's byte offset in its code */
 	uint64_t offset;	/* from the symbol */
 	bool inlined;
+	/* How its address was found when the code it called has no unwind
+	 * table ("frame pointer", "stack scan"); NULL when by the tables. */
+	const char *found_by;
 };
 
 enum thread_status {
@@ -80,6 +83,7 @@ struct thread {
 	/* With native frames: a native stack that could not be merged, and why. */
 	struct frame *native;	/* innermost first */
 	size_t nnative;
+	size_t native_leaf;	/* how many of native ran inner of every Python frame */
 	const char *note;
 	/* Set by watch: how long the stack has stayed the same (-1: not watched). */
 	double unchanged_s;

@@ -1,6 +1,8 @@
 /*
  * Folded stacks and their aggregation (see folded.h), and the "collapsed"
- * renderer that writes one snapshot in that format.
+ * renderer that writes one snapshot in that format.  A thread whose native
+ * frames could not be merged keeps the innermost of them, those that ran
+ * inner of every Python frame, on top of its Python frames.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -42,6 +44,25 @@ static const char *base(const char *path)
 	return b ? b + 1 : path;
 }
 
+static void frame_component(FILE *f, char **buf, const struct frame *fr)
+{
+	fputc(';', f);
+	if (fr->kind == FRAME_PYTHON) {
+		component(f, buf, fr->qualname ? fr->qualname : fr->function ? fr->function : "???");
+		fputs(" (", f);
+		component(f, buf, fr->file ? fr->file : "???");
+		fprintf(f, ":%d)", fr->line);
+	} else {
+		if (fr->function)
+			component(f, buf, fr->function);
+		else
+			fprintf(f, "0x%llx", (unsigned long long)fr->address);
+		fputs(" [", f);
+		component(f, buf, fr->module ? base(fr->module) : "???");
+		fputc(']', f);
+	}
+}
+
 char *folded_stack(const struct snapshot *s, const struct thread *t)
 {
 	const char *cmd = s->cmdline ? s->cmdline : s->executable ? s->executable : "?";
@@ -57,25 +78,11 @@ char *folded_stack(const struct snapshot *s, const struct thread *t)
 		fputc(' ', f);
 		component(f, &buf, t->name);
 	}
-	for (size_t i = t->nframes; i-- > 0;) {
-		const struct frame *fr = &t->frames[i];
-
-		fputc(';', f);
-		if (fr->kind == FRAME_PYTHON) {
-			component(f, &buf, fr->qualname ? fr->qualname : fr->function ? fr->function : "???");
-			fputs(" (", f);
-			component(f, &buf, fr->file ? fr->file : "???");
-			fprintf(f, ":%d)", fr->line);
-		} else {
-			if (fr->function)
-				component(f, &buf, fr->function);
-			else
-				fprintf(f, "0x%llx", (unsigned long long)fr->address);
-			fputs(" [", f);
-			component(f, &buf, fr->module ? base(fr->module) : "???");
-			fputc(']', f);
-		}
-	}
+	for (size_t i = t->nframes; i-- > 0;)
+		frame_component(f, &buf, &t->frames[i]);
+	/* A native stack that could not be merged: its leaf still ran on top of the Python frames. */
+	for (size_t i = t->native_leaf; i-- > 0;)
+		frame_component(f, &buf, &t->native[i]);
 	xclose_memstream(f);
 	return buf;
 }

@@ -39,8 +39,8 @@ long merge_stacks(size_t npy, const bool *entry, bool grouped, const struct merg
 	for (size_t j = 0; j < nnative; j++)
 		calls += begins_call(native, j);
 	if (calls > groups || (calls < groups && !open_end)) {
-		snprintf(why, nwhy, "%zu eval-loop call%s in the native stack for %zu Python "
-			 "call%s", calls, calls == 1 ? "" : "s", groups, groups == 1 ? "" : "s");
+		snprintf(why, nwhy, "the native stack enters Python %zu time%s, the Python stack "
+			 "%zu time%s", calls, calls == 1 ? "" : "s", groups, groups == 1 ? "" : "s");
 		return -1;
 	}
 	for (size_t j = 0; j < nnative; j++) {

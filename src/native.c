@@ -17,7 +17,9 @@
  * pointer either, so libunwind's guess past it (the frame-pointer chain)
  * goes astray.  Such frames are kept as bare addresses, and when the
  * stacks then fail to fit, the native stack is cut after them and merged
- * as far as it goes, the outer Python frames following it.
+ * as far as it goes, the outer Python frames following it.  A stack whose
+ * unwind ended in a file's code without unwind tables (no caller found
+ * for it, see unwind.h) is merged as far as it goes in the same way.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -52,7 +54,7 @@ struct raw_stack {
 	char state;
 	struct native_ip *ips;
 	size_t n;
-	bool cut;
+	struct unwind_end end;
 	int err;
 };
 
@@ -178,7 +180,7 @@ void native_unwind(struct native *n, struct target *t)
 		memset(r, 0, sizeof(*r));
 		r->tid = th->tid;
 		r->state = th->state;
-		got = unwinder_unwind(n->unw, th->tid, n->scratch, UNWIND_MAX_FRAMES, &r->cut);
+		got = unwinder_unwind(n->unw, th->tid, n->scratch, UNWIND_MAX_FRAMES, &r->end);
 		if (got < 0) {
 			r->err = (int)got;
 			continue;
@@ -231,6 +233,9 @@ static void add_native(struct native *n, struct snapshot *snap, const struct nat
 		f->inlined = sym[i].inlined;
 		f->address = ip->ip;
 	}
+	/* The physical frame, after its inlined calls, is the one found. */
+	if (k && ip->how != UNWIND_TABLE)
+		(*v)[*len - 1].found_by = ip->how == UNWIND_FRAME_POINTER ? "frame pointer" : "stack scan";
 }
 
 static const struct raw_stack *raw_of(const struct native *n, pid_t tid)
@@ -248,6 +253,33 @@ static const char *function_at(struct native *n, const struct native_ip *ip)
 	size_t k = symbolizer_lookup(n->sym, ip->ip, ip->exact, &sym);
 
 	return sym[k - 1].function;
+}
+
+/* The code at one native address in words: "function in module", or its address. */
+static const char *describe_code(struct native *n, struct snapshot *snap, const struct native_ip *ip)
+{
+	const struct native_sym *sym;
+	size_t k = symbolizer_lookup(n->sym, ip->ip, ip->exact, &sym);
+	const char *module = k ? sym[k - 1].module : NULL;
+	const char *base = module && strrchr(module, '/') ? strrchr(module, '/') + 1 : module;
+	const char *where = base ? base : "an unknown file";
+
+	if (k && sym[k - 1].function)
+		return snapshot_printf(snap, "%s in %s", sym[k - 1].function, where);
+	return snapshot_printf(snap, "0x%llx in %s", (unsigned long long)ip->ip, where);
+}
+
+/*
+ * The native frames inner of every Python frame: those before the first
+ * one of the interpreter (its eval loop and call machinery).
+ */
+static size_t leaf_len(const struct raw_stack *r, const struct merge_native *flags)
+{
+	size_t i = 0;
+
+	while (i < r->n && !flags[i].eval && !flags[i].eval_part && !flags[i].interp)
+		i++;
+	return i;
 }
 
 /* How each native frame of r counts in the merge (flags has r->n entries). */
@@ -314,34 +346,51 @@ static void merge_thread(struct native *n, struct snapshot *snap, struct thread 
 	struct merge_item *items = xcalloc(r->n + t->nframes + 1, sizeof(*items));
 	bool *entry = xcalloc(t->nframes ? t->nframes : 1, sizeof(*entry));
 	bool grouped = n->rt->vkey >= PY_VER(3, 11);
+	/* Unwound as far as the code allowed: what it has is right, but it ends early. */
+	bool open_end = r->end.cut || (r->end.no_info && r->n);
+	const char *stopped_in = NULL;
 	struct frame *v = NULL;
-	size_t len = 0, cap = 0, keep = r->n;
+	size_t len = 0, cap = 0, keep = r->n, leaf = 0;
 	uint64_t jit_at = 0;
 	char why[160];
 	long nitems = -1;
 
 	classify(n, r, flags);
+	if (r->end.no_info && r->n)
+		stopped_in = describe_code(n, snap, &r->ips[r->n - 1]);
 	for (size_t i = 0; i < t->nframes; i++)
 		entry[i] = t->frames[i].entry;
 	if (!n->neval) {
 		snprintf(why, sizeof(why), "the eval loop's address is unknown");
 	} else {
-		/* A stack cut at the depth limit lacks its outer end, but what it has is right. */
-		nitems = merge_stacks(t->nframes, entry, grouped, flags, r->n, mode, r->cut, items,
+		nitems = merge_stacks(t->nframes, entry, grouped, flags, r->n, mode, open_end, items,
 				      why, sizeof(why));
 		if (nitems < 0 && (keep = trusted_part(n, r, &jit_at)) < r->n)
 			nitems = merge_stacks(t->nframes, entry, grouped, flags, keep, mode, true,
 					      items, why, sizeof(why));
 	}
 	if (nitems < 0) {
+		size_t nleaf = leaf_len(r, flags);
+
 		/* Both stacks, side by side: nothing is dropped. */
-		for (size_t i = 0; i < r->n; i++)
+		for (size_t i = 0; i < r->n; i++) {
 			add_native(n, snap, &r->ips[i], false, &v, &len, &cap);
+			if (i + 1 == nleaf)
+				leaf = len;
+		}
 		t->native = len ? snapshot_alloc(snap, len * sizeof(*v)) : NULL;
 		if (len)
 			memcpy(t->native, v, len * sizeof(*v));
 		t->nnative = len;
-		t->note = snapshot_printf(snap, "native and Python frames shown apart: %s", why);
+		t->native_leaf = leaf;
+		if (stopped_in)
+			t->note = snapshot_printf(snap, "native frames could not be placed among the "
+						  "Python frames: the unwind stopped in code without "
+						  "unwind information (%s); both are shown apart",
+						  stopped_in);
+		else
+			t->note = snapshot_printf(snap, "native frames could not be placed among the "
+						  "Python frames (%s); both are shown apart", why);
 	} else {
 		for (long i = 0; i < nitems; i++) {
 			if (items[i].python) {
@@ -358,8 +407,13 @@ static void merge_thread(struct native *n, struct snapshot *snap, struct thread 
 						  "file (JIT code?), with no unwind information; the "
 						  "Python frames after it are shown without their "
 						  "native frames", (unsigned long long)jit_at);
+		else if (stopped_in)
+			t->note = snapshot_printf(snap, "native stack ends in code without unwind "
+						  "information (%s), whose caller was not found on the "
+						  "stack; the Python frames after it are shown without "
+						  "their native frames", stopped_in);
 	}
-	if (r->cut)
+	if (r->end.cut)
 		t->note = snapshot_printf(snap, "%s%snative stack cut at %d frames",
 					  t->note ? t->note : "", t->note ? "; " : "", UNWIND_MAX_FRAMES);
 	free(v);

@@ -67,6 +67,8 @@ static void frame(FILE *f, const struct frame *fr)
 		fputs(", \"line\": null", f);
 	if (fr->kind == FRAME_NATIVE)
 		fprintf(f, ", \"inlined\": %s", fr->inlined ? "true" : "false");
+	if (fr->found_by)
+		fprintf(f, ", \"found_by\": \"%s\"", fr->found_by);
 	if (fr->vars_missing)
 		fputs(", \"locals\": null", f);
 	else if (fr->nvars)

@@ -148,6 +148,8 @@ static void print_native(const struct frame *fr, const struct render_opts *o)
 		if (fr->line > 0)
 			fprintf(f, ":%d", fr->line);
 	}
+	if (fr->found_by)
+		fprintf(f, " (from %s)", fr->found_by);
 	fputc('\n', f);
 }
 

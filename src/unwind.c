@@ -7,8 +7,22 @@
  * libunwind's own table search.  Reads of a module's read-only segments are
  * answered from the image; everything else (stacks, data) from the cached
  * remote reader.
+ *
+ * A frame in a mapped file whose code has no table is not left to
+ * libunwind's guess (the frame-pointer chain, which such code rarely
+ * keeps): its caller is recovered as unwind.h says, and the unwind starts
+ * again from the caller's registers.  Nothing read from the stack is
+ * believed alone: a candidate return address must follow a call
+ * instruction and lie in code with a table, and the table steps from it
+ * must hold together (see goes_on()).  Every recovery is bounded: the
+ * bytes scanned, the candidates followed, and the steps taken to check
+ * them, for the whole stack.  Only the stack pointer, the frame
+ * pointer and the instruction pointer are known for the caller; its other
+ * callee-saved registers keep the values the frame had, which the tables
+ * rarely need to find a frame.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <libunwind-ptrace.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,11 +88,21 @@ struct unwinder {
 	struct module *mods;		/* one per mapped file */
 };
 
+/* At most this many candidates of one recovery are checked by table steps. */
+#define RECOVER_MAX_TRIES 256
+
+/* How many table steps past a candidate caller must hold together. */
+#define VERIFY_STEPS 64
+
+/* How many such steps the recoveries of one stack may take in all. */
+#define VERIFY_BUDGET 4096
+
 /* What libunwind hands back to every accessor while one thread unwinds. */
 struct unwind_ctx {
 	struct unwinder *u;
 	void *upt;
 	struct user_regs_struct regs;
+	unsigned verify_left;		/* of VERIFY_BUDGET */
 };
 
 /* Size in bytes of a value with DWARF pointer encoding enc, or 0 if unsupported. */
@@ -266,6 +290,269 @@ static int get_proc_name(unw_addr_space_t as, unw_word_t addr, char *buf, size_t
 	return -UNW_ENOINFO;	/* names come from the symbolizer, after the detach */
 }
 
+/* Whether the unwind tables describe the code at pc. */
+static bool has_table_entry(struct unwind_ctx *c, uint64_t pc)
+{
+	struct module *m = module_loaded(c->u, pc);
+	unw_proc_info_t pi;
+
+	return m && m->has_table && c->u->fn.search_table(c->u->as, pc, &m->di, &pi, 0, c) == 0;
+}
+
+/* Bytes of code at addr, from the module's image or else the process. */
+static bool read_code(struct unwind_ctx *c, uint64_t addr, void *buf, size_t len)
+{
+	struct module *m = module_loaded(c->u, addr);
+	const void *local;
+
+	if (m && addr >= m->bias && (local = elffile_readonly_bytes(m->elf, addr - m->bias, len))) {
+		memcpy(buf, local, len);
+		return true;
+	}
+	return !rmem_read(c->u->mem, addr, buf, len);
+}
+
+/*
+ * The length of a ModRM operand (ModRM byte, SIB, displacement) whose
+ * first byte is p[0], with avail bytes there; 0 if it needs more.
+ */
+static size_t modrm_len(const unsigned char *p, size_t avail)
+{
+	unsigned mod = p[0] >> 6, rm = p[0] & 7;
+	size_t n = 1;
+
+	if (mod == 3)
+		return 1;
+	if (rm == 4) {
+		if (avail < 2)
+			return 0;
+		n++;
+		if (mod == 0 && (p[1] & 7) == 5)
+			n += 4;
+	} else if (mod == 0 && rm == 5) {
+		n += 4;		/* rip-relative */
+	}
+	n += mod == 1 ? 1 : mod == 2 ? 4 : 0;
+	return n;
+}
+
+/*
+ * Whether the instruction that ends at ra is a call: e8 with a 32-bit
+ * displacement (then *target is where it goes), or ff /2 in any addressing
+ * form, a REX prefix allowed (then *target is 0).
+ */
+static bool call_before(struct unwind_ctx *c, uint64_t ra, uint64_t *target)
+{
+	unsigned char b[8];
+	const unsigned char *end = b + sizeof(b);
+	int32_t rel;
+
+	if (ra < sizeof(b) || !read_code(c, ra - sizeof(b), b, sizeof(b)))
+		return false;
+	if (end[-5] == 0xe8) {
+		memcpy(&rel, end - 4, sizeof(rel));
+		*target = ra + (int64_t)rel;
+		return true;
+	}
+	*target = 0;
+	for (size_t len = 2; len <= 7; len++) {
+		const unsigned char *p = end - len;
+
+		if ((p[0] & 0xf0) == 0x40)
+			p++;
+		if (p[0] == 0xff && ((p[1] >> 3) & 7) == 2 &&
+		    modrm_len(p + 1, (size_t)(end - p - 1)) == (size_t)(end - p - 1))
+			return true;
+	}
+	return false;
+}
+
+/* Whether addr is in executable memory. */
+static bool executable(const struct unwinder *u, uint64_t addr)
+{
+	const struct map *m = maps_find(u->maps, addr);
+
+	return m && m->x;
+}
+
+/*
+ * Whether ra can be the return address of a call of the code at callee:
+ * just after a call instruction, in a mapped file's code that has a
+ * table.  A direct call must go to executable code, and within the
+ * callee's own file to no address past the callee (a function starts
+ * before its code).
+ */
+static bool plausible_return(struct unwind_ctx *c, uint64_t ra, uint64_t callee)
+{
+	const struct map *m = maps_find(c->u->maps, ra);
+	uint64_t target;
+
+	if (!m || !m->x || m->file < 0 || !call_before(c, ra, &target))
+		return false;
+	if (target && (!executable(c->u, target) ||
+		       (maps_file_at(c->u->maps, target) == maps_file_at(c->u->maps, callee) &&
+			target > callee)))
+		return false;
+	return has_table_entry(c, ra - 1);
+}
+
+/*
+ * Whether the unwind goes on from a caller with registers regs: table
+ * steps from it, up to VERIFY_STEPS of them, reach the stack's end, or
+ * code without a table (to be recovered in turn) or in no file (JIT code),
+ * every frame on the way at a return address just after a call, further
+ * out than the last.  Stale return addresses on a stack often make a short
+ * chain that holds together for a few calls; it ends in garbage.
+ */
+static bool goes_on(struct unwind_ctx *c, const struct user_regs_struct *regs)
+{
+	struct unwind_ctx probe = *c;
+	unw_cursor_t cursor;
+	uint64_t prev_sp = regs->rsp, target;
+
+	probe.regs = *regs;
+	if (c->u->fn.init_remote(&cursor, c->u->as, &probe) < 0)
+		return false;
+	for (int i = 0; i < VERIFY_STEPS; i++) {
+		bool after_signal = c->u->fn.is_signal_frame(&cursor) > 0;
+		unw_word_t ip = 0, sp = 0;
+		int ret;
+
+		if (!c->verify_left)
+			return false;
+		c->verify_left--;
+		ret = c->u->fn.step(&cursor);
+
+		if (ret == 0)
+			return true;
+		if (ret < 0 || c->u->fn.get_reg(&cursor, UNW_REG_IP, &ip) < 0 ||
+		    c->u->fn.get_reg(&cursor, UNW_REG_SP, &sp) < 0)
+			return false;
+		if (sp <= prev_sp || !executable(c->u, ip) ||
+		    (!after_signal && !call_before(&probe, ip, &target)))
+			return false;
+		if (maps_file_at(c->u->maps, ip - !after_signal) < 0 ||
+		    !has_table_entry(&probe, ip - !after_signal))
+			return true;
+		prev_sp = sp;
+	}
+	return true;
+}
+
+/*
+ * Try ra, read at slot of the stack, as the return address of the frame
+ * with registers regs: on success regs become the caller's.
+ */
+static bool try_caller(struct unwind_ctx *c, struct user_regs_struct *regs, uint64_t slot,
+		       uint64_t ra)
+{
+	struct user_regs_struct caller = *regs;
+	uint64_t saved_fp;
+
+	caller.rip = ra;
+	caller.rsp = slot + 8;
+	/* At the frame pointer, the caller's frame pointer sits just below the return address. */
+	if (slot == regs->rbp + 8) {
+		if (rmem_read_u64(c->u->mem, regs->rbp, &saved_fp))
+			return false;
+		caller.rbp = saved_fp;
+	}
+	if (!goes_on(c, &caller))
+		return false;
+	*regs = caller;
+	return true;
+}
+
+/*
+ * Whether ra, at the frame pointer of the frame with registers regs in
+ * stack, returns into code without a table that keeps a frame pointer in
+ * turn: just after a call, in a mapped file, with the saved frame pointer
+ * further out in the stack (or 0, the chain's end).  On success regs
+ * become the caller's; the unwind recovers its caller in turn.
+ */
+static bool frame_pointer_chain(struct unwind_ctx *c, const struct map *stack,
+				struct user_regs_struct *regs, uint64_t ra)
+{
+	uint64_t saved_fp, target;
+
+	if (maps_file_at(c->u->maps, ra) < 0 || !executable(c->u, ra) ||
+	    !call_before(c, ra, &target) || has_table_entry(c, ra - 1) ||
+	    rmem_read_u64(c->u->mem, regs->rbp, &saved_fp) ||
+	    (saved_fp && (saved_fp <= regs->rbp || saved_fp >= stack->end)))
+		return false;
+	regs->rip = ra;
+	regs->rsp = regs->rbp + 16;
+	regs->rbp = saved_fp;
+	return true;
+}
+
+/*
+ * The caller of the frame with registers regs, whose code (at pc) has no
+ * table: the first candidate return address on the stack, from the stack
+ * pointer up to UNWIND_SCAN_BYTES further, that passes the checks at the
+ * top, or at the frame pointer one into more code without a table that
+ * keeps a frame pointer; past the scan, the frame pointer's.  Returns how
+ * it was found, with regs made the caller's, or UNWIND_TABLE (regs
+ * untouched) when none was.
+ */
+static enum unwind_how recover_caller(struct unwind_ctx *c, uint64_t pc,
+				      struct user_regs_struct *regs)
+{
+	const struct map *stack = maps_find(c->u->maps, regs->rsp);
+	uint64_t sp = regs->rsp, end, words[512], ra;
+	unsigned tries = 0;
+
+	if (!stack || !stack->w || sp % 8)
+		return UNWIND_TABLE;
+	end = stack->end - sp > UNWIND_SCAN_BYTES ? sp + UNWIND_SCAN_BYTES : stack->end;
+	for (uint64_t at = sp; at < end; at += sizeof(words)) {
+		size_t n = end - at < sizeof(words) ? (size_t)(end - at) : sizeof(words);
+
+		if (rmem_read(c->u->mem, at, words, n))
+			break;
+		for (size_t i = 0; i < n / 8; i++) {
+			uint64_t slot = at + 8 * i, fp = regs->rbp;
+
+			if (slot == fp + 8 && frame_pointer_chain(c, stack, regs, words[i]))
+				return UNWIND_FRAME_POINTER;
+			if (!plausible_return(c, words[i], pc))
+				continue;
+			if (try_caller(c, regs, slot, words[i]))
+				return slot == fp + 8 ? UNWIND_FRAME_POINTER : UNWIND_STACK_SCAN;
+			if (++tries == RECOVER_MAX_TRIES)
+				return UNWIND_TABLE;
+		}
+	}
+	/* A frame larger than the scan: its frame pointer, if it kept one in the stack. */
+	if (regs->rbp % 8 == 0 && regs->rbp + 8 >= end && regs->rbp < stack->end - 8 &&
+	    !rmem_read_u64(c->u->mem, regs->rbp + 8, &ra) && plausible_return(c, ra, pc) &&
+	    try_caller(c, regs, regs->rbp + 8, ra))
+		return UNWIND_FRAME_POINTER;
+	return UNWIND_TABLE;
+}
+
+/* The registers of the cursor's frame that a recovery reads or keeps. */
+static void cursor_regs(struct unwinder *u, unw_cursor_t *cursor, struct user_regs_struct *r)
+{
+	static const struct { unw_regnum_t reg; size_t off; } regs[] = {
+		{ UNW_X86_64_RIP, offsetof(struct user_regs_struct, rip) },
+		{ UNW_X86_64_RSP, offsetof(struct user_regs_struct, rsp) },
+		{ UNW_X86_64_RBP, offsetof(struct user_regs_struct, rbp) },
+		{ UNW_X86_64_RBX, offsetof(struct user_regs_struct, rbx) },
+		{ UNW_X86_64_R12, offsetof(struct user_regs_struct, r12) },
+		{ UNW_X86_64_R13, offsetof(struct user_regs_struct, r13) },
+		{ UNW_X86_64_R14, offsetof(struct user_regs_struct, r14) },
+		{ UNW_X86_64_R15, offsetof(struct user_regs_struct, r15) },
+	};
+
+	for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++) {
+		unw_word_t v;
+
+		if (u->fn.get_reg(cursor, regs[i].reg, &v) == 0)
+			memcpy((char *)r + regs[i].off, &v, sizeof(v));
+	}
+}
+
 int unwinder_new(pid_t pid, const struct maps *maps, struct rmem *mem, struct unwinder **out,
 		 char *why, size_t nwhy)
 {
@@ -331,15 +618,18 @@ void unwinder_free(struct unwinder *u)
 	free(u);
 }
 
-long unwinder_unwind(struct unwinder *u, pid_t tid, struct native_ip *ips, size_t max, bool *cut)
+long unwinder_unwind(struct unwinder *u, pid_t tid, struct native_ip *ips, size_t max,
+		     struct unwind_end *end)
 {
-	struct unwind_ctx c = { .u = u };
+	struct unwind_ctx c = { .u = u, .verify_left = VERIFY_BUDGET };
 	unw_cursor_t cursor;
 	uint64_t prev_sp = 0;
 	bool after_signal = false;
+	enum unwind_how how = UNWIND_TABLE;
+	unsigned recoveries = 0;
 	long n = 0;
 
-	*cut = false;
+	memset(end, 0, sizeof(*end));
 	if (ptrace(PTRACE_GETREGS, tid, 0, &c.regs) < 0)
 		return -errno;
 	c.upt = u->fn.upt_create(tid);
@@ -351,6 +641,7 @@ long unwinder_unwind(struct unwinder *u, pid_t tid, struct native_ip *ips, size_
 	}
 	for (;;) {
 		unw_word_t ip = 0, sp = 0;
+		uint64_t pc;
 
 		if (u->fn.get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0 ||
 		    u->fn.get_reg(&cursor, UNW_REG_SP, &sp) < 0)
@@ -359,14 +650,32 @@ long unwinder_unwind(struct unwinder *u, pid_t tid, struct native_ip *ips, size_
 		if (n > 0 && (sp < prev_sp || (sp == prev_sp && ip == ips[n - 1].ip)))
 			break;
 		if ((size_t)n == max) {
-			*cut = true;
+			end->cut = true;
 			break;
 		}
 		ips[n].ip = ip;
 		ips[n].exact = n == 0 || after_signal;
+		ips[n].how = how;
+		pc = ips[n].exact ? ip : ip - 1;
 		n++;
 		prev_sp = sp;
 		after_signal = u->fn.is_signal_frame(&cursor) > 0;
+		how = UNWIND_TABLE;
+		/* Code of a mapped file with no table: find its caller, and start again there. */
+		if (!after_signal && maps_file_at(u->maps, pc) >= 0 && !has_table_entry(&c, pc)) {
+			struct user_regs_struct regs = c.regs;
+
+			cursor_regs(u, &cursor, &regs);
+			if (recoveries++ == UNWIND_MAX_RECOVERIES ||
+			    (how = recover_caller(&c, pc, &regs)) == UNWIND_TABLE) {
+				end->no_info = ip;
+				break;
+			}
+			c.regs = regs;
+			if (u->fn.init_remote(&cursor, u->as, &c) < 0)
+				break;
+			continue;
+		}
 		if (u->fn.step(&cursor) <= 0)
 			break;
 	}

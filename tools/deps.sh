@@ -3,13 +3,14 @@
 # missing.  Quiet when everything is there; needs root (or sudo) otherwise.
 #   tools/deps.sh           to build and test (pytest-xdist runs the tests on
 #                           two workers; strace and util-linux's unshare and
-#                           setpriv for the trust tests)
+#                           setpriv for the trust tests; numpy with OpenBLAS
+#                           for --native through code without unwind tables)
 #   tools/deps.sh fuzz      also clang and its libFuzzer runtime (make fuzz)
 #   tools/deps.sh pythons   what tools/build_python.sh needs to build CPython
 #                           (clang-19 and llvm-19 for the tail-calling and JIT builds)
 set -eu
 
-packages="gcc g++ binutils make pkg-config libelf-dev libdw-dev libunwind-dev libdeflate0 python3 python3-pytest python3-pytest-xdist strace util-linux"
+packages="gcc g++ binutils make pkg-config libelf-dev libdw-dev libunwind-dev libdeflate0 python3 python3-pytest python3-pytest-xdist strace util-linux python3-numpy libopenblas0-pthread"
 case "${1:-}" in
 fuzz)
 	packages="$packages clang libclang-rt-dev"

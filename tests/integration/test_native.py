@@ -442,3 +442,148 @@ def test_python_only_path_loads_no_native_libraries():
                          capture_output=True, text=True).stdout
     needed = re.findall(r"\(NEEDED\).*\[(.*)\]", out)
     assert needed and not [n for n in needed if "libdw" in n or "unwind" in n], needed
+
+
+# OpenBLAS's hand-written kernels (tests/targets/blas_target.py): code with no unwind tables.
+BLAS_ENV = {"OPENBLAS_NUM_THREADS": "2", "OPENBLAS_CORETYPE": "Haswell"}
+BLAS_DUMPS = 20
+
+
+@pytest.fixture(scope="module")
+def blas_python():
+    """An interpreter with numpy (on Debian the system's: python3-numpy,
+    with libopenblas0-pthread as its BLAS), on a CPU that runs OpenBLAS's
+    Haswell kernels (forced, as they are the ones without unwind tables)."""
+    with open("/proc/cpuinfo") as f:
+        flags = set(next((l for l in f if l.startswith("flags")), "").split())
+    if not {"avx2", "fma"} <= flags:
+        pytest.skip("this CPU cannot run OpenBLAS's Haswell kernels (no AVX2 and FMA)")
+    for p in pythons.discover():
+        if subprocess.run([p.exe, "-c", "import numpy"], capture_output=True).returncode == 0:
+            return p
+    pytest.skip("no interpreter with numpy (on Debian: apt-get install python3-numpy "
+                "libopenblas0-pthread)")
+
+
+def blas_target(python):
+    t = Target(python, "blas_target.py", 1500, env=BLAS_ENV, busy=2)
+    facts = json.loads(t.info)
+    if not facts["blas"]:
+        t.kill()
+        pytest.skip("numpy does not use OpenBLAS here (libopenblas0-pthread as the BLAS)")
+    return t, facts
+
+
+def in_blas(thread):
+    """Whether the thread's innermost native frame is in OpenBLAS (merged or not)."""
+    natives = [f for f in thread.get("native_frames") or thread["frames"] if f["kind"] == "native"]
+    return bool(natives) and module_name(natives[0]).startswith("libopenblas")
+
+
+def test_native_through_code_without_unwind_tables(blas_python):
+    """Each dump of a thread busy in OpenBLAS's kernels finds the kernel's
+    caller (the kernel has no unwind table) and unwinds on through numpy
+    to the interpreter: the Python frames the interpreter reported, merged,
+    with OpenBLAS and numpy inner of them."""
+    t, facts = blas_target(blas_python)
+    with t:
+        snaps = [t.dump_json("--native") for _ in range(BLAS_DUMPS)]
+    busy, found_by = 0, set()
+    for snap in snaps:
+        main = [th for th in snap["threads"] if th["thread_id"] == facts["main"]][0]
+        frames = main["frames"]
+        found_by |= {f["found_by"] for f in frames + main.get("native_frames", []) if "found_by" in f}
+        if not in_blas(main):
+            continue
+        busy += 1
+        assert "native_frames" not in main and main.get("note") is None, (main.get("note"),
+                                                                           describe(frames))
+        py = [f["function"] for f in frames if f["kind"] == "python"]
+        assert py == facts["chain"], describe(frames)
+        inner = frames[:find(frames, "multiply")]
+        numpy_at = [i for i, f in enumerate(inner) if "_multiarray_umath" in module_name(f)]
+        blas_at = [i for i, f in enumerate(inner) if module_name(f).startswith("libopenblas")]
+        assert blas_at and numpy_at and max(blas_at) < min(numpy_at), describe(frames)
+    assert busy >= BLAS_DUMPS // 2, "the target was in OpenBLAS in only %d dumps" % busy
+    # The kernel's caller was found on the stack (or at its frame pointer), and said so.
+    assert found_by and found_by <= {"stack scan", "frame pointer"}, found_by
+
+
+def test_collapsed_keeps_native_frames_on_top_of_python(blas_python):
+    """-f collapsed: the native frames that ran under the innermost Python
+    frame (OpenBLAS's) are on top of the Python frames, not dropped."""
+    t, facts = blas_target(blas_python)
+    with t:
+        outs = [t.pystack("--native", "-f", "collapsed") for _ in range(BLAS_DUMPS)]
+    above = 0
+    for r in outs:
+        assert r.returncode == 0, r.stderr
+        line = [l for l in r.stdout.splitlines() if ";Thread %d " % t.pid in l][0]
+        parts = line.rsplit(" ", 1)[0].split(";")
+        calls = [i for i, p in enumerate(parts) if p.startswith("multiply (")]
+        if calls and any("[libopenblas" in p for p in parts[calls[0] + 1:]):
+            above += 1
+    assert above >= BLAS_DUMPS * 3 // 4, "OpenBLAS above multiply() in %d of %d: %s" % (
+        above, BLAS_DUMPS, outs[-1].stdout)
+
+
+# Libraries built from tests/targets/no_unwind_tables.c without unwind tables:
+# name -> (compiler flags, the native frames from the innermost one built
+# without tables outwards, each as (function or None, how it was found)).
+NO_TABLES = {
+    "keeps_frame_pointer": (["-fno-omit-frame-pointer", "-DNAME=keeps_frame_pointer"],
+                            [("keeps_frame_pointer", None), (None, "frame pointer")]),
+    "omits_frame_pointer": (["-fomit-frame-pointer", "-DNAME=omits_frame_pointer"],
+                            [("omits_frame_pointer", None), (None, "stack scan")]),
+    "calls_keeping_frame_pointers": (
+        ["-fno-omit-frame-pointer", "-DNAME=blocks_under_caller",
+         "-DCALLER=calls_keeping_frame_pointers"],
+        [("blocks_under_caller", None), ("calls_keeping_frame_pointers", "frame pointer"),
+         (None, "frame pointer")]),
+}
+
+
+@pytest.fixture(scope="module")
+def no_tables_dir(tmp_path_factory):
+    cc = shutil.which("gcc") or shutil.which("cc")
+    if not cc:
+        pytest.skip("no C compiler (gcc) to build the test library")
+    out = str(tmp_path_factory.mktemp("no-tables"))
+    for name, (flags, _) in NO_TABLES.items():
+        so = os.path.join(out, name + ".so")
+        subprocess.run([cc, "-shared", "-fPIC", "-O1", "-fno-asynchronous-unwind-tables",
+                        "-fno-unwind-tables", "-o", so, os.path.join(TARGETS, "no_unwind_tables.c")]
+                       + flags, check=True)
+        frames = subprocess.run(["readelf", "--debug-dump=frames", so], capture_output=True,
+                                text=True).stdout
+        assert "FDE" not in frames, frames
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(NO_TABLES))
+def test_native_through_c_without_unwind_tables(python, no_tables_dir, name):
+    """C functions without unwind tables, called through ctypes and blocked
+    in libc: the caller of each is found at its frame pointer (through a
+    chain of them) or by the stack scan, said so, and the unwind goes on
+    through ctypes to the Python frame that called it, merged, every Python
+    frame the interpreter reported kept."""
+    with Target(python, "no_unwind_tables.py", no_tables_dir) as t:
+        facts = json.loads(t.info)
+        plain, native = t.dump_json(), t.dump_json("--native")
+        text = t.pystack("--native").stdout
+        t.finish()
+    ident = facts["threads"][name]
+    thread = [th for th in native["threads"] if th["thread_id"] == ident][0]
+    frames = thread["frames"]
+    assert "native_frames" not in thread and thread.get("note") is None, thread.get("note")
+    assert [f for f in frames if f["kind"] == "python"] == frames_of(plain, ident)
+    chain = NO_TABLES[name][1]
+    at = find(frames, chain[0][0], "native")
+    for k, (function, found_by) in enumerate(chain):
+        f = frames[at + k]
+        assert f["kind"] == "native" and f.get("found_by") == found_by, describe(frames)
+        assert function is None or f["function"] == function, describe(frames)
+    assert [f for f in frames[at + len(chain):find(frames, "call")]
+            if "_ctypes" in module_name(f)], describe(frames)
+    assert len([f for f in frames if "found_by" in f]) == len([c for c in chain if c[1]])
+    assert re.search(r"^  Native .*\(from %s\)$" % chain[-1][1], text, re.M), text

@@ -121,12 +121,12 @@ static void stacks_that_do_not_fit(void)
 	char why[128];
 
 	CHECK_INT(merge_stacks(3, entry, true, n, 4, NATIVE_ON, false, out, why, sizeof(why)), -1);
-	CHECK(strstr(why, "2 eval-loop calls") && strstr(why, "3 Python calls"));
+	CHECK(strstr(why, "enters Python 2 times") && strstr(why, "Python stack 3 times"));
 	CHECK_INT(merge_stacks(1, NULL, false, n, 4, NATIVE_ALL, false, out, why, sizeof(why)), -1);
 	CHECK_INT(merge_stacks(2, NULL, false, n, 4, NATIVE_ALL, false, out, why, sizeof(why)), 4);
 	/* A stack that ends early may lack calls, never have too many. */
 	CHECK_INT(merge_stacks(1, NULL, false, n, 4, NATIVE_ALL, true, out, why, sizeof(why)), -1);
-	CHECK(strstr(why, "2 eval-loop calls") && strstr(why, "1 Python call"));
+	CHECK(strstr(why, "enters Python 2 times") && strstr(why, "Python stack 1 time"));
 }
 
 static void tail_calling_handlers(void)
