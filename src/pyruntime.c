@@ -8,7 +8,9 @@
  * .rodata.  The interpreter list is reached through _PyRuntime (3.7+) or
  * interp_head (2.7, 3.6); when a stripped binary hides those symbols, the
  * binary's writable data is scanned for a word that points at something that
- * validates as an interpreter.
+ * validates as an interpreter.  The scan reads a running process, whose
+ * thread list may change under it, so what only looks like an interpreter
+ * is kept, to be confirmed once the process is held.
  */
 #include <errno.h>
 #include <stdio.h>
