@@ -3,7 +3,9 @@
  * which version it is, the struct layout to read it with, and the addresses
  * the readers start from.  Everything here is found once per process (and
  * again only when its maps change); nothing here needs the target stopped,
- * and nothing from the target's filesystem is ever executed.
+ * though what a scan of a running process found is confirmed once it is
+ * (pyruntime_confirm()), and nothing from the target's filesystem is ever
+ * executed.
  */
 #ifndef PYSTACK_PYRUNTIME_H
 #define PYSTACK_PYRUNTIME_H
@@ -37,12 +39,13 @@ struct pyruntime {
 	bool shared;			/* a libpython, not the executable */
 	bool stripped;			/* no .symtab */
 	bool free_threaded;		/* built without the GIL (--disable-gil), 3.13+ */
-	char found_by[64];		/* how the interpreter list was found */
+	char found_by[96];		/* how the interpreter list was found */
 
 	/* Run-time addresses in the target. */
 	uint64_t runtime;		/* &_PyRuntime (3.7+), 0 before */
 	uint64_t heads[PYRT_MAX_HEADS];	/* words that may point at the interpreter list */
 	size_t nheads;
+	bool heads_unconfirmed;		/* by their interpreter's shape only: pyruntime_confirm() */
 	uint64_t tstate_current;	/* &_PyThreadState_Current (2.7, 3.6), or 0 */
 	uint64_t type_code;		/* &PyCode_Type; each type is 0 if unknown */
 	uint64_t type_unicode;		/* &PyUnicode_Type */
@@ -90,6 +93,15 @@ int pyruntime_locate(pid_t pid, const struct maps *maps, struct rmem *m,
 		     struct pyruntime *out, char *detail, size_t ndetail);
 
 void pyruntime_free(struct pyruntime *rt);
+
+/*
+ * Judge again the heads a scan of the running process could not confirm
+ * (rt->heads_unconfirmed), best with the process held, when its thread list
+ * cannot change under the reads: only the heads of a live interpreter stay.
+ * Returns 0 (the flag cleared), -PS_E_NO_INTERP when none is live (the
+ * heads are kept, for another try), -PS_E_GONE or -EPERM.
+ */
+int pyruntime_confirm(struct rmem *m, struct pyruntime *rt);
 
 /* Fill what follows from rt->ver: version, vkey, line_format. */
 void pyruntime_derive(struct pyruntime *rt);

@@ -8,7 +8,9 @@
  * .rodata.  The interpreter list is reached through _PyRuntime (3.7+) or
  * interp_head (2.7, 3.6); when a stripped binary hides those symbols, the
  * binary's writable data is scanned for a word that points at something that
- * validates as an interpreter.
+ * validates as an interpreter.  The scan reads a running process, whose
+ * thread list may change under it, so what only looks like an interpreter
+ * is kept, to be confirmed once the process is held.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -344,28 +346,92 @@ static bool is_dict(struct rmem *m, const struct py_offsets *o, uint64_t p)
 	return rmem_read_cstr(m, name, buf, 5, &trunc) == 4 && !strcmp(buf, "dict");
 }
 
-/* Does p look like a PyInterpreterState whose first thread points back at it? */
-static bool interp_valid(struct rmem *m, const struct py_offsets *o, uint64_t p)
+/* Whether p lies in writable memory of maps (always, without maps). */
+static bool writable(const struct maps *maps, uint64_t p)
 {
-	uint64_t tstate, back, sysdict;
+	const struct map *mp = maps ? maps_find(maps, p) : NULL;
 
-	if (!p || p % 8 || rmem_read_u64(m, p + o->interp_tstate_head, &tstate) || !tstate ||
-	    rmem_read_u64(m, tstate + o->tstate_interp, &back) || back != p)
-		return false;
-	return !rmem_read_u64(m, p + o->interp_sysdict, &sysdict) && is_dict(m, o, sysdict);
+	return !maps || (mp && mp->w);
 }
 
 /*
- * Scan the binary's writable data for words pointing at a valid interpreter.
- * With a runtime (3.7+), the word must be _PyRuntime.interpreters.head and
- * interpreters.main beside it must also be valid.
+ * Does p look like a PyInterpreterState by the fields that stay put while
+ * it lives: its sys and builtins dicts?  With maps, the dicts must lie in
+ * its writable memory, which spares reading through most words that are
+ * no interpreter's.
+ */
+static bool interp_shaped(struct rmem *m, const struct maps *maps, const struct py_offsets *o,
+			  uint64_t p)
+{
+	uint64_t sysdict, builtins;
+
+	return p && p % 8 == 0 && !rmem_read_u64(m, p + o->interp_sysdict, &sysdict) &&
+	       writable(maps, sysdict) && !rmem_read_u64(m, p + o->interp_builtins, &builtins) &&
+	       writable(maps, builtins) && is_dict(m, o, sysdict) && is_dict(m, o, builtins);
+}
+
+/*
+ * Is interpreter p live: does its first thread state point back at it?
+ * Read from a running process the answer may be a false no: the thread
+ * state read first can be freed, or the head replaced, before the second
+ * read (threads come and go all the time).
+ */
+static bool interp_live(struct rmem *m, const struct py_offsets *o, uint64_t p)
+{
+	uint64_t tstate, back;
+
+	return !rmem_read_u64(m, p + o->interp_tstate_head, &tstate) && tstate &&
+	       !rmem_read_u64(m, tstate + o->tstate_interp, &back) && back == p;
+}
+
+enum candidate { NOT_INTERP, SHAPED, LIVE };
+
+/*
+ * What the word at addr, holding p, points at: no interpreter, one by its
+ * shape only, or a live one.  With a runtime (3.7+) the word must be
+ * _PyRuntime.interpreters.head, and interpreters.main beside it is judged
+ * too.
+ */
+static enum candidate judge(struct rmem *m, const struct maps *maps, const struct pyruntime *rt,
+			    uint64_t addr, uint64_t p)
+{
+	const struct py_offsets *o = &rt->off;
+	uint64_t main_interp;
+	bool live;
+
+	if (!interp_shaped(m, maps, o, p))
+		return NOT_INTERP;
+	live = interp_live(m, o, p);
+	if (rt->vkey >= PY_VER(3, 7)) {
+		if (rmem_read_u64(m, addr - o->runtime_interpreters_head + o->runtime_interpreters_main,
+				  &main_interp) || !interp_shaped(m, maps, o, main_interp))
+			return NOT_INTERP;
+		live = live && interp_live(m, o, main_interp);
+	}
+	return live ? LIVE : SHAPED;
+}
+
+/* Take n words as rt's heads; with a runtime, _PyRuntime is where the first lies. */
+static void set_heads(struct pyruntime *rt, const uint64_t *words, size_t n, bool unconfirmed)
+{
+	memcpy(rt->heads, words, n * sizeof(*words));
+	rt->nheads = n;
+	rt->heads_unconfirmed = unconfirmed;
+	if (n && rt->vkey >= PY_VER(3, 7))
+		rt->runtime = words[0] - rt->off.runtime_interpreters_head;
+}
+
+/*
+ * Scan the binary's writable data for words pointing at an interpreter.
+ * The live ones are the heads; without any, the ones of its shape are,
+ * unconfirmed (see pyruntime_confirm()): the process runs while it is
+ * scanned, and a live interpreter may have looked dead.
  */
 static int scan_for_heads(struct rmem *m, const struct maps *maps, struct elffile *ef,
 			  uint64_t bias, struct pyruntime *rt)
 {
-	const struct py_offsets *o = &rt->off;
-	uint64_t lo, hi, last_valid = 0;
-	bool with_runtime = rt->vkey >= PY_VER(3, 7);
+	uint64_t lo, hi, live[PYRT_MAX_HEADS], shaped[PYRT_MAX_HEADS];
+	size_t nlive = 0, nshaped = 0, dropped = 0;
 	enum { CHUNK = 64 * 1024 };
 	uint64_t *buf;
 
@@ -374,32 +440,72 @@ static int scan_for_heads(struct rmem *m, const struct maps *maps, struct elffil
 	lo = (lo + bias + 7) & ~(uint64_t)7;
 	hi += bias;
 	buf = xmalloc(CHUNK);
-	for (uint64_t a = lo; a < hi && rt->nheads < PYRT_MAX_HEADS; a += CHUNK) {
+	for (uint64_t a = lo; a < hi && nlive < PYRT_MAX_HEADS; a += CHUNK) {
 		size_t len = hi - a < CHUNK ? (size_t)(hi - a) & ~(size_t)7 : CHUNK;
 
 		if (rmem_read(m, a, buf, len))
 			continue;
-		for (size_t i = 0; i < len / 8 && rt->nheads < PYRT_MAX_HEADS; i++) {
-			uint64_t p = buf[i], word = a + 8 * i, rtaddr, main_interp;
+		for (size_t i = 0; i < len / 8 && nlive < PYRT_MAX_HEADS; i++) {
+			uint64_t p = buf[i], word = a + 8 * i;
 			const struct map *mp = maps_find(maps, p);
+			enum candidate c;
 
 			if (!mp || !mp->w || p % 8)
 				continue;
-			if (p != last_valid && !interp_valid(m, o, p))
-				continue;
-			last_valid = p;
-			if (with_runtime) {
-				rtaddr = word - o->runtime_interpreters_head;
-				if (rmem_read_u64(m, rtaddr + o->runtime_interpreters_main, &main_interp) ||
-				    !interp_valid(m, o, main_interp))
-					continue;
-				rt->runtime = rtaddr;
+			c = judge(m, maps, rt, word, p);
+			/* The cache may hold the thread list as it was a while ago. */
+			if (c == SHAPED) {
+				rmem_invalidate(m);
+				c = judge(m, maps, rt, word, p);
 			}
-			rt->heads[rt->nheads++] = word;
+			switch (c) {
+			case LIVE:
+				live[nlive++] = word;
+				break;
+			case SHAPED:
+				if (nshaped < PYRT_MAX_HEADS)
+					shaped[nshaped++] = word;
+				else
+					dropped++;
+				break;
+			case NOT_INTERP:
+				break;
+			default:
+				abort();
+			}
 		}
 	}
 	free(buf);
+	if (nlive)
+		set_heads(rt, live, nlive, false);
+	else
+		set_heads(rt, shaped, nshaped, true);
+	if (dropped && !nlive)
+		debug_msg("%s: %zu more words point at what looks like an interpreter; the first %d "
+			  "are kept", rt->binary, dropped, PYRT_MAX_HEADS);
 	return rt->nheads ? 0 : -ENOENT;
+}
+
+int pyruntime_confirm(struct rmem *m, struct pyruntime *rt)
+{
+	uint64_t live[PYRT_MAX_HEADS];
+	size_t n = 0;
+
+	for (size_t k = 0; k < rt->nheads; k++) {
+		uint64_t p;
+		int err = rmem_read_u64(m, rt->heads[k], &p);
+
+		if (err == -PS_E_GONE || err == -EPERM)
+			return err;
+		if (!err && judge(m, NULL, rt, rt->heads[k], p) == LIVE)
+			live[n++] = rt->heads[k];
+	}
+	if (!n)
+		return -PS_E_NO_INTERP;
+	debug_msg("%s: %zu of the %zu interpreter lists the scan found confirmed", rt->binary, n,
+		  rt->nheads);
+	set_heads(rt, live, n, false);
+	return 0;
 }
 
 /*
@@ -559,8 +665,9 @@ static int examine(pid_t pid, const struct maps *maps, const struct map *mp, str
 			elffile_free(ef);
 			return -PS_E_NO_INTERP;
 		}
-		snprintf(rt->found_by, sizeof(rt->found_by), "scan of the writable data (%zu candidate%s)",
-			 rt->nheads, rt->nheads == 1 ? "" : "s");
+		snprintf(rt->found_by, sizeof(rt->found_by), "scan of the writable data (%zu candidate%s%s)",
+			 rt->nheads, rt->nheads == 1 ? "" : "s",
+			 rt->heads_unconfirmed ? ", to be confirmed" : "");
 	}
 	elffile_free(ef);
 	return 1;

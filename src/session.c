@@ -308,7 +308,11 @@ static int snapshot_stopped(struct session *s, const struct session_opts *opts,
 		if (!target_thread(t, i)->stopped)
 			debug_msg("pid %d tid %d did not stop in time (state %c); read anyway",
 				  (int)s->pid, (int)target_thread(t, i)->tid, target_thread(t, i)->state);
-	err = pyread_snapshot(&r, snap);
+	/* Held, the thread list cannot change under the reads: a dead-looking
+	 * interpreter that the scan found is judged for good now. */
+	err = s->rt.heads_unconfirmed ? pyruntime_confirm(s->mem, &s->rt) : 0;
+	if (!err)
+		err = pyread_snapshot(&r, snap);
 	if (!err && opts->native)
 		native_unwind(s->native, t);
 	target_resume(t);
@@ -480,11 +484,16 @@ int session_snapshot(struct session *s, const struct session_opts *opts, struct 
 		if (s->other_pidns && !proc_tid_map(s->pid, &tids))
 			r.tids = &tids;
 		clock_gettime(CLOCK_REALTIME, &snap->when);
-		err = pyread_snapshot(&r, snap);
+		err = s->rt.heads_unconfirmed ? pyruntime_confirm(s->mem, &s->rt) : 0;
+		if (!err)
+			err = pyread_snapshot(&r, snap);
 		pyread_lines(&r, snap);
 		free(tids.v);
 		if (err)
 			err = read_failed(s, err, detail, ndetail);
+		/* Unconfirmed, the interpreter may have looked dead for a changing thread list. */
+		if (err == -PS_E_NO_INTERP && s->rt.heads_unconfirmed)
+			continue;
 		if (err || !snap->partial)
 			break;
 	}
