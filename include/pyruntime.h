@@ -84,12 +84,13 @@ struct pyruntime {
 };
 
 /*
- * Find the interpreter in process pid.  Returns 0, -PS_E_NOT_PYTHON,
+ * Find the interpreter in process pid, whose executable is exe (its path
+ * as /proc/PID/exe gives it; NULL to ask /proc here).  Returns 0, -PS_E_NOT_PYTHON,
  * -PS_E_UNSUPPORTED (detail says which version and why), -PS_E_GONE,
  * -EPERM, or another negative error.  detail receives a human-readable
  * reason on failure.  Free with pyruntime_free().
  */
-int pyruntime_locate(pid_t pid, const struct maps *maps, struct rmem *m,
+int pyruntime_locate(pid_t pid, const char *exe, const struct maps *maps, struct rmem *m,
 		     struct pyruntime *out, char *detail, size_t ndetail);
 
 void pyruntime_free(struct pyruntime *rt);

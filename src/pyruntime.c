@@ -690,12 +690,14 @@ static bool is_libpython(const char *path)
 	return !strncmp(base ? base + 1 : path, "libpython", 9);
 }
 
-int pyruntime_locate(pid_t pid, const struct maps *maps, struct rmem *m,
+int pyruntime_locate(pid_t pid, const char *exe, const struct maps *maps, struct rmem *m,
 		     struct pyruntime *out, char *detail, size_t ndetail)
 {
-	char *exe = proc_exe(pid);
+	char *own = exe ? NULL : proc_exe(pid);
 	int err = 0;
 
+	if (!exe)
+		exe = own;
 	memset(out, 0, sizeof(*out));
 	detail[0] = '\0';
 	/*
@@ -719,7 +721,7 @@ int pyruntime_locate(pid_t pid, const struct maps *maps, struct rmem *m,
 				pyruntime_free(out);
 		}
 	}
-	free(exe);
+	free(own);
 	if (err == 1)
 		return 0;
 	if (err == 0) {

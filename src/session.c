@@ -134,7 +134,8 @@ int session_open(pid_t pid, struct session **out, char *detail, size_t ndetail)
 		return explain(pid, err, &info, detail, ndetail);
 	}
 	s->mem = rmem_live_new(io);
-	err = pyruntime_locate(io, &s->maps, s->mem, &s->rt, why, sizeof(why));
+	s->exe = proc_exe(io);
+	err = pyruntime_locate(io, s->exe, &s->maps, s->mem, &s->rt, why, sizeof(why));
 	if (err) {
 		session_close(s);
 		if (err == -PS_E_NOT_PYTHON)
@@ -146,7 +147,6 @@ int session_open(pid_t pid, struct session **out, char *detail, size_t ndetail)
 	}
 	s->codes = pycode_cache_new();
 	s->sources = source_cache_new(io);
-	s->exe = proc_exe(io);
 	s->other_pidns = proc_other_pidns(io);
 	snprintf(s->comm, sizeof(s->comm), "%s", info.comm);
 	s->cmdline = proc_cmdline(io);

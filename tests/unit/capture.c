@@ -209,7 +209,7 @@ static int capture(pid_t pid, const char *path, const uint64_t *roots, size_t nr
 	c = xcalloc(1, sizeof(*c));
 	rmem_init(&c->base, &capture_ops);
 	c->live = rmem_live_new(pid);
-	err = pyruntime_locate(pid, &maps, c->live, &rt, why, sizeof(why));
+	err = pyruntime_locate(pid, NULL, &maps, c->live, &rt, why, sizeof(why));
 	maps_free(&maps);
 	if (err) {
 		fprintf(stderr, "unit-tests capture: pid %d: %s (%s)\n", (int)pid, ps_strerror(err),

@@ -190,7 +190,7 @@ int pyobj_live(int argc, char **argv)
 		return 2;
 	}
 	m = rmem_live_new((pid_t)pid);
-	err = pyruntime_locate((pid_t)pid, &maps, m, &rt, why, sizeof(why));
+	err = pyruntime_locate((pid_t)pid, NULL, &maps, m, &rt, why, sizeof(why));
 	if (err) {
 		fprintf(stderr, "unit-tests: pid %" PRIu64 ": %s (%s)\n", pid, ps_strerror(err), why);
 		rmem_free(m);
