@@ -23,6 +23,7 @@ import struct
 import subprocess
 import sys
 import termios
+import threading
 import time
 import xml.etree.ElementTree as ET
 
@@ -34,6 +35,19 @@ from harness import PYSTACK, Target, run_pystack
 
 def watch(*args, timeout=60):
     return run_pystack("watch", *args, timeout=timeout)
+
+
+def rest_of(p, timeout):
+    """The rest of p's output once it ends, through the file objects a readline
+    may already have read ahead into (communicate() would read past them)."""
+    timer = threading.Timer(timeout, p.kill)
+    timer.start()
+    try:
+        out, err = p.stdout.read(), p.stderr.read()
+        p.wait()
+    finally:
+        timer.cancel()
+    return out, err
 
 
 def json_lines(text):
@@ -129,7 +143,7 @@ def test_signals_end_the_watch_and_leave_the_target_running(newest_python, sig):
             first = p.stdout.readline()
             time.sleep(delay)
             p.send_signal(sig)
-            out, err = p.communicate(timeout=10)
+            out, err = rest_of(p, 10)
             assert p.returncode == 0, err
             assert "stopped by %s" % signal.Signals(sig).name in err, err
             assert len(err.strip().splitlines()) == 1, err
@@ -660,10 +674,15 @@ def test_subprocesses_replaced_while_watched_on_a_terminal(newest_python):
 def test_subprocess_that_runs_exec_ends_and_starts_again(py):
     with Target(py, "family.py", "reborn") as t:
         child = json.loads(t.info)["child"]
-        r = watch("--subprocesses", "--json", "--interval", "100ms", "--duration", "3s", t.pid)
+        p = subprocess.Popen([PYSTACK, "watch", "--subprocesses", "--json", "--interval", "100ms",
+                              "--duration", "4s", str(t.pid)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        first = p.stdout.readline()     # the watch has begun: now the child runs exec
+        os.kill(child, signal.SIGUSR2)
+        out, err = rest_of(p, 60)
         t.finish()
-    assert r.returncode == 0, r.stderr
-    snaps = json_lines(r.stdout)
+    assert p.returncode == 0, err
+    snaps = json_lines(first + out)
     events = [(s["snapshot"], e["event"], e["pid"], e["cmdline"].rsplit(" ", 1)[1])
               for s in snaps if s["pid"] == t.pid for e in s.get("events", [])]
     assert [e[1:] for e in events] == [("ended", child, "execs"), ("started", child, "leaf")], events
@@ -671,5 +690,5 @@ def test_subprocess_that_runs_exec_ends_and_starts_again(py):
     reads = [(s["snapshot"], s["cmdline"].rsplit(" ", 1)[1]) for s in snaps if s["pid"] == child]
     assert [n for n, role in reads if role == "execs"] == list(range(1, events[0][0]))
     assert [n for n, role in reads if role == "leaf"] == list(range(events[1][0], snaps[-1]["snapshot"] + 1))
-    assert " of process %d and 2 subprocesses over " % t.pid in r.stderr, r.stderr
-    assert "; subprocesses: 1 started, 1 ended, 1 at the end)" in r.stderr, r.stderr
+    assert " of process %d and 2 subprocesses over " % t.pid in err, err
+    assert "; subprocesses: 1 started, 1 ended, 1 at the end)" in err, err

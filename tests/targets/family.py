@@ -19,9 +19,9 @@
 #                       just before the signal.  READY {"workers": [PID...]}
 #                       with the first ones in place.
 #   family.py reborn    this process starts one Python child (READY
-#                       {"child": PID}), which EXEC_AFTER_S after its own
-#                       READY runs exec into a new interpreter running this
-#                       file as a leaf: the same PID, another program.
+#                       {"child": PID}), which on SIGUSR2 runs exec into a
+#                       new interpreter running this file as a leaf: the
+#                       same PID, another program.
 # Every Python process of the tree answers SIGUSR1 with its own stacks in its
 # own oracle file (oracles, by PID).  Each child is killed when its parent
 # dies (PR_SET_PDEATHSIG), so the whole tree goes with the process the test
@@ -114,7 +114,6 @@ def churn():
 
 WORKERS = 3
 REPLACE_S = 0.6
-EXEC_AFTER_S = 1.2
 
 
 def replace(log):
@@ -161,8 +160,11 @@ elif role == "churn":
 elif role == "replace":
     replace(open(sys.argv[2], "w"))
 elif role == "execs":
+    told = []
+    signal.signal(signal.SIGUSR2, lambda signum, frame: told.append(signum))
     oracle.ready()
-    time.sleep(EXEC_AFTER_S)
+    while not told:
+        time.sleep(0.01)
     os.execv(sys.executable, [sys.executable, os.path.abspath(__file__), "leaf"])
 elif role == "reborn":
     child, facts = spawn("execs")
