@@ -208,12 +208,27 @@ static uint64_t binary_start(const struct maps *maps, const char *binary)
 }
 
 /*
+ * The top of the main thread's stack, or 0: fixed for the life of a
+ * program (the stack grows down from it), placed anew by exec (at random,
+ * where address space layout randomisation is on, as it is by default).
+ */
+static uint64_t stack_top(const struct maps *maps)
+{
+	for (size_t i = 0; i < maps->n; i++)
+		if (maps->v[i].path && !strcmp(maps->v[i].path, "[stack]"))
+			return maps->v[i].end;
+	return 0;
+}
+
+/*
  * Between snapshots, follow changes to the maps.  Anonymous mappings come
  * and go all the time (the allocator's arenas): the new maps replace the
  * old in place, and all that was learnt of the files holds.  When files
  * came or went (a library loaded), the native state is rebuilt on the next
- * native snapshot.  When the interpreter's own binary moved, the process
- * runs another program now (it called exec).
+ * native snapshot.  When the interpreter's own binary or the top of the
+ * stack moved, the process runs another program now (it called exec: a
+ * static interpreter that is no position-independent executable is mapped
+ * where it was, its new stack is not).
  */
 static int refresh(struct session *s, char *detail, size_t n)
 {
@@ -222,7 +237,8 @@ static int refresh(struct session *s, char *detail, size_t n)
 
 	if (err <= 0)
 		return err ? read_failed(s, err, detail, n) : 0;
-	if (binary_start(&fresh, s->rt.binary) != binary_start(&s->maps, s->rt.binary)) {
+	if (binary_start(&fresh, s->rt.binary) != binary_start(&s->maps, s->rt.binary) ||
+	    stack_top(&fresh) != stack_top(&s->maps)) {
 		maps_free(&fresh);
 		/* An exiting process unmaps everything. */
 		if (exited(s->pid))
