@@ -51,7 +51,11 @@ struct rmem_stats {
  * miss in a later fill fetches the rest of the page, which is what walking
  * a dense region (a frame stack) needs.  Within one fill, several ranges on
  * a page are independent objects and fetch only their blocks.  Each fill
- * is one range per page.
+ * is one range per page.  The bytes of a page's blocks are kept in a store
+ * of blocks, taken in the order fills need them, not in a page-sized
+ * buffer per slot: a dump touches a few hundred bytes of each of hundreds
+ * of pages, and every page of memory this process touches the first time
+ * costs it a page fault.
  */
 #define RMEM_BLOCK	256
 #define RMEM_PAGE	4096
@@ -67,6 +71,7 @@ typedef uint64_t rmem_blocks;
 #define RMEM_ADDR_END	(1ULL << 57)
 #define RMEM_SLOTS	2048
 #define RMEM_WAYS	4	/* a page may sit in any slot of its set of four */
+#define RMEM_STORE	(RMEM_SLOTS * RMEM_BLOCKS)	/* blocks of the store (8 MB) */
 
 /*
  * The common part of every backend, which embeds it as its first member.
@@ -84,10 +89,12 @@ struct rmem {
 		uint16_t misses;
 		uint32_t batch;		/* the fill batch that last claimed it */
 		uint32_t tick;		/* when it was last claimed, for eviction */
+		uint16_t at[RMEM_BLOCKS];	/* where each valid block is in the store */
 	} slot[RMEM_SLOTS];
 	uint32_t batches;		/* fill batches started */
 	uint32_t ticks;
-	unsigned char (*data)[RMEM_PAGE];	/* RMEM_SLOTS pages, lazily allocated */
+	unsigned char (*store)[RMEM_BLOCK];	/* RMEM_STORE blocks, lazily allocated */
+	uint32_t nstore;		/* blocks of the store taken in this generation */
 	struct rmem_stats stats;
 	bool recording;			/* mark what reads use (see rmem_replay) */
 	bool replayed;			/* the cache holds a replay: prefetch only unseen pages */

@@ -37,7 +37,7 @@ void rmem_free(struct rmem *m)
 {
 	if (!m)
 		return;
-	free(m->data);
+	free(m->store);
 	free(m->rec);
 	free(m->deferred);
 	m->ops->destroy(m);
@@ -46,6 +46,7 @@ void rmem_free(struct rmem *m)
 void rmem_invalidate(struct rmem *m)
 {
 	m->gen++;
+	m->nstore = 0;
 	m->replayed = false;
 }
 
@@ -73,9 +74,19 @@ static struct rmem_slot *find(struct rmem *m, uint64_t page)
 	return NULL;
 }
 
-static unsigned char *slot_data(struct rmem *m, const struct rmem_slot *s)
+/* Copy len bytes at offset off of the slot's page (all in valid blocks) to out. */
+static void copy_out(const struct rmem *m, const struct rmem_slot *s, size_t off, size_t len,
+		     unsigned char *out)
 {
-	return m->data[s - m->slot];
+	while (len) {
+		size_t b = off / RMEM_BLOCK, in = off % RMEM_BLOCK;
+		size_t n = RMEM_BLOCK - in < len ? RMEM_BLOCK - in : len;
+
+		memcpy(out, m->store[s->at[b]] + in, n);
+		out += n;
+		off += n;
+		len -= n;
+	}
 }
 
 /* Whether [addr, addr + len) could be a process's memory at all. */
@@ -220,10 +231,20 @@ static struct rmem_slot *claim(struct rmem *m, struct fill *f, uint64_t page)
 static void fill_range(struct rmem *m, struct fill *f, uint64_t addr, size_t len, bool whole)
 {
 	for (uint64_t page = addr & ~PAGE_MASK; page < addr + len; page += RMEM_PAGE) {
-		struct rmem_slot *s = f->n < MAX_IOV ? claim(m, f, page) : NULL;
+		struct rmem_slot *s;
 		rmem_blocks want = block_mask(page, addr, len), have;
 		unsigned first, last;
 
+		/*
+		 * A store used up by pages evicted and filled again starts
+		 * afresh, with the whole cache, between batches; within one,
+		 * the rest of the batch is read around the cache.
+		 */
+		if (!f->n && m->nstore + RMEM_BLOCKS > RMEM_STORE) {
+			m->gen++;
+			m->nstore = 0;
+		}
+		s = f->n < MAX_IOV ? claim(m, f, page) : NULL;
 		if (!s)
 			continue;
 		have = s->valid | s->pending;
@@ -235,21 +256,26 @@ static void fill_range(struct rmem *m, struct fill *f, uint64_t addr, size_t len
 		want &= ~have;
 		first = (unsigned)__builtin_ctzll(want);
 		last = 63 - (unsigned)__builtin_clzll(want);
+		if (m->nstore + (last - first + 1) > RMEM_STORE)
+			continue;
+		for (unsigned b = first; b <= last; b++)
+			s->at[b] = (uint16_t)(m->nstore + b - first);
 		f->slot[f->n] = s;
 		f->mask[f->n] = span(first, last);
 		s->pending |= f->mask[f->n];
 		f->r[f->n++] = (struct rmem_range){
 			.addr = page + first * RMEM_BLOCK,
-			.buf = slot_data(m, s) + first * RMEM_BLOCK,
+			.buf = m->store[m->nstore],
 			.len = (last - first + 1) * RMEM_BLOCK,
 		};
+		m->nstore += last - first + 1;
 	}
 }
 
 static void ensure_data(struct rmem *m)
 {
-	if (!m->data)
-		m->data = xmalloc(sizeof(*m->data) * RMEM_SLOTS);
+	if (!m->store)
+		m->store = xmalloc(sizeof(*m->store) * RMEM_STORE);
 }
 
 /* Fetch the listed ranges; a range that fails leaves its blocks invalid. */
@@ -261,10 +287,13 @@ static int fill_run(struct rmem *m, struct fill *f)
 		return 0;
 	err = backend_read(m, f->r, f->n);
 	for (size_t i = 0; i < f->n; i++) {
-		if (err || f->r[i].err || f->slot[i]->gen != m->gen ||
-		    f->slot[i]->page != (f->r[i].addr & ~PAGE_MASK))
+		if (f->slot[i]->gen != m->gen || f->slot[i]->page != (f->r[i].addr & ~PAGE_MASK))
 			continue;
-		f->slot[i]->valid |= f->mask[i];
+		/* The range's blocks now point at its part of the store: valid only if it came. */
+		if (err || f->r[i].err)
+			f->slot[i]->valid &= ~f->mask[i];
+		else
+			f->slot[i]->valid |= f->mask[i];
 	}
 	f->n = 0;
 	return err;
@@ -364,7 +393,7 @@ int rmem_read(struct rmem *m, uint64_t addr, void *buf, size_t len)
 		rmem_blocks want = block_mask(page, addr, len);
 
 		if (s && !(want & ~s->valid)) {
-			memcpy(buf, slot_data(m, s) + (addr - page), len);
+			copy_out(m, s, addr - page, len, buf);
 			if (m->recording)
 				s->used |= want;
 			m->stats.hits++;
@@ -396,7 +425,7 @@ int rmem_read(struct rmem *m, uint64_t addr, void *buf, size_t len)
 		}
 		if (m->recording)
 			s->used |= want;
-		memcpy(out, slot_data(m, s) + (a - page), n);
+		copy_out(m, s, a - page, n, out);
 		out += n;
 		a += n;
 	}

@@ -56,9 +56,9 @@ struct capture_mem {
 /* Whether the range fills a page of m's cache (its buffer is in the cache). */
 static bool is_fill(const struct rmem *m, const struct rmem_range *r)
 {
-	uintptr_t lo = (uintptr_t)m->data, b = (uintptr_t)r->buf;
+	uintptr_t lo = (uintptr_t)m->store, b = (uintptr_t)r->buf;
 
-	return m->data && b >= lo && b - lo < (uintptr_t)RMEM_SLOTS * RMEM_PAGE;
+	return m->store && b >= lo && b - lo < (uintptr_t)RMEM_STORE * RMEM_BLOCK;
 }
 
 static int capture_readv(struct rmem *m, struct rmem_range *r, size_t n)

@@ -179,7 +179,35 @@ static void deferred(void)
 	rmem_free(m);
 }
 
+/*
+ * Pages that share a set, read in turn without an invalidation, evict each
+ * other and are filled again: the store runs out many times over, and every
+ * read still returns the fake's bytes.
+ */
+static void store_used_up(void)
+{
+	struct rmem *m = rmem_fake_new();
+	struct region reg[8];
+	unsigned char buf[RMEM_PAGE];
+	size_t bad = 0;
+
+	for (int i = 0; i < 8; i++)
+		add_region(m, &reg[i], 0x20000000ull + (uint64_t)i * RMEM_SLOTS * RMEM_PAGE, RMEM_PAGE);
+	for (int step = 0; step < 3 * RMEM_STORE / RMEM_BLOCKS; step++) {
+		const struct region *r = &reg[step % 8];
+		size_t len = step % 3 ? RMEM_PAGE : 100;
+
+		CHECK_INT(rmem_read(m, r->addr, buf, len), 0);
+		for (size_t i = 0; i < len; i++)
+			bad += buf[i] != byte_at(r->addr + i);
+	}
+	CHECK_INT(bad, 0);
+	CHECK(m->nstore <= RMEM_STORE);
+	rmem_free(m);
+}
+
 const struct unit_test rmem_tests[] = {
+	{ "rmem: a store used up starts afresh", store_used_up },
 	{ "rmem: deferred", deferred },
 	{ "rmem: random reads against a model", random_reads },
 	{ "rmem: strings", strings },
