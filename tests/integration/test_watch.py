@@ -413,6 +413,17 @@ def screen_rows(term, n=2):
     return [re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", row).rstrip("\r") for row in frame.split("\r\n")]
 
 
+def live_screen(t, rows, cols):
+    """The second screen of a three-snapshot live view of target t in a rows x cols terminal."""
+    term = Terminal("--interval", "100ms", "--count", "3", t.pid, rows=rows, cols=cols)
+    try:
+        term.read_until(rb"snapshot 2,")
+        assert term.finish() == 0
+        return screen_rows(term)
+    finally:
+        term.close()
+
+
 def thread_blocks(rows):
     """Each thread's rows on a screen, by its header."""
     blocks, current = {}, None
@@ -428,13 +439,7 @@ def test_live_view_keeps_the_programs_frames_when_it_cuts(newest_python):
     """Cut to fit, every thread keeps the frame it is in and, before the
     standard library's, the program's own frames; and the screen is used."""
     with Target(newest_python, "served.py", 4) as t:
-        term = Terminal("--interval", "100ms", "--count", "3", t.pid, rows=45, cols=110)
-        try:
-            term.read_until(rb"snapshot 2,")
-            assert term.finish() == 0
-            rows = screen_rows(term)
-        finally:
-            term.close()
+        rows = live_screen(t, rows=45, cols=110)
         t.finish()
     assert 38 <= len(rows) <= 45, rows
     servers = {h: b for h, b in thread_blocks(rows).items() if '"server-' in h}
@@ -450,13 +455,7 @@ def test_live_view_says_what_does_not_fit(newest_python):
     """Threads that do not fit even one frame each are counted on the last row."""
     with Target(newest_python, "served.py", 14) as t:
         total = len(t.dump_json()["threads"])
-        term = Terminal("--interval", "100ms", "--count", "3", t.pid, rows=30, cols=110)
-        try:
-            term.read_until(rb"snapshot 2,")
-            assert term.finish() == 0
-            rows = screen_rows(term)
-        finally:
-            term.close()
+        rows = live_screen(t, rows=30, cols=110)
         t.finish()
     assert len(rows) == 30, rows
     m = re.match(r"\.\.\. (\d+) more lines? \((\d+) threads?\) do not fit", rows[-1])
