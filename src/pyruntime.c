@@ -470,8 +470,6 @@ static int scan_for_heads(struct rmem *m, const struct maps *maps, struct elffil
 				break;
 			case NOT_INTERP:
 				break;
-			default:
-				abort();
 			}
 		}
 	}

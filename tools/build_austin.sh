@@ -1,7 +1,8 @@
 #!/bin/sh
 # Build Austin (https://github.com/P403n1x87/austin) for make bench's row
 # against its where-mode: Debian's package is the old 1.0, and make bench
-# wants 3.x.  Needs autoconf, automake and a C compiler.
+# wants 3.x.  Needs autoconf, automake and a C compiler, which it installs
+# when missing (tools/deps.sh austin).
 #
 #   tools/build_austin.sh SOURCE [DEST]
 #
@@ -11,7 +12,8 @@
 # the PATH, or run make bench AUSTIN=DEST.
 set -eu
 
-[ $# -ge 1 ] || { sed -n '2,12p' "$0" >&2; exit 64; }
+[ $# -ge 1 ] || { sed -n '2,13p' "$0" >&2; exit 64; }
+"$(dirname "$0")/deps.sh" austin
 source=$1
 dest=${2:-/usr/local/bin/austin}
 work=$(mktemp -d "${TMPDIR:-/tmp}/pystack-austin.XXXXXX")

@@ -8,6 +8,7 @@
 #   tools/deps.sh fuzz      also clang and its libFuzzer runtime (make fuzz)
 #   tools/deps.sh pythons   what tools/build_python.sh needs to build CPython
 #                           (clang-19 and llvm-19 for the tail-calling and JIT builds)
+#   tools/deps.sh austin    what tools/build_austin.sh needs (make bench's Austin rows)
 set -eu
 
 packages="gcc g++ binutils make pkg-config libelf-dev libdw-dev libunwind-dev libdeflate0 python3 python3-pytest python3-pytest-xdist strace util-linux python3-numpy libopenblas0-pthread"
@@ -18,6 +19,9 @@ fuzz)
 pythons)
 	packages="$packages libffi-dev libssl-dev zlib1g-dev libbz2-dev libsqlite3-dev \
 libreadline-dev liblzma-dev libncurses-dev uuid-dev tk-dev libgdbm-dev clang-19 llvm-19"
+	;;
+austin)
+	packages="$packages autoconf automake libtool"
 	;;
 esac
 

@@ -41,20 +41,27 @@ static void render(const struct merge_item *v, long n, char *buf, size_t size)
 					v[i].python ? 'p' : 'n', v[i].index);
 }
 
+/* Check the merge of npy ungrouped Python frames with native frames n in both modes. */
+#define CHECK_BOTH_MODES(npy, n, on, all)                                          \
+	do {                                                                       \
+		struct merge_item out_[32];                                        \
+		char s_[160];                                                      \
+		size_t nn_ = sizeof(n) / sizeof((n)[0]);                           \
+		long k_ = run(npy, NULL, false, n, nn_, NATIVE_ON, out_);          \
+                                                                                   \
+		render(out_, k_, s_, sizeof(s_));                                  \
+		CHECK_STR(s_, on);                                                 \
+		k_ = run(npy, NULL, false, n, nn_, NATIVE_ALL, out_);              \
+		render(out_, k_, s_, sizeof(s_));                                  \
+		CHECK_STR(s_, all);                                                \
+	} while (0)
+
 static void one_frame_per_eval(void)
 {
 	/* libc sleep, interp leaf, eval(p0), interp, extension, interp, eval(p1), libc start */
 	static const struct merge_native n[] = { L, I, E, I, L, I, E, L };
-	struct merge_item out[16];
-	char s[128];
-	long k;
 
-	k = run(2, NULL, false, n, 8, NATIVE_ON, out);
-	render(out, k, s, sizeof(s));
-	CHECK_STR(s, "n0 n1 p0 n4 p1 n7");
-	k = run(2, NULL, false, n, 8, NATIVE_ALL, out);
-	render(out, k, s, sizeof(s));
-	CHECK_STR(s, "n0 n1 p0 n3 n4 n5 p1 n7");
+	CHECK_BOTH_MODES(2, n, "n0 n1 p0 n4 p1 n7", "n0 n1 p0 n3 n4 n5 p1 n7");
 }
 
 static void call_machinery_hidden_called_code_kept(void)
@@ -65,16 +72,8 @@ static void call_machinery_hidden_called_code_kept(void)
 	 * start in the interpreter, libc.
 	 */
 	static const struct merge_native n[] = { C, M, E, M, M, C, C, M, E, C, L };
-	struct merge_item out[16];
-	char s[128];
-	long k;
 
-	k = run(2, NULL, false, n, 11, NATIVE_ON, out);
-	render(out, k, s, sizeof(s));
-	CHECK_STR(s, "n0 p0 n5 n6 p1 n9 n10");
-	k = run(2, NULL, false, n, 11, NATIVE_ALL, out);
-	render(out, k, s, sizeof(s));
-	CHECK_STR(s, "n0 n1 p0 n3 n4 n5 n6 n7 p1 n9 n10");
+	CHECK_BOTH_MODES(2, n, "n0 p0 n5 n6 p1 n9 n10", "n0 n1 p0 n3 n4 n5 n6 n7 p1 n9 n10");
 }
 
 static void grouped_by_entry_frames(void)
