@@ -20,6 +20,13 @@ void debug_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void *xmalloc(size_t size);
 void *xcalloc(size_t nmemb, size_t size);
 void *xrealloc(void *ptr, size_t size);
+/*
+ * Zeroed memory in whole pages straight from the system, none of it touched
+ * until used (calloc may clear recycled memory page by page); freed with
+ * pages_free(p, size).
+ */
+void *xpages(size_t size);
+void pages_free(void *p, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

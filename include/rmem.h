@@ -80,6 +80,15 @@ typedef uint64_t rmem_blocks;
 struct rmem {
 	const struct rmem_ops *ops;
 	uint64_t gen;			/* a slot is valid when its gen matches */
+	/*
+	 * The ways of every set: 0 for a way never used, else 1 + the index
+	 * of its slot.  Slots are taken in the order ways first need them, so
+	 * a dump that caches a hundred pages touches a few pages of this
+	 * structure, not all of it (each page of memory first touched is a
+	 * page fault, and on a virtual machine a costly one).
+	 */
+	uint16_t way[RMEM_SLOTS];
+	uint32_t nslots;		/* slots taken */
 	struct rmem_slot {
 		uint64_t page;
 		uint64_t gen;
@@ -105,7 +114,11 @@ struct rmem {
 	size_t ndeferred, capdeferred;
 };
 
-/* For backends: set up the common part. */
+/*
+ * For backends: set up the common part, which must be zeroed (allocated
+ * with calloc: the pages of a large zeroed allocation are not touched
+ * until used).
+ */
 void rmem_init(struct rmem *m, const struct rmem_ops *ops);
 
 /* A live process, read with process_vm_readv (or /proc/PID/mem). */
@@ -140,6 +153,14 @@ long rmem_read_cstr(struct rmem *m, uint64_t addr, char *buf, size_t max,
  * of a bad address reports its own error.
  */
 void rmem_prefetch(struct rmem *m, const uint64_t *addrs, size_t n, size_t len);
+
+/*
+ * Fetch into the cache the blocks that hold each range (buf unused), and no
+ * more of their pages, in as few backend calls as the ranges allow: for a
+ * reader that knows how much it will need (a walk down a stack of frames
+ * laid end to end).  After a replay, only ranges on pages never seen.
+ */
+void rmem_prefetch_ranges(struct rmem *m, const struct rmem_range *r, size_t n);
 
 /*
  * Read several ranges straight into their buffers, bypassing the cache, in

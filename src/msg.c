@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "msg.h"
 
@@ -59,6 +60,20 @@ void *xmalloc(size_t size)
 void *xcalloc(size_t nmemb, size_t size)
 {
 	return check(calloc(nmemb ? nmemb : 1, size ? size : 1));
+}
+
+void *xpages(size_t size)
+{
+	void *p = mmap(NULL, size ? size : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
+
+	return check(p == MAP_FAILED ? NULL : p);
+}
+
+void pages_free(void *p, size_t size)
+{
+	if (p)
+		munmap(p, size ? size : 1);
 }
 
 void *xrealloc(void *ptr, size_t size)

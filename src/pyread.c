@@ -469,26 +469,48 @@ static bool any_base(const struct walk *w, size_t n)
 	return false;
 }
 
+/*
+ * What to fetch for a walk's next step.  3.11+ keeps a thread's frames end
+ * to end in its data stack, each older one below: a walk that has gone
+ * some frames deep fetches, with the frame it is at, the frames below it on
+ * the same page, more the deeper it is (at most the page).  A shallow walk,
+ * and every walk of frame objects (scattered on the heap), fetches the
+ * frame alone: a dump of many threads a few frames deep then fetches what
+ * it reads, not their pages.
+ */
+static struct rmem_range walk_fetch(const struct walk *w, size_t len, bool iframes)
+{
+	uint64_t end = w->cur + len, lo = w->cur, page = w->cur & ~((uint64_t)RMEM_PAGE - 1);
+	unsigned shift = w->n / 4 < 6 ? (unsigned)(w->n / 4) : 6;
+
+	if (iframes && shift) {
+		uint64_t win = (uint64_t)len << shift;
+
+		lo = end - page > win ? end - win : page;
+	}
+	return (struct rmem_range){ .addr = lo, .len = (size_t)(end - lo) };
+}
+
 static void walk_all(const struct pyread *r, struct walk *w, size_t n)
 {
 	bool iframes = interp_frames(r->rt);
 	size_t len = frame_read_len(&r->rt->off, iframes);
-	uint64_t *addrs = xmalloc((n ? n : 1) * sizeof(*addrs));
+	struct rmem_range *want = xmalloc((n ? n : 1) * sizeof(*want));
 
 	for (;;) {
 		size_t k = 0;
 
 		for (size_t i = 0; i < n; i++)
 			if (w[i].cur && w[i].cur != w[i].base)
-				addrs[k++] = w[i].cur;
+				want[k++] = walk_fetch(&w[i], len, iframes);
 		if (!k && !any_base(w, n))
 			break;
-		rmem_prefetch(r->mem, addrs, k, len);
+		rmem_prefetch_ranges(r->mem, want, k);
 		for (size_t i = 0; i < n; i++)
 			if (w[i].cur)
 				step(r, &w[i], len, iframes);
 	}
-	free(addrs);
+	free(want);
 }
 
 /* Where the instruction of a frame whose bytecode could not be found is. */
@@ -518,6 +540,12 @@ struct codestr {
 	const char *name, *qualname, *file;
 };
 
+/* Where a code address starts its search in a table of cap (a power of two) slots. */
+static size_t code_hash(uint64_t addr, size_t cap)
+{
+	return (size_t)((addr >> 4) * 0x9e3779b97f4a7c15ull >> 24) & (cap - 1);
+}
+
 struct codestrs {
 	struct codestr *v;
 	size_t cap;
@@ -526,7 +554,7 @@ struct codestrs {
 static const struct codestr *codestr_get(struct codestrs *cs, struct snapshot *snap,
 					 const struct pycode *code)
 {
-	size_t i = (size_t)((code->addr >> 4) * 0x9e3779b97f4a7c15ull >> 24) & (cs->cap - 1);
+	size_t i = code_hash(code->addr, cs->cap);
 
 	while (cs->v[i].addr && cs->v[i].addr != code->addr)
 		i = (i + 1) & (cs->cap - 1);
@@ -539,37 +567,50 @@ static const struct codestr *codestr_get(struct codestrs *cs, struct snapshot *s
 	return &cs->v[i];
 }
 
-/* Every distinct code object named by the walks. */
+/* Put a (nonzero) code address in an open-addressed set of cap (a power of two) slots. */
+static bool code_set_add(uint64_t *set, size_t cap, uint64_t a)
+{
+	size_t h = code_hash(a, cap);
+
+	while (set[h] && set[h] != a)
+		h = (h + 1) & (cap - 1);
+	if (set[h])
+		return false;
+	set[h] = a;
+	return true;
+}
+
+/*
+ * Every distinct code object named by the walks, and (in *cap_pow2) a
+ * table size at least twice their number.  The set grows with the distinct
+ * codes, not with the frames: a 10,000-frame recursion names a few.
+ */
 static uint64_t *collect_codes(const struct walk *w, size_t n, size_t *count, size_t *cap_pow2)
 {
-	size_t total = 0, cap = 16, k = 0;
-	uint64_t *set, *list;
+	size_t cap = 64, k = 0, capl = 0;
+	uint64_t *set = xcalloc(cap, sizeof(*set)), *list = NULL;
 
-	for (size_t i = 0; i < n; i++)
-		total += w[i].n;
-	while (cap < 2 * total)
-		cap *= 2;
-	set = xcalloc(cap, sizeof(*set));
-	list = xmalloc((total ? total : 1) * sizeof(*list));
 	for (size_t i = 0; i < n; i++) {
 		for (size_t f = 0; f < w[i].n; f++) {
 			uint64_t a = w[i].v[f].code;
-			size_t h = (size_t)((a >> 4) * 0x9e3779b97f4a7c15ull >> 24) & (cap - 1);
 
-			if (!a)
+			if (!a || !code_set_add(set, cap, a))
 				continue;
-			while (set[h] && set[h] != a)
-				h = (h + 1) & (cap - 1);
-			if (!set[h]) {
-				set[h] = a;
-				list[k++] = a;
+			xgrow(&list, &capl, k + 1, sizeof(*list));
+			list[k++] = a;
+			if (2 * k > cap) {
+				free(set);
+				cap *= 2;
+				set = xcalloc(cap, sizeof(*set));
+				for (size_t j = 0; j < k; j++)
+					code_set_add(set, cap, list[j]);
 			}
 		}
 	}
 	free(set);
 	*count = k;
 	*cap_pow2 = cap;
-	return list;
+	return list ? list : xmalloc(sizeof(*list));
 }
 
 /* What a variable slot holds: a cell is looked through, to the value it holds (0: unbound). */
@@ -631,16 +672,17 @@ static void read_vars(const struct pyread *r, struct snapshot *snap, struct fram
 }
 
 static void fill_thread(const struct pyread *r, struct snapshot *snap, struct thread *t,
-			const struct walk *w, struct codestrs *cs, struct frame *scratch,
-			size_t *var_budget)
+			const struct walk *w, struct codestrs *cs, size_t *var_budget)
 {
 	const struct pycode *first_bad = NULL;
+	/* Straight into the snapshot (zeroed): frames left out leave their room unused. */
+	struct frame *frames = w->n ? snapshot_alloc(snap, w->n * sizeof(*frames)) : NULL;
 	size_t nf = 0;
 	unsigned bad = 0;
 
 	for (size_t i = 0; i < w->n; i++) {
 		const struct pycode *code = w->v[i].code ? pycode_get(r->codes, w->v[i].code) : NULL;
-		struct frame *f = &scratch[nf];
+		struct frame *f = &frames[nf];
 		const struct codestr *s;
 
 		if (!code || !code->valid) {
@@ -649,7 +691,6 @@ static void fill_thread(const struct pyread *r, struct snapshot *snap, struct th
 			continue;
 		}
 		s = codestr_get(cs, snap, code);
-		memset(f, 0, sizeof(*f));
 		f->kind = FRAME_PYTHON;
 		f->function = s->name;
 		f->qualname = s->qualname;
@@ -662,7 +703,8 @@ static void fill_thread(const struct pyread *r, struct snapshot *snap, struct th
 			read_vars(r, snap, f, code, w->v[i].frame, var_budget);
 		nf++;
 	}
-	snapshot_set_frames(snap, t, scratch, nf);
+	t->frames = nf ? frames : NULL;
+	t->nframes = nf;
 	if (w->err) {
 		t->truncated = true;
 		t->error = snapshot_printf(snap, "frame at 0x%llx unreadable: %s",
@@ -882,9 +924,8 @@ int pyread_snapshot(const struct pyread *r, struct snapshot *snap)
 	struct tinfo *ti = NULL;
 	struct walk *w;
 	struct codestrs cs;
-	struct frame *scratch;
 	uint64_t *codes;
-	size_t n = 0, ncodes, maxframes = 0, var_budget = PYREAD_MAX_VARS, kept = 0;
+	size_t n = 0, ncodes, var_budget = PYREAD_MAX_VARS, kept = 0;
 	int err = read_threads(r, &snap->partial, &ti, &n);
 	bool *skip;
 
@@ -907,10 +948,6 @@ int pyread_snapshot(const struct pyread *r, struct snapshot *snap)
 	if (r->locals)
 		pycode_load_vars(r->codes, r->mem, r->rt, codes, ncodes);
 	cs.v = xcalloc(cs.cap, sizeof(*cs.v));
-	for (size_t i = 0; i < n; i++)
-		if (w[i].n > maxframes)
-			maxframes = w[i].n;
-	scratch = xmalloc((maxframes ? maxframes : 1) * sizeof(*scratch));
 
 	for (size_t i = 0; i < n; i++)
 		skip[i] = not_started(r, ti, w, n, i);
@@ -932,14 +969,13 @@ int pyread_snapshot(const struct pyread *r, struct snapshot *snap)
 		/* _Py_THREAD_DETACHED 0, ATTACHED 1, SUSPENDED 2 (3.14: SHUTTING_DOWN 3, detached) */
 		t->attach = ti[i].state == 1 ? ATTACH_ATTACHED : ti[i].state == 2 ? ATTACH_SUSPENDED :
 			    ti[i].state == 0 || ti[i].state == 3 ? ATTACH_DETACHED : ATTACH_UNKNOWN;
-		fill_thread(r, snap, t, &w[i], &cs, scratch, &var_budget);
+		fill_thread(r, snap, t, &w[i], &cs, &var_budget);
 		free(w[i].v);
 	}
 	if (!r->prepass) {
 		snap->gil_waits_known = r->target && r->rt->off.gil_cond != PYO_NONE;
 		match_tids(r, snap, ti);
 	}
-	free(scratch);
 	free(cs.v);
 	free(codes);
 	free(skip);

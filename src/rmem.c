@@ -28,7 +28,6 @@
 
 void rmem_init(struct rmem *m, const struct rmem_ops *ops)
 {
-	memset(m, 0, sizeof(*m));
 	m->ops = ops;
 	m->gen = 1;
 }
@@ -55,22 +54,25 @@ const struct rmem_stats *rmem_stats(const struct rmem *m)
 	return &m->stats;
 }
 
-/* The first of the RMEM_WAYS slots of the set page belongs to. */
-static struct rmem_slot *set_of(struct rmem *m, uint64_t page)
+/* The first of the RMEM_WAYS ways of the set page belongs to. */
+static uint16_t *set_of(struct rmem *m, uint64_t page)
 {
 	uint64_t h = (page / RMEM_PAGE) * 0x9e3779b97f4a7c15ull;
 
-	return &m->slot[(h >> 40) % (RMEM_SLOTS / RMEM_WAYS) * RMEM_WAYS];
+	return &m->way[(h >> 40) % (RMEM_SLOTS / RMEM_WAYS) * RMEM_WAYS];
 }
 
 /* The slot holding page in this generation, or NULL. */
 static struct rmem_slot *find(struct rmem *m, uint64_t page)
 {
-	struct rmem_slot *set = set_of(m, page);
+	const uint16_t *set = set_of(m, page);
 
-	for (unsigned w = 0; w < RMEM_WAYS; w++)
-		if (set[w].page == page && set[w].gen == m->gen)
-			return &set[w];
+	for (unsigned w = 0; w < RMEM_WAYS && set[w]; w++) {
+		struct rmem_slot *s = &m->slot[set[w] - 1];
+
+		if (s->page == page && s->gen == m->gen)
+			return s;
+	}
 	return NULL;
 }
 
@@ -192,19 +194,27 @@ static void note_used(struct rmem *m, struct rmem_slot *s)
  */
 static struct rmem_slot *claim(struct rmem *m, struct fill *f, uint64_t page)
 {
-	struct rmem_slot *set = set_of(m, page), *s = find(m, page);
+	uint16_t *set = set_of(m, page);
+	struct rmem_slot *s = find(m, page);
 
 	for (unsigned w = 0; !s && w < RMEM_WAYS; w++) {
-		struct rmem_slot *c = &set[w];
-
-		if (c->batch == f->id)
-			continue;
-		if (c->gen != m->gen) {
-			s = c;		/* stale: the best victim */
-			break;
+		if (!set[w]) {		/* never used: a new slot (a set's ways fill in order) */
+			set[w] = (uint16_t)++m->nslots;
+			s = &m->slot[set[w] - 1];
+		} else if (m->slot[set[w] - 1].gen != m->gen && m->slot[set[w] - 1].batch != f->id) {
+			s = &m->slot[set[w] - 1];	/* stale: the best victim */
 		}
-		if (!s || c->tick < s->tick)
-			s = c;
+	}
+	if (!s) {		/* every way holds a page of this generation: the least recent */
+		struct rmem_slot *lru = NULL;
+
+		for (unsigned w = 0; w < RMEM_WAYS; w++) {
+			struct rmem_slot *c = &m->slot[set[w] - 1];
+
+			if (c->batch != f->id && (!lru || c->tick < lru->tick))
+				lru = c;
+		}
+		s = lru;
 	}
 	if (!s)
 		return NULL;
@@ -335,7 +345,7 @@ void rmem_replay(struct rmem *m)
 	bool was = rmem_set_recording(m, false);
 
 	ensure_data(m);
-	for (size_t i = 0; i < RMEM_SLOTS; i++)
+	for (size_t i = 0; i < m->nslots; i++)
 		if (m->slot[i].used)
 			note_used(m, &m->slot[i]);
 	fill_list(m, m->rec, m->nrec);
@@ -483,6 +493,24 @@ void rmem_prefetch(struct rmem *m, const uint64_t *addrs, size_t n, size_t len)
 	fill_run(m, &f);
 }
 
+void rmem_prefetch_ranges(struct rmem *m, const struct rmem_range *r, size_t n)
+{
+	struct rmem_range *unseen = NULL;
+	size_t k = 0;
+
+	ensure_data(m);
+	if (m->replayed) {
+		unseen = xmalloc((n ? n : 1) * sizeof(*unseen));
+		for (size_t i = 0; i < n; i++)
+			if (!find(m, r[i].addr & ~PAGE_MASK))
+				unseen[k++] = r[i];
+		r = unseen;
+		n = k;
+	}
+	fill_list(m, r, n);
+	free(unseen);
+}
+
 /* The live backend. */
 
 struct rmem_live {
@@ -575,7 +603,7 @@ static void live_destroy(struct rmem *m)
 
 	if (l->memfd >= 0)
 		close(l->memfd);
-	free(l);
+	pages_free(l, sizeof(*l));
 }
 
 static const struct rmem_ops live_ops = {
@@ -585,11 +613,10 @@ static const struct rmem_ops live_ops = {
 
 struct rmem *rmem_live_new(pid_t pid)
 {
-	struct rmem_live *l = xmalloc(sizeof(*l));
+	struct rmem_live *l = xpages(sizeof(*l));
 
 	rmem_init(&l->base, &live_ops);
 	l->pid = pid;
 	l->memfd = -1;
-	l->no_vm_readv = false;
 	return &l->base;
 }
