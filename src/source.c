@@ -1,10 +1,14 @@
 /*
- * Source lines of Python frames (see source.h).  Each file is read whole
- * (up to a bound) the first time a frame needs it; its line starts are
- * indexed so every later line is a lookup.
+ * Source lines of Python frames (see source.h).  A file is not read whole:
+ * a line is found by reading from the nearest known line start, every
+ * MARK_EVERY-th of which is noted as the reads pass it, and the lines
+ * shown are remembered, so a deep recursion or a watch asks the file
+ * again for none of them.  A dump reads a few kilobytes of a file, not all
+ * of it (every page of memory it would fill first is a page fault).
  */
 #include <ctype.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,18 +23,40 @@
 #define MAX_SOURCE	(16u << 20)
 /* Longer lines are cut, as everything shown is bounded. */
 #define MAX_LINE	400
+/* The start of every MARK_EVERY-th line is noted. */
+#define MARK_EVERY	64
+/* Lines remembered per file (by line number modulo this). */
+#define MEMO		64
+#define CHUNK		4096
+
+struct source_line {
+	int line;		/* 0: the slot is empty */
+	char *text;		/* stripped; NULL for a blank line or one past the end */
+};
 
 struct source_file {
 	char *name;		/* co_filename */
-	char *text;		/* NULL when unreadable */
-	size_t *line_start;	/* offsets of the lines, 0-based */
-	size_t nlines;
+	int fd;			/* open through one annotation, else -1 */
+	bool unreadable;	/* not a regular file of a sane size, or not there */
+	off_t size;
+	off_t *marks;		/* marks[k]: where line k * MARK_EVERY + 1 starts */
+	size_t nmarks, capmarks;
+	bool marks_done;	/* the last mark before the end is known */
+	struct source_line memo[MEMO];
 };
 
 struct source_cache {
 	pid_t pid;
 	struct source_file *v;
 	size_t n, cap;
+};
+
+/* Buffered reading of a file from an offset. */
+struct reader {
+	int fd;
+	off_t off;		/* of buf[0] */
+	size_t len, pos;
+	unsigned char buf[CHUNK];
 };
 
 struct source_cache *source_cache_new(pid_t pid)
@@ -47,48 +73,130 @@ void source_cache_free(struct source_cache *c)
 		return;
 	for (size_t i = 0; i < c->n; i++) {
 		free(c->v[i].name);
-		free(c->v[i].text);
-		free(c->v[i].line_start);
+		free(c->v[i].marks);
+		for (size_t k = 0; k < MEMO; k++)
+			free(c->v[i].memo[k].text);
 	}
 	free(c->v);
 	free(c);
 }
 
-static char *read_source(pid_t pid, const char *name, size_t *len)
+static void reader_at(struct reader *rd, int fd, off_t off)
 {
-	char *path, *fsname, *text = NULL;
-	struct stat st;
-	int fd;
+	rd->fd = fd;
+	rd->off = off;
+	rd->len = rd->pos = 0;
+}
 
-	/* Names such as "<string>" or "<frozen importlib._bootstrap>" are not files. */
-	if (!name[0] || name[0] == '<')
-		return NULL;
-	fsname = escape_fs_name(name);
-	path = name[0] == '/' ? xasprintf("/proc/%d/root%s", (int)pid, fsname)
-			      : xasprintf("/proc/%d/cwd/%s", (int)pid, fsname);
-	free(fsname);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	free(path);
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= MAX_SOURCE) {
-		size_t got = 0, size = (size_t)st.st_size;
-		ssize_t r = 1;
+/* The next byte, or -1 at the end (or on an error). */
+static int reader_next(struct reader *rd)
+{
+	if (rd->pos == rd->len) {
+		ssize_t got;
 
-		text = xmalloc(size + 1);
-		while (got < size && (r = read(fd, text + got, size - got)) > 0)
-			got += (size_t)r;
-		text[got] = '\0';
-		*len = got;
+		rd->off += (off_t)rd->len;
+		rd->len = rd->pos = 0;
+		got = pread(rd->fd, rd->buf, sizeof(rd->buf), rd->off);
+		if (got <= 0)
+			return -1;
+		rd->len = (size_t)got;
 	}
-	close(fd);
-	return text;
+	return rd->buf[rd->pos++];
+}
+
+static off_t reader_offset(const struct reader *rd)
+{
+	return rd->off + (off_t)rd->pos;
+}
+
+/* Open f for this annotation; false when it cannot be read. */
+static bool open_file(struct source_cache *c, struct source_file *f)
+{
+	char *path, *fsname;
+	struct stat st;
+
+	if (f->unreadable)
+		return false;
+	if (f->fd >= 0)
+		return true;
+	fsname = escape_fs_name(f->name);
+	path = f->name[0] == '/' ? xasprintf("/proc/%d/root%s", (int)c->pid, fsname)
+				 : xasprintf("/proc/%d/cwd/%s", (int)c->pid, fsname);
+	free(fsname);
+	f->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	free(path);
+	if (f->fd >= 0 && fstat(f->fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= MAX_SOURCE) {
+		f->size = st.st_size;
+		return true;
+	}
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+	f->unreadable = true;
+	return false;
+}
+
+/* Note line starts from the last mark on, until mark k is known or the file ends. */
+static void find_mark(struct source_file *f, size_t k)
+{
+	struct reader rd;
+	size_t line;
+	int ch;
+
+	if (!f->nmarks) {
+		xgrow(&f->marks, &f->capmarks, 1, sizeof(*f->marks));
+		f->marks[f->nmarks++] = 0;
+	}
+	if (f->marks_done || k < f->nmarks)
+		return;
+	reader_at(&rd, f->fd, f->marks[f->nmarks - 1]);
+	line = (f->nmarks - 1) * MARK_EVERY + 1;
+	while (k >= f->nmarks && (ch = reader_next(&rd)) >= 0) {
+		if (ch != '\n' || ++line % MARK_EVERY != 1)
+			continue;
+		if (reader_offset(&rd) >= f->size)
+			break;		/* a newline at the very end starts no line */
+		xgrow(&f->marks, &f->capmarks, f->nmarks + 1, sizeof(*f->marks));
+		f->marks[f->nmarks++] = reader_offset(&rd);
+	}
+	if (k >= f->nmarks)
+		f->marks_done = true;
+}
+
+/* Line n (1-based) of f, stripped of its indentation and trailing space; NULL if blank. */
+static char *read_line(struct source_file *f, int n)
+{
+	size_t k = (size_t)(n - 1) / MARK_EVERY, skip = (size_t)(n - 1) % MARK_EVERY, len = 0;
+	char text[MAX_LINE];
+	struct reader rd;
+	int ch = 0;
+
+	find_mark(f, k);
+	if (k >= f->nmarks)
+		return NULL;
+	reader_at(&rd, f->fd, f->marks[k]);
+	while (skip && (ch = reader_next(&rd)) >= 0)
+		if (ch == '\n')
+			skip--;
+	if (skip)
+		return NULL;
+	/* Leading space is passed over, within the bound of one line's worth. */
+	for (size_t lead = 0; (ch = reader_next(&rd)) >= 0 && ch != '\n' && lead < 16 * MAX_LINE;
+	     lead++)
+		if (!isspace(ch))
+			break;
+	while (ch >= 0 && ch != '\n' && len < MAX_LINE) {
+		text[len++] = (char)ch;
+		ch = reader_next(&rd);
+	}
+	while (len && isspace((unsigned char)text[len - 1]))
+		len--;
+	return len && !isspace((unsigned char)text[0]) ? xstrndup(text, len) : NULL;
 }
 
 static struct source_file *get_file(struct source_cache *c, const char *name)
 {
 	struct source_file *f;
-	size_t len = 0, cap = 0;
 
 	for (size_t i = 0; i < c->n; i++)
 		if (!strcmp(c->v[i].name, name))
@@ -97,37 +205,26 @@ static struct source_file *get_file(struct source_cache *c, const char *name)
 	f = &c->v[c->n++];
 	memset(f, 0, sizeof(*f));
 	f->name = xstrdup(name);
-	f->text = read_source(c->pid, name, &len);
-	if (!f->text)
-		return f;
-	for (size_t pos = 0; pos < len;) {
-		const char *nl = memchr(f->text + pos, '\n', len - pos);
-
-		xgrow(&f->line_start, &cap, f->nlines + 1, sizeof(*f->line_start));
-		f->line_start[f->nlines++] = pos;
-		pos = nl ? (size_t)(nl - f->text) + 1 : len;
-	}
+	f->fd = -1;
+	/* Names such as "<string>" or "<frozen importlib._bootstrap>" are not files. */
+	f->unreadable = !name[0] || name[0] == '<';
 	return f;
 }
 
-/* Line n (1-based) without its indentation and trailing space, in snap's arena. */
-static const char *line_of(struct snapshot *snap, const struct source_file *f, int n)
+/* Line n of f, in snap's arena; NULL when blank or unreadable. */
+static const char *line_of(struct source_cache *c, struct snapshot *snap, struct source_file *f,
+			   int n)
 {
-	const char *s, *e;
+	struct source_line *m = &f->memo[(size_t)n % MEMO];
 
-	if (!f->text || n < 1 || (size_t)n > f->nlines)
-		return NULL;
-	s = f->text + f->line_start[n - 1];
-	e = strchr(s, '\n');
-	if (!e)
-		e = s + strlen(s);
-	while (s < e && isspace((unsigned char)*s))
-		s++;
-	while (e > s && isspace((unsigned char)e[-1]))
-		e--;
-	if (s == e)
-		return NULL;
-	return snapshot_strndup(snap, s, (size_t)(e - s) < MAX_LINE ? (size_t)(e - s) : MAX_LINE);
+	if (m->line != n) {
+		if (!open_file(c, f))
+			return NULL;
+		free(m->text);
+		m->text = read_line(f, n);
+		m->line = n;
+	}
+	return m->text ? snapshot_strdup(snap, m->text) : NULL;
 }
 
 void source_annotate(struct source_cache *c, struct snapshot *snap)
@@ -139,7 +236,13 @@ void source_annotate(struct source_cache *c, struct snapshot *snap)
 			struct frame *f = &t->frames[k];
 
 			if (f->kind == FRAME_PYTHON && f->file && f->line > 0)
-				f->source = line_of(snap, get_file(c, f->file), f->line);
+				f->source = line_of(c, snap, get_file(c, f->file), f->line);
 		}
+	}
+	/* The files are read again only for lines not yet shown: none is held open. */
+	for (size_t i = 0; i < c->n; i++) {
+		if (c->v[i].fd >= 0)
+			close(c->v[i].fd);
+		c->v[i].fd = -1;
 	}
 }
