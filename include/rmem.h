@@ -104,6 +104,7 @@ struct rmem {
 	uint32_t ticks;
 	unsigned char (*store)[RMEM_BLOCK];	/* RMEM_STORE blocks, lazily allocated */
 	uint32_t nstore;		/* blocks of the store taken in this generation */
+	uint32_t nready;		/* blocks of the store populated ahead of use */
 	struct rmem_stats stats;
 	bool recording;			/* mark what reads use (see rmem_replay) */
 	bool replayed;			/* the cache holds a replay: prefetch only unseen pages */

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -36,7 +37,7 @@ void rmem_free(struct rmem *m)
 {
 	if (!m)
 		return;
-	free(m->store);
+	pages_free(m->store, sizeof(*m->store) * RMEM_STORE);
 	free(m->rec);
 	free(m->deferred);
 	m->ops->destroy(m);
@@ -234,6 +235,28 @@ static struct rmem_slot *claim(struct rmem *m, struct fill *f, uint64_t page)
 }
 
 /*
+ * Populate the store's pages ahead of the reads that fill them, in chunks
+ * that double: the kernel then writes into pages that are there, where a
+ * page it first touches in the read costs a fault twice as dear (on a
+ * virtual machine, 10 us a page against 5).  Without MADV_POPULATE_WRITE
+ * (Linux 5.14) the pages are faulted in by the reads, as ever.
+ */
+static void populate(struct rmem *m)
+{
+	uint32_t chunk = m->nready ? m->nready : 64 * 1024 / RMEM_BLOCK;
+	uint32_t upto = m->nready + chunk;
+
+	while (upto < m->nstore)
+		upto += chunk;
+	if (upto > RMEM_STORE)
+		upto = RMEM_STORE;
+#ifdef MADV_POPULATE_WRITE
+	madvise(m->store[m->nready], (size_t)(upto - m->nready) * RMEM_BLOCK, MADV_POPULATE_WRITE);
+#endif
+	m->nready = upto;
+}
+
+/*
  * List what is missing of [addr, addr + len), and not already on its way in
  * this batch: on a page's first miss the blocks asked for, on a miss in a
  * later batch (when whole is set) everything still missing of the page.
@@ -279,13 +302,15 @@ static void fill_range(struct rmem *m, struct fill *f, uint64_t addr, size_t len
 			.len = (last - first + 1) * RMEM_BLOCK,
 		};
 		m->nstore += last - first + 1;
+		if (m->nstore > m->nready)
+			populate(m);
 	}
 }
 
 static void ensure_data(struct rmem *m)
 {
 	if (!m->store)
-		m->store = xmalloc(sizeof(*m->store) * RMEM_STORE);
+		m->store = xpages(sizeof(*m->store) * RMEM_STORE);
 }
 
 /* Fetch the listed ranges; a range that fails leaves its blocks invalid. */
