@@ -45,18 +45,23 @@ struct source_file {
 	struct source_line memo[MEMO];
 };
 
+/*
+ * Buffered reading of a file from an offset.  One buffer serves every
+ * lookup of an annotation: lines near each other cost one read between
+ * them.
+ */
+struct reader {
+	int fd;			/* of the file whose bytes buf holds, or -1 */
+	off_t off;		/* of buf[0] */
+	size_t len, pos;
+	unsigned char buf[CHUNK];
+};
+
 struct source_cache {
 	pid_t pid;
 	struct source_file *v;
 	size_t n, cap;
-};
-
-/* Buffered reading of a file from an offset. */
-struct reader {
-	int fd;
-	off_t off;		/* of buf[0] */
-	size_t len, pos;
-	unsigned char buf[CHUNK];
+	struct reader rd;
 };
 
 struct source_cache *source_cache_new(pid_t pid)
@@ -64,6 +69,7 @@ struct source_cache *source_cache_new(pid_t pid)
 	struct source_cache *c = xcalloc(1, sizeof(*c));
 
 	c->pid = pid;
+	c->rd.fd = -1;
 	return c;
 }
 
@@ -81,27 +87,53 @@ void source_cache_free(struct source_cache *c)
 	free(c);
 }
 
-static void reader_at(struct reader *rd, int fd, off_t off)
+/* Position rd at off of f, keeping what it holds when off is in it. */
+static void reader_at(struct reader *rd, const struct source_file *f, off_t off)
 {
-	rd->fd = fd;
+	if (rd->fd == f->fd && off >= rd->off && off <= rd->off + (off_t)rd->len) {
+		rd->pos = (size_t)(off - rd->off);
+		return;
+	}
+	rd->fd = f->fd;
 	rd->off = off;
 	rd->len = rd->pos = 0;
 }
 
-/* The next byte, or -1 at the end (or on an error). */
+/* Make unread bytes available; false at the end of the file (or on an error). */
+static bool reader_fill(struct reader *rd)
+{
+	ssize_t got;
+
+	if (rd->pos < rd->len)
+		return true;
+	rd->off += (off_t)rd->len;
+	rd->len = rd->pos = 0;
+	got = pread(rd->fd, rd->buf, sizeof(rd->buf), rd->off);
+	if (got <= 0)
+		return false;
+	rd->len = (size_t)got;
+	return true;
+}
+
+/* The next byte, or -1 at the end. */
 static int reader_next(struct reader *rd)
 {
-	if (rd->pos == rd->len) {
-		ssize_t got;
+	return reader_fill(rd) ? rd->buf[rd->pos++] : -1;
+}
 
-		rd->off += (off_t)rd->len;
-		rd->len = rd->pos = 0;
-		got = pread(rd->fd, rd->buf, sizeof(rd->buf), rd->off);
-		if (got <= 0)
-			return -1;
-		rd->len = (size_t)got;
+/* Pass the next newline; false when the file ends first. */
+static bool reader_skip_line(struct reader *rd)
+{
+	while (reader_fill(rd)) {
+		unsigned char *nl = memchr(rd->buf + rd->pos, '\n', rd->len - rd->pos);
+
+		if (nl) {
+			rd->pos = (size_t)(nl - rd->buf) + 1;
+			return true;
+		}
+		rd->pos = rd->len;
 	}
-	return rd->buf[rd->pos++];
+	return false;
 }
 
 static off_t reader_offset(const struct reader *rd)
@@ -137,57 +169,53 @@ static bool open_file(struct source_cache *c, struct source_file *f)
 }
 
 /* Note line starts from the last mark on, until mark k is known or the file ends. */
-static void find_mark(struct source_file *f, size_t k)
+static void find_mark(struct reader *rd, struct source_file *f, size_t k)
 {
-	struct reader rd;
-	size_t line;
-	int ch;
-
 	if (!f->nmarks) {
 		xgrow(&f->marks, &f->capmarks, 1, sizeof(*f->marks));
 		f->marks[f->nmarks++] = 0;
 	}
 	if (f->marks_done || k < f->nmarks)
 		return;
-	reader_at(&rd, f->fd, f->marks[f->nmarks - 1]);
-	line = (f->nmarks - 1) * MARK_EVERY + 1;
-	while (k >= f->nmarks && (ch = reader_next(&rd)) >= 0) {
-		if (ch != '\n' || ++line % MARK_EVERY != 1)
-			continue;
-		if (reader_offset(&rd) >= f->size)
-			break;		/* a newline at the very end starts no line */
+	reader_at(rd, f, f->marks[f->nmarks - 1]);
+	while (k >= f->nmarks) {
+		size_t left = MARK_EVERY;
+
+		while (left && reader_skip_line(rd))
+			left--;
+		/* A newline at the very end starts no line. */
+		if (left || reader_offset(rd) >= f->size)
+			break;
 		xgrow(&f->marks, &f->capmarks, f->nmarks + 1, sizeof(*f->marks));
-		f->marks[f->nmarks++] = reader_offset(&rd);
+		f->marks[f->nmarks++] = reader_offset(rd);
 	}
 	if (k >= f->nmarks)
 		f->marks_done = true;
 }
 
 /* Line n (1-based) of f, stripped of its indentation and trailing space; NULL if blank. */
-static char *read_line(struct source_file *f, int n)
+static char *read_line(struct reader *rd, struct source_file *f, int n)
 {
 	size_t k = (size_t)(n - 1) / MARK_EVERY, skip = (size_t)(n - 1) % MARK_EVERY, len = 0;
 	char text[MAX_LINE];
-	struct reader rd;
 	int ch = 0;
 
-	find_mark(f, k);
+	find_mark(rd, f, k);
 	if (k >= f->nmarks)
 		return NULL;
-	reader_at(&rd, f->fd, f->marks[k]);
-	while (skip && (ch = reader_next(&rd)) >= 0)
-		if (ch == '\n')
-			skip--;
+	reader_at(rd, f, f->marks[k]);
+	while (skip && reader_skip_line(rd))
+		skip--;
 	if (skip)
 		return NULL;
 	/* Leading space is passed over, within the bound of one line's worth. */
-	for (size_t lead = 0; (ch = reader_next(&rd)) >= 0 && ch != '\n' && lead < 16 * MAX_LINE;
+	for (size_t lead = 0; (ch = reader_next(rd)) >= 0 && ch != '\n' && lead < 16 * MAX_LINE;
 	     lead++)
 		if (!isspace(ch))
 			break;
 	while (ch >= 0 && ch != '\n' && len < MAX_LINE) {
 		text[len++] = (char)ch;
-		ch = reader_next(&rd);
+		ch = reader_next(rd);
 	}
 	while (len && isspace((unsigned char)text[len - 1]))
 		len--;
@@ -221,7 +249,7 @@ static const char *line_of(struct source_cache *c, struct snapshot *snap, struct
 		if (!open_file(c, f))
 			return NULL;
 		free(m->text);
-		m->text = read_line(f, n);
+		m->text = read_line(&c->rd, f, n);
 		m->line = n;
 	}
 	return m->text ? snapshot_strdup(snap, m->text) : NULL;
@@ -240,6 +268,7 @@ void source_annotate(struct source_cache *c, struct snapshot *snap)
 		}
 	}
 	/* The files are read again only for lines not yet shown: none is held open. */
+	c->rd.fd = -1;
 	for (size_t i = 0; i < c->n; i++) {
 		if (c->v[i].fd >= 0)
 			close(c->v[i].fd);
