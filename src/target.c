@@ -29,6 +29,7 @@ struct tthread {
 	bool seized;
 	int inject_sig;		/* signal caught while stopping, given back at detach */
 	bool group_stop;	/* it was in a group-stop (SIGSTOP): it stays stopped */
+	bool late;		/* the detach did not take it (see release_late) */
 	bool have_regs;
 	struct user_regs_struct regs;
 };
@@ -370,9 +371,38 @@ int target_thread_syscall(struct target *t, size_t i, long *nr, uint64_t *arg0)
 	return 0;
 }
 
+/* How long a release waits for a thread it could not detach to stop or to be gone. */
+#define RELEASE_WAIT_MS	20
+
+/*
+ * A held thread that PTRACE_DETACH did not take: it died while held (killed:
+ * SIGKILL ends a stopped thread too), or it had not stopped yet.  A tracee's
+ * death is reported to its tracer first, and its parent's wait() sees it
+ * only once the tracer has collected it: so collect it, or a parent that
+ * killed its child while pystack read it would wait for as long as pystack
+ * runs.  A thread that stops late is detached then.  Whether gone, detached
+ * or still running (the kernel detaches it when pystack exits), true once
+ * nothing more can be done.
+ */
+static bool release_late(struct tthread *th)
+{
+	int status;
+	pid_t r = waitpid(th->pub.tid, &status, __WALL | WNOHANG);
+
+	if (r < 0)
+		return true;		/* ECHILD: not traced by us any more */
+	if (r == 0)
+		return false;		/* dying, or not stopped yet */
+	if (WIFSTOPPED(status))
+		return ptrace(PTRACE_DETACH, th->pub.tid, 0, th->inject_sig) == 0 || errno != ESRCH;
+	return true;			/* exited: collected, so its parent will see it */
+}
+
 void target_resume(struct target *t)
 {
 	int saved_errno = errno;
+
+	size_t late = 0;
 
 	if (!t || t->resumed)
 		return;
@@ -384,18 +414,31 @@ void target_resume(struct target *t)
 
 			if ((th->pub.state == 'R') != running)
 				continue;
-			/*
-			 * A thread that never reported its stop cannot be detached
-			 * while it runs; the kernel detaches it when pystack exits.
-			 */
-			if (th->seized && ptrace(PTRACE_DETACH, th->pub.tid, 0, th->inject_sig) < 0 &&
-			    errno != ESRCH)
-				debug_msg("pid %d tid %d: detach: %s", (int)t->pid, (int)th->pub.tid,
-					  strerror(errno));
+			if (th->seized && ptrace(PTRACE_DETACH, th->pub.tid, 0, th->inject_sig) < 0) {
+				if (errno == ESRCH)
+					late++;
+				else
+					debug_msg("pid %d tid %d: detach: %s", (int)t->pid,
+						  (int)th->pub.tid, strerror(errno));
+				th->late = errno == ESRCH;
+			}
 			th->seized = false;
 			th->pub.stopped = false;
 		}
 	}
+	for (int ms = 0; late && ms <= RELEASE_WAIT_MS; ms++) {
+		if (ms)
+			usleep(1000);
+		for (size_t i = 0; i < t->n; i++)
+			if (t->th[i].late && release_late(&t->th[i])) {
+				t->th[i].late = false;
+				late--;
+			}
+	}
+	for (size_t i = 0; late && i < t->n; i++)
+		if (t->th[i].late)
+			debug_msg("pid %d tid %d: neither stopped nor gone by the release; the kernel "
+				  "lets it go when pystack exits", (int)t->pid, (int)t->th[i].pub.tid);
 	clock_gettime(CLOCK_MONOTONIC, &t->t1);
 	t->resumed = true;
 	sigprocmask(SIG_SETMASK, &t->oldmask, NULL);

@@ -583,6 +583,28 @@ def check_family_summary(stderr, root, ticks, started, ended):
 
 
 @pytest.mark.parametrize("py", newest_and_oldest())
+def test_a_parent_reaps_a_child_killed_while_held(py):
+    """A child that its parent kills while pystack holds it is the parent's to
+    reap at once: a tracee's death goes to its tracer first, and the parent's
+    wait() returns only once pystack has collected it.  family.py replace kills
+    a worker and waits for it every 0.6 s; watched with --interval 0, a kill
+    lands in a hold now and then, and the worker's replacement must not wait
+    for the watch to end."""
+    with Target(py, "family.py", "replace", "workers.log") as t:
+        r = watch("--subprocesses", "--json", "--interval", "0", "--duration", "4s", t.pid)
+        ended = time.time()
+        ready, killing = worker_log(t)
+        t.finish()
+    assert r.returncode == 0, r.stderr
+    # From each kill to the next worker's READY (or, for the last, to the watch's end).
+    waits = [min([when for when in ready.values() if when > killed] + [ended]) - killed
+             for killed in killing.values()]
+    assert len(waits) >= 2, (ready, killing)
+    # The kill, the reap and a new worker's start take about 0.1-0.5 s here; 1.5 s is a stall.
+    assert max(waits) < 1.5, sorted(waits)
+
+
+@pytest.mark.parametrize("py", newest_and_oldest())
 def test_subprocesses_replaced_while_watched_are_announced(py, tmp_path):
     svg = str(tmp_path / "fg.svg")
     with Target(py, "family.py", "replace", "workers.log") as t:
