@@ -20,7 +20,9 @@
 	PS_ERROR(ZOMBIE,	"zombie process") \
 	PS_ERROR(TIMEOUT,	"the process did not stop in time") \
 	PS_ERROR(BAD_ELF,	"not a readable ELF file") \
-	PS_ERROR(DEFERRED,	"not read yet: the read was deferred (see rmem_defer)")
+	PS_ERROR(DEFERRED,	"not read yet: the read was deferred (see rmem_defer)") \
+	PS_ERROR(NOT_CORE,	"not a core file of an x86-64 Linux process") \
+	PS_ERROR(BAD_CORE,	"the core file is damaged")
 
 enum ps_error {
 	PS_E_BASE = 4096,

@@ -1,0 +1,87 @@
+/*
+ * An ELF core dump of an x86-64 Linux process (as the kernel's core_pattern
+ * or gdb's gcore writes it), read through a read-only mapping of the file:
+ * its threads and their registers, what the process was and why it died,
+ * its maps, and a memory reader over its contents, so that a dead process
+ * is read the way a live one is.
+ */
+#ifndef PYSTACK_COREFILE_H
+#define PYSTACK_COREFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/user.h>
+
+struct corefile;
+struct maps;
+struct rmem;
+
+/* One thread, from its NT_PRSTATUS note. */
+struct core_thread {
+	pid_t tid;
+	struct user_regs_struct regs;
+	int cursig;		/* the signal it was stopped by (0: none) */
+};
+
+/*
+ * Open and check a core file.  Returns 0 with *out set (free with
+ * corefile_free()), or a negative error with a one-line reason in detail:
+ * -PS_E_NOT_CORE (not ELF, not a core, or another architecture: the detail
+ * says which), -PS_E_BAD_CORE (headers or notes damaged), or -errno (cannot
+ * open or map it).  A core cut short opens: what is there is kept and
+ * corefile_truncated() says so.
+ */
+int corefile_open(const char *path, struct corefile **out, char *detail, size_t ndetail);
+void corefile_free(struct corefile *c);
+
+/* The process id (NT_PRPSINFO, or the first thread's), 0 if unknown. */
+pid_t corefile_pid(const struct corefile *c);
+
+/* The command line as NT_PRPSINFO keeps it (at most 80 bytes), else its name; "" if none. */
+const char *corefile_command(const struct corefile *c);
+
+/* The name the kernel kept for the process (pr_fname, at most 15 bytes); "" if none. */
+const char *corefile_comm(const struct corefile *c);
+
+/*
+ * The path of the executable: the NT_FILE entry that maps AT_PHDR (or else
+ * AT_ENTRY) of NT_AUXV, else the first NT_FILE entry; NULL without NT_FILE.
+ * Valid until corefile_free().
+ */
+const char *corefile_exe(const struct corefile *c);
+
+/* The threads, in the order of their notes (the one that got the signal first). */
+size_t corefile_nthreads(const struct corefile *c);
+const struct core_thread *corefile_thread(const struct corefile *c, size_t i);
+
+/*
+ * The signal that killed the process (NT_SIGINFO): false without one.  addr
+ * is the faulting address for SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGTRAP,
+ * else 0.
+ */
+bool corefile_siginfo(const struct corefile *c, int *signo, uint64_t *addr);
+
+/* Whether the file ends before a segment or note it announces. */
+bool corefile_truncated(const struct corefile *c);
+
+/*
+ * The process's maps, built as /proc/PID/maps text from the PT_LOAD
+ * segments and the NT_FILE note and parsed with maps_parse(); free with
+ * maps_free().  A file-backed range with no PT_LOAD (gdb leaves read-only
+ * file mappings out) is shown "r--p": the core does not say whether it was
+ * executable.  Inodes and devices are 0.
+ */
+int corefile_maps(const struct corefile *c, struct maps *out);
+
+/*
+ * A memory reader over the core: bytes the core holds come from it; bytes
+ * it left out (p_filesz < p_memsz, or a file mapping with no PT_LOAD) come
+ * from the file NT_FILE says was mapped there (under sysroot when it is
+ * not NULL), opened on first need.  Anything else fails with
+ * -PS_E_BAD_READ.  c must outlive the reader; free with rmem_free().
+ */
+struct rmem *rmem_core_new(struct corefile *c, const char *sysroot);
+
+#endif
