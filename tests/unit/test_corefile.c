@@ -1,0 +1,490 @@
+/*
+ * Unit tests: the core-file reader over small synthetic cores written to
+ * temporary files (two threads, the process, its signal, its files and
+ * auxiliary vector; a segment held whole, one partly left to a "library"
+ * file, an executable with no segment at all as gdb writes it), then the
+ * same cores made wrong: another file type, another architecture, cut
+ * short, and damaged in every byte of their headers and notes.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/procfs.h>
+#include <unistd.h>
+
+#include "corefile.h"
+#include "errors.h"
+#include "msg.h"
+#include "proc.h"
+#include "rmem.h"
+#include "unit.h"
+
+#define LOAD1		0x400000ull	/* anonymous, 2 pages, all in the core */
+#define LOAD2		0x7f0000000000ull	/* the library: 3 pages, the first in the core */
+#define EXE		0x500000ull	/* the executable: NT_FILE only */
+#define LIB_OFF		0x1000ull	/* where in the library LOAD2 begins */
+
+struct buf {
+	unsigned char *p;
+	size_t len, cap;
+};
+
+static size_t put(struct buf *b, const void *data, size_t len)
+{
+	size_t at = b->len;
+
+	xgrow(&b->p, &b->cap, b->len + len, 1);
+	if (data)
+		memcpy(b->p + b->len, data, len);
+	else
+		memset(b->p + b->len, 0, len);
+	b->len += len;
+	return at;
+}
+
+static void pad4(struct buf *b)
+{
+	while (b->len % 4)
+		put(b, "", 1);
+}
+
+/* A note; returns the offset of its header. */
+static size_t note(struct buf *b, const char *name, uint32_t type, const void *desc, size_t len)
+{
+	Elf64_Nhdr h = { .n_namesz = (uint32_t)strlen(name) + 1, .n_descsz = (uint32_t)len,
+			 .n_type = type };
+	size_t at = put(b, &h, sizeof(h));
+
+	put(b, name, h.n_namesz);
+	pad4(b);
+	put(b, desc, len);
+	pad4(b);
+	return at;
+}
+
+static unsigned char lib_byte(uint64_t off)
+{
+	return (unsigned char)(off * 13 + 5);
+}
+
+static unsigned char anon_byte(uint64_t addr)
+{
+	return (unsigned char)(addr * 7 + (addr >> 8));
+}
+
+/* Where the parts of the synthetic core are. */
+struct layout {
+	size_t prstatus;	/* the first NT_PRSTATUS header */
+	size_t file_note;	/* the NT_FILE header */
+	size_t notes_end;
+	size_t load1;		/* LOAD1's bytes */
+};
+
+static void thread_note(struct buf *b, pid_t tid, int sig, uint64_t rip, uint64_t rsp)
+{
+	struct elf_prstatus st = { .pr_cursig = (short)sig, .pr_pid = tid };
+	struct user_regs_struct regs = { .rip = rip, .rsp = rsp };
+
+	memcpy(&st.pr_reg, &regs, sizeof(regs));
+	note(b, "CORE", NT_PRSTATUS, &st, sizeof(st));
+}
+
+static struct buf make_core(struct layout *lay)
+{
+	struct buf b = { 0 }, n = { 0 };
+	Elf64_Ehdr eh = {
+		.e_ident = { ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64, ELFDATA2LSB, EV_CURRENT },
+		.e_type = ET_CORE, .e_machine = EM_X86_64, .e_version = EV_CURRENT,
+		.e_phoff = sizeof(Elf64_Ehdr), .e_ehsize = sizeof(Elf64_Ehdr),
+		.e_phentsize = sizeof(Elf64_Phdr), .e_phnum = 3,
+	};
+	struct elf_prpsinfo ps = { .pr_pid = 4242, .pr_fname = "python3",
+				   .pr_psargs = "python3 -c pass " };
+	siginfo_t si = { .si_signo = SIGSEGV };
+	Elf64_auxv_t auxv[] = {
+		{ AT_PAGESZ, { 4096 } }, { AT_PHDR, { EXE + 0x40 } }, { AT_ENTRY, { EXE + 0x100 } },
+		{ AT_NULL, { 0 } },
+	};
+	uint64_t files[] = {
+		2, 0x1000,
+		LOAD2, LOAD2 + 0x3000, LIB_OFF / 0x1000,
+		EXE, EXE + 0x1000, 0,
+	};
+	unsigned char xstate[64] = { 0 };
+	size_t notes_off = sizeof(eh) + 3 * sizeof(Elf64_Phdr), at;
+
+	si.si_addr = (void *)0xdead000;
+	note(&n, "CORE", NT_PRPSINFO, &ps, sizeof(ps));
+	lay->prstatus = notes_off + n.len;
+	thread_note(&n, 4242, SIGSEGV, LOAD2 + 0x1234, LOAD1 + 0x100);
+	note(&n, "LINUX", NT_X86_XSTATE, xstate, sizeof(xstate));
+	note(&n, "CORE", NT_SIGINFO, &si, sizeof(si));
+	note(&n, "CORE", NT_AUXV, auxv, sizeof(auxv));
+	{
+		struct buf fd = { 0 };
+
+		put(&fd, files, sizeof(files));
+		put(&fd, "/libfake.so", sizeof("/libfake.so"));
+		put(&fd, "/usr/bin/fakeexe", sizeof("/usr/bin/fakeexe"));
+		lay->file_note = notes_off + note(&n, "CORE", NT_FILE, fd.p, fd.len);
+		free(fd.p);
+	}
+	thread_note(&n, 4243, 0, LOAD2 + 0x2000, LOAD1 + 0x800);
+
+	Elf64_Phdr ph[3] = {
+		{ .p_type = PT_NOTE, .p_offset = notes_off, .p_filesz = n.len },
+		{ .p_type = PT_LOAD, .p_flags = PF_R | PF_X, .p_vaddr = LOAD2,
+		  .p_filesz = 0x1000, .p_memsz = 0x3000 },
+		{ .p_type = PT_LOAD, .p_flags = PF_R | PF_W, .p_vaddr = LOAD1,
+		  .p_filesz = 0x2000, .p_memsz = 0x2000 },
+	};
+	lay->notes_end = notes_off + n.len;
+	lay->load1 = lay->notes_end;
+	ph[2].p_offset = lay->load1;
+	ph[1].p_offset = lay->load1 + 0x2000;
+	put(&b, &eh, sizeof(eh));
+	put(&b, ph, sizeof(ph));
+	put(&b, n.p, n.len);
+	free(n.p);
+	at = put(&b, NULL, 0x2000);
+	for (uint64_t i = 0; i < 0x2000; i++)
+		b.p[at + i] = anon_byte(LOAD1 + i);
+	at = put(&b, NULL, 0x1000);
+	memset(b.p + at, 0xaa, 0x1000);	/* not what the library has, to tell the sources apart */
+	return b;
+}
+
+static char *write_temp(const void *data, size_t len)
+{
+	char *path = xstrdup("/tmp/pystack-core-XXXXXX");
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0);
+	if (fd >= 0) {
+		CHECK(write(fd, data, len) == (ssize_t)len);
+		close(fd);
+	}
+	return path;
+}
+
+static void drop(char *path)
+{
+	unlink(path);
+	free(path);
+}
+
+/* Open data as a core; the error, with c set on success. */
+static int open_bytes(const void *data, size_t len, struct corefile **c, char *detail, size_t nd)
+{
+	char *path = write_temp(data, len);
+	int err = corefile_open(path, c, detail, nd);
+
+	drop(path);
+	return err;
+}
+
+/* A directory with the library as /libfake.so in it (a sysroot); free the path. */
+static char *make_sysroot(void)
+{
+	char *dir = xstrdup("/tmp/pystack-root-XXXXXX");
+	char *lib;
+	unsigned char data[0x4000];
+	FILE *f;
+
+	CHECK(mkdtemp(dir) != NULL);
+	for (uint64_t i = 0; i < sizeof(data); i++)
+		data[i] = lib_byte(i);
+	lib = xasprintf("%s/libfake.so", dir);
+	f = fopen(lib, "w");
+	CHECK(f != NULL);
+	if (f) {
+		CHECK(fwrite(data, 1, sizeof(data), f) == sizeof(data));
+		fclose(f);
+	}
+	free(lib);
+	return dir;
+}
+
+static void drop_sysroot(char *dir)
+{
+	char *lib = xasprintf("%s/libfake.so", dir);
+
+	unlink(lib);
+	rmdir(dir);
+	free(lib);
+	free(dir);
+}
+
+static void accessors(void)
+{
+	struct layout lay;
+	struct buf b = make_core(&lay);
+	struct corefile *c;
+	char detail[256];
+	int signo = 0;
+	uint64_t addr = 0;
+
+	CHECK_INT(open_bytes(b.p, b.len, &c, detail, sizeof(detail)), 0);
+	free(b.p);
+	if (!c)
+		return;
+	CHECK_INT(corefile_pid(c), 4242);
+	CHECK_STR(corefile_command(c), "python3 -c pass");
+	CHECK_STR(corefile_comm(c), "python3");
+	CHECK_STR(corefile_exe(c), "/usr/bin/fakeexe");
+	CHECK_INT(corefile_nthreads(c), 2);
+	CHECK_INT(corefile_thread(c, 0)->tid, 4242);
+	CHECK_INT(corefile_thread(c, 0)->cursig, SIGSEGV);
+	CHECK_INT(corefile_thread(c, 0)->regs.rip, LOAD2 + 0x1234);
+	CHECK_INT(corefile_thread(c, 0)->regs.rsp, LOAD1 + 0x100);
+	CHECK_INT(corefile_thread(c, 1)->tid, 4243);
+	CHECK_INT(corefile_thread(c, 1)->cursig, 0);
+	CHECK_INT(corefile_thread(c, 1)->regs.rip, LOAD2 + 0x2000);
+	CHECK(corefile_thread(c, 2) == NULL);
+	CHECK(corefile_siginfo(c, &signo, &addr));
+	CHECK_INT(signo, SIGSEGV);
+	CHECK_INT(addr, 0xdead000);
+	CHECK(!corefile_truncated(c));
+	corefile_free(c);
+}
+
+static void maps(void)
+{
+	struct layout lay;
+	struct buf b = make_core(&lay);
+	struct corefile *c;
+	struct maps m;
+
+	CHECK_INT(open_bytes(b.p, b.len, &c, NULL, 0), 0);
+	free(b.p);
+	if (!c)
+		return;
+	CHECK_INT(corefile_maps(c, &m), 0);
+	CHECK_INT(m.n, 3);
+	if (m.n == 3) {
+		CHECK_INT(m.v[0].start, LOAD1);
+		CHECK_INT(m.v[0].end, LOAD1 + 0x2000);
+		CHECK(m.v[0].r && m.v[0].w && !m.v[0].x);
+		CHECK(m.v[0].path == NULL);
+		CHECK_INT(m.v[1].start, EXE);
+		CHECK_INT(m.v[1].end, EXE + 0x1000);
+		CHECK(m.v[1].r && !m.v[1].w && !m.v[1].x);
+		CHECK_STR(m.v[1].path, "/usr/bin/fakeexe");
+		CHECK_INT(m.v[2].start, LOAD2);
+		CHECK_INT(m.v[2].end, LOAD2 + 0x3000);
+		CHECK_INT(m.v[2].offset, LIB_OFF);
+		CHECK(m.v[2].r && !m.v[2].w && m.v[2].x);
+		CHECK_STR(m.v[2].path, "/libfake.so");
+		CHECK_INT(m.nfiles, 2);
+	}
+	maps_free(&m);
+	corefile_free(c);
+}
+
+static bool bytes_are(const unsigned char *got, uint64_t addr, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		uint64_t a = addr + i;
+		unsigned char want = a >= LOAD2 && a < LOAD2 + 0x1000 ? 0xaa :
+				     a >= LOAD2 ? lib_byte(LIB_OFF + a - LOAD2) : anon_byte(a);
+
+		if (got[i] != want)
+			return false;
+	}
+	return true;
+}
+
+static void reads(void)
+{
+	struct layout lay;
+	struct buf b = make_core(&lay);
+	struct corefile *c;
+	char *root = make_sysroot();
+	unsigned char a[64], d[16], e[8], f[8], g[0x2000], h[8];
+	struct rmem_range r[] = {
+		{ .addr = LOAD1 + 0x10, .buf = a, .len = sizeof(a) },		/* in the core */
+		{ .addr = LOAD2 + 0x1000 - 8, .buf = d, .len = sizeof(d) },	/* core, then file */
+		{ .addr = 0x600000, .buf = e, .len = sizeof(e) },		/* nothing there */
+		{ .addr = EXE + 0x40, .buf = f, .len = sizeof(f) },		/* a file not found */
+		{ .addr = LOAD2 + 0x1000, .buf = g, .len = sizeof(g) },	/* the file, to the end */
+		{ .addr = LOAD2 + 0x3000 - 4, .buf = h, .len = sizeof(h) },	/* past its end */
+	};
+	struct rmem *m;
+
+	CHECK_INT(open_bytes(b.p, b.len, &c, NULL, 0), 0);
+	free(b.p);
+	if (!c) {
+		drop_sysroot(root);
+		return;
+	}
+	m = rmem_core_new(c, root);
+	CHECK_INT(rmem_read_ranges(m, r, sizeof(r) / sizeof(r[0])), 0);
+	CHECK_INT(r[0].err, 0);
+	CHECK(bytes_are(a, r[0].addr, sizeof(a)));
+	CHECK_INT(r[1].err, 0);
+	CHECK(bytes_are(d, r[1].addr, sizeof(d)));
+	CHECK_INT(r[2].err, -PS_E_BAD_READ);
+	CHECK_INT(r[3].err, -PS_E_BAD_READ);
+	CHECK_INT(r[4].err, 0);
+	CHECK(bytes_are(g, r[4].addr, sizeof(g)));
+	CHECK_INT(r[5].err, -PS_E_BAD_READ);
+	/* Through the cache too, and a pointer read from the file. */
+	uint64_t v = 0, want = 0;
+
+	CHECK_INT(rmem_read_u64(m, LOAD2 + 0x2010, &v), 0);
+	for (int i = 7; i >= 0; i--)
+		want = want << 8 | lib_byte(LIB_OFF + 0x2010 + (uint64_t)i);
+	CHECK_INT(v, want);
+	CHECK_INT(rmem_read(m, LOAD1 + 0x1ff8, a, 8), 0);
+	CHECK(bytes_are(a, LOAD1 + 0x1ff8, 8));
+	CHECK_INT(rmem_read(m, LOAD1 + 0x1ff8, a, 16), -PS_E_BAD_READ);
+	rmem_free(m);
+
+	/* Without the sysroot the library is not found: only the core's page reads. */
+	m = rmem_core_new(c, NULL);
+	CHECK_INT(rmem_read(m, LOAD2 + 0x10, a, 8), 0);
+	CHECK(bytes_are(a, LOAD2 + 0x10, 8));
+	CHECK_INT(rmem_read(m, LOAD2 + 0x1010, a, 8), -PS_E_BAD_READ);
+	rmem_free(m);
+	corefile_free(c);
+	drop_sysroot(root);
+}
+
+static void not_core(void)
+{
+	struct layout lay;
+	struct buf b = make_core(&lay);
+	struct corefile *c = (struct corefile *)&lay;
+	char detail[256], noise[4096];
+	char *dir;
+
+	((Elf64_Ehdr *)b.p)->e_type = ET_DYN;
+	CHECK_INT(open_bytes(b.p, b.len, &c, detail, sizeof(detail)), -PS_E_NOT_CORE);
+	CHECK(c == NULL);
+	CHECK(strstr(detail, "not a core file") != NULL);
+
+	((Elf64_Ehdr *)b.p)->e_type = ET_CORE;
+	((Elf64_Ehdr *)b.p)->e_machine = EM_AARCH64;
+	CHECK_INT(open_bytes(b.p, b.len, &c, detail, sizeof(detail)), -PS_E_NOT_CORE);
+	CHECK(strstr(detail, "another architecture") && strstr(detail, "AArch64"));
+
+	((Elf64_Ehdr *)b.p)->e_machine = EM_X86_64;
+	b.p[EI_CLASS] = ELFCLASS32;
+	CHECK_INT(open_bytes(b.p, b.len, &c, detail, sizeof(detail)), -PS_E_NOT_CORE);
+	CHECK(strstr(detail, "another architecture") && strstr(detail, "32-bit"));
+	free(b.p);
+
+	srand(12);
+	for (size_t i = 0; i < sizeof(noise); i++)
+		noise[i] = (char)rand();
+	CHECK_INT(open_bytes(noise, sizeof(noise), &c, detail, sizeof(detail)), -PS_E_NOT_CORE);
+	CHECK_STR(detail, "not an ELF file");
+	CHECK_INT(open_bytes("", 0, &c, detail, sizeof(detail)), -PS_E_NOT_CORE);
+
+	dir = xstrdup("/tmp/pystack-dir-XXXXXX");
+	CHECK(mkdtemp(dir) != NULL);
+	CHECK_INT(corefile_open(dir, &c, detail, sizeof(detail)), -PS_E_NOT_CORE);
+	rmdir(dir);
+	CHECK_INT(corefile_open(dir, &c, detail, sizeof(detail)), -ENOENT);
+	CHECK(strstr(detail, "cannot open") != NULL);
+	free(dir);
+}
+
+static void truncated(void)
+{
+	struct layout lay;
+	struct buf b = make_core(&lay);
+	struct corefile *c;
+	struct rmem *m;
+	unsigned char a[8];
+	char detail[256];
+
+	/* Cut in LOAD1's second page: its first page and all the notes are there. */
+	CHECK_INT(open_bytes(b.p, lay.load1 + 0x1010, &c, detail, sizeof(detail)), 0);
+	if (c) {
+		CHECK(corefile_truncated(c));
+		CHECK_INT(corefile_nthreads(c), 2);
+		m = rmem_core_new(c, NULL);
+		CHECK_INT(rmem_read(m, LOAD1 + 0x1008, a, 8), 0);
+		CHECK(bytes_are(a, LOAD1 + 0x1008, 8));
+		CHECK_INT(rmem_read(m, LOAD1 + 0x1010, a, 8), -PS_E_BAD_READ);
+		CHECK_INT(rmem_read(m, LOAD2, a, 8), -PS_E_BAD_READ);
+		rmem_free(m);
+		corefile_free(c);
+	}
+	/* Cut in the NT_FILE note: what came before it is kept. */
+	CHECK_INT(open_bytes(b.p, lay.file_note + 30, &c, detail, sizeof(detail)), 0);
+	if (c) {
+		CHECK(corefile_truncated(c));
+		CHECK_INT(corefile_nthreads(c), 1);
+		CHECK_INT(corefile_pid(c), 4242);
+		CHECK(corefile_exe(c) == NULL);
+		corefile_free(c);
+	}
+	/* Cut inside the program headers: nothing to go on. */
+	CHECK_INT(open_bytes(b.p, sizeof(Elf64_Ehdr) + 10, &c, detail, sizeof(detail)), -PS_E_BAD_CORE);
+	free(b.p);
+}
+
+static void damaged(void)
+{
+	struct layout lay;
+	struct buf b = make_core(&lay);
+	struct corefile *c;
+	char detail[256];
+	Elf64_Nhdr *h = (Elf64_Nhdr *)(b.p + lay.prstatus);
+	uint64_t *count = (uint64_t *)(b.p + lay.file_note + sizeof(Elf64_Nhdr) + 8);
+
+	h->n_namesz = 0xffffffffu;
+	CHECK_INT(open_bytes(b.p, b.len, &c, detail, sizeof(detail)), -PS_E_BAD_CORE);
+	CHECK(strstr(detail, "exceed its segment") != NULL);
+	h->n_namesz = 5;
+	h->n_descsz = 0xfffffff0u;
+	CHECK_INT(open_bytes(b.p, b.len, &c, detail, sizeof(detail)), -PS_E_BAD_CORE);
+	h->n_descsz = 16;
+	CHECK_INT(open_bytes(b.p, b.len, &c, detail, sizeof(detail)), -PS_E_BAD_CORE);
+	CHECK(strstr(detail, "too short") != NULL);
+	h->n_descsz = sizeof(struct elf_prstatus);
+	*count = 1ull << 60;
+	CHECK_INT(open_bytes(b.p, b.len, &c, detail, sizeof(detail)), -PS_E_BAD_CORE);
+	CHECK(strstr(detail, "NT_FILE") != NULL);
+	*count = 2;
+	((Elf64_Ehdr *)b.p)->e_phoff = ~0ull - 8;
+	CHECK_INT(open_bytes(b.p, b.len, &c, detail, sizeof(detail)), -PS_E_BAD_CORE);
+	((Elf64_Ehdr *)b.p)->e_phoff = sizeof(Elf64_Ehdr);
+	CHECK_INT(open_bytes(b.p, b.len, &c, detail, sizeof(detail)), 0);
+	corefile_free(c);
+
+	/* Every byte of the headers and notes changed in turn: an error or a core, never a crash. */
+	for (size_t i = 0; i < lay.notes_end; i++) {
+		for (int x = 0x80; x <= 0xff; x += 0x7f) {
+			struct maps m;
+			struct rmem *r;
+			unsigned char a[16];
+
+			b.p[i] ^= (unsigned char)x;
+			if (!open_bytes(b.p, b.len, &c, detail, sizeof(detail))) {
+				if (!corefile_maps(c, &m))
+					maps_free(&m);
+				r = rmem_core_new(c, "/nonexistent");
+				rmem_read(r, LOAD1, a, sizeof(a));
+				rmem_read(r, LOAD2 + 0x1000 - 8, a, sizeof(a));
+				rmem_free(r);
+				corefile_free(c);
+			}
+			b.p[i] ^= (unsigned char)x;
+		}
+	}
+	free(b.p);
+}
+
+const struct unit_test corefile_tests[] = {
+	{ "corefile_accessors", accessors },
+	{ "corefile_maps", maps },
+	{ "corefile_reads", reads },
+	{ "corefile_not_core", not_core },
+	{ "corefile_truncated", truncated },
+	{ "corefile_damaged", damaged },
+	{ NULL, NULL },
+};
