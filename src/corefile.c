@@ -406,7 +406,9 @@ static int parse_phdrs(struct corefile *c, char *detail, size_t nd)
 		else
 			have = ph.p_filesz;
 		if (ph.p_type == PT_NOTE) {
-			err = parse_notes(c, c->data + ph.p_offset, ph.p_filesz, have, detail, nd);
+			/* Of a segment wholly past the end, no byte is read (have is 0). */
+			err = parse_notes(c, c->data + (have ? ph.p_offset : 0), ph.p_filesz, have,
+					  detail, nd);
 			if (err)
 				return err;
 			continue;
@@ -419,7 +421,8 @@ static int parse_phdrs(struct corefile *c, char *detail, size_t nd)
 			.off = ph.p_offset, .filesz = ph.p_filesz, .avail = have, .flags = ph.p_flags,
 		};
 	}
-	qsort(c->load, c->nload, sizeof(*c->load), cmp_load);
+	if (c->nload)
+		qsort(c->load, c->nload, sizeof(*c->load), cmp_load);
 	return 0;
 }
 
