@@ -22,7 +22,7 @@
 
 #define LOAD1		0x400000ull	/* anonymous, 2 pages, all in the core */
 #define LOAD2		0x7f0000000000ull	/* the library: 3 pages, the first in the core */
-#define EXE		0x500000ull	/* the executable: NT_FILE only */
+#define EXE		0x7f1000000000ull	/* the executable: NT_FILE only, not the first */
 #define LIB_OFF		0x1000ull	/* where in the library LOAD2 begins */
 
 struct buf {
@@ -65,7 +65,7 @@ static size_t note(struct buf *b, const char *name, uint32_t type, const void *d
 
 static unsigned char lib_byte(uint64_t off)
 {
-	return (unsigned char)(off * 13 + 5);
+	return (unsigned char)((off + (off >> 8) * 31) * 13 + 5);
 }
 
 static unsigned char anon_byte(uint64_t addr)
@@ -189,7 +189,7 @@ static char *make_sysroot(void)
 {
 	char *dir = xstrdup("/tmp/pystack-root-XXXXXX");
 	char *lib;
-	unsigned char data[0x4000];
+	unsigned char data[0x5000];	/* longer than the mapping */
 	FILE *f;
 
 	CHECK(mkdtemp(dir) != NULL);
@@ -267,15 +267,15 @@ static void maps(void)
 		CHECK_INT(m.v[0].end, LOAD1 + 0x2000);
 		CHECK(m.v[0].r && m.v[0].w && !m.v[0].x);
 		CHECK(m.v[0].path == NULL);
-		CHECK_INT(m.v[1].start, EXE);
-		CHECK_INT(m.v[1].end, EXE + 0x1000);
-		CHECK(m.v[1].r && !m.v[1].w && !m.v[1].x);
-		CHECK_STR(m.v[1].path, "/usr/bin/fakeexe");
-		CHECK_INT(m.v[2].start, LOAD2);
-		CHECK_INT(m.v[2].end, LOAD2 + 0x3000);
-		CHECK_INT(m.v[2].offset, LIB_OFF);
-		CHECK(m.v[2].r && !m.v[2].w && m.v[2].x);
-		CHECK_STR(m.v[2].path, "/libfake.so");
+		CHECK_INT(m.v[1].start, LOAD2);
+		CHECK_INT(m.v[1].end, LOAD2 + 0x3000);
+		CHECK_INT(m.v[1].offset, LIB_OFF);
+		CHECK(m.v[1].r && !m.v[1].w && m.v[1].x);
+		CHECK_STR(m.v[1].path, "/libfake.so");
+		CHECK_INT(m.v[2].start, EXE);
+		CHECK_INT(m.v[2].end, EXE + 0x1000);
+		CHECK(m.v[2].r && !m.v[2].w && !m.v[2].x);
+		CHECK_STR(m.v[2].path, "/usr/bin/fakeexe");
 		CHECK_INT(m.nfiles, 2);
 	}
 	maps_free(&m);
@@ -286,8 +286,8 @@ static bool bytes_are(const unsigned char *got, uint64_t addr, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
 		uint64_t a = addr + i;
-		unsigned char want = a >= LOAD2 && a < LOAD2 + 0x1000 ? 0xaa :
-				     a >= LOAD2 ? lib_byte(LIB_OFF + a - LOAD2) : anon_byte(a);
+		unsigned char want = a < LOAD2 ? anon_byte(a) : a < LOAD2 + 0x1000 ? 0xaa :
+				     lib_byte(LIB_OFF + a - LOAD2);
 
 		if (got[i] != want)
 			return false;
@@ -399,7 +399,26 @@ static void truncated(void)
 	struct rmem *m;
 	unsigned char a[8];
 	char detail[256];
+	char *root = make_sysroot();
 
+	/*
+	 * Cut in LOAD2's page, the core's last: the rest of that page is lost
+	 * (memory may differ from the library there), the pages after it the
+	 * core never held still read from the library.
+	 */
+	CHECK_INT(open_bytes(b.p, lay.load1 + 0x2000 + 0x800, &c, detail, sizeof(detail)), 0);
+	if (c) {
+		CHECK(corefile_truncated(c));
+		m = rmem_core_new(c, root);
+		CHECK_INT(rmem_read(m, LOAD2 + 0x7f8, a, 8), 0);
+		CHECK(bytes_are(a, LOAD2 + 0x7f8, 8));
+		CHECK_INT(rmem_read(m, LOAD2 + 0x800, a, 8), -PS_E_BAD_READ);
+		CHECK_INT(rmem_read(m, LOAD2 + 0x1000, a, 8), 0);
+		CHECK(bytes_are(a, LOAD2 + 0x1000, 8));
+		rmem_free(m);
+		corefile_free(c);
+	}
+	drop_sysroot(root);
 	/* Cut in LOAD1's second page: its first page and all the notes are there. */
 	CHECK_INT(open_bytes(b.p, lay.load1 + 0x1010, &c, detail, sizeof(detail)), 0);
 	if (c) {
