@@ -5,7 +5,8 @@
  * with "repr", "getattr" and the like it reads objects of a live process
  * (see live_pyobj.c and tests/integration/test_pyobj.py); with "capture" it
  * writes a seed for the fuzz target from a live process (see capture.c);
- * with "stop" it checks the attach layer holds every thread (live_stop.c).
+ * with "stop" it checks the attach layer holds every thread (live_stop.c);
+ * with "core" it reads a real core file (test_corefile.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -40,6 +41,8 @@ int main(int argc, char **argv)
 		return pyline_check_cases(stdin);
 	if (argc > 1 && !strcmp(argv[1], "capture"))
 		return capture_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "core"))
+		return core_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "stop"))
 		return stop_live(argc - 1, argv + 1);
 	if (argc > 3 && pyobj_live_mode(argv[1]))

@@ -507,3 +507,61 @@ const struct unit_test corefile_tests[] = {
 	{ "corefile_damaged", damaged },
 	{ NULL, NULL },
 };
+
+/*
+ * A real core (see tests/integration/test_corefile_unit.py): core COREFILE
+ * SYSROOT|- ADDR:LEN...  prints one JSON line of what the core says, then
+ * per range the bytes read in hex, or the error.
+ */
+int core_main(int argc, char **argv)
+{
+	struct corefile *c;
+	struct maps m;
+	struct rmem *r;
+	char detail[256];
+	int err;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: core COREFILE SYSROOT|- ADDR:LEN...\n");
+		return 2;
+	}
+	err = corefile_open(argv[1], &c, detail, sizeof(detail));
+	if (err) {
+		fprintf(stderr, "%s: %s: %s\n", argv[1], ps_strerror(err), detail);
+		return 1;
+	}
+	if (corefile_maps(c, &m))
+		m.n = 0;
+	printf("{\"pid\": %d, \"exe\": \"%s\", \"command\": \"%s\", \"truncated\": %s, "
+	       "\"maps\": %zu, \"threads\": [", corefile_pid(c), corefile_exe(c) ? corefile_exe(c) : "",
+	       corefile_command(c), corefile_truncated(c) ? "true" : "false", m.n);
+	for (size_t i = 0; i < corefile_nthreads(c); i++)
+		printf("%s%d", i ? ", " : "", corefile_thread(c, i)->tid);
+	printf("]}\n");
+	maps_free(&m);
+	r = rmem_core_new(c, strcmp(argv[2], "-") ? argv[2] : NULL);
+	for (int i = 3; i < argc; i++) {
+		uint64_t addr, len;
+		char *colon = strchr(argv[i], ':');
+		unsigned char buf[4096];
+
+		if (!colon || (*colon = '\0', !unit_parse_u64(argv[i], &addr)) ||
+		    !unit_parse_u64(colon + 1, &len) || len > sizeof(buf)) {
+			fprintf(stderr, "bad range %s\n", argv[i]);
+			err = 2;
+			break;
+		}
+		err = rmem_read(r, addr, buf, len);
+		if (err) {
+			printf("error %s\n", ps_strerror(err));
+			err = 0;
+			continue;
+		}
+		for (uint64_t k = 0; k < len; k++)
+			printf("%02x", buf[k]);
+		printf("\n");
+	}
+	rmem_free(r);
+	corefile_free(c);
+	return err;
+}

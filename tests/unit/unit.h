@@ -80,6 +80,9 @@ bool unit_parse_u64(const char *s, uint64_t *v);
 /* Stop a live process again and again (see live_stop.c): stop PID N. */
 int stop_live(int argc, char **argv);
 
+/* What a real core file says (see test_corefile.c): core COREFILE SYSROOT|- ADDR:LEN... */
+int core_main(int argc, char **argv);
+
 /* A seed for the fuzz target from a live process (see capture.c): capture PID OUTFILE [ADDR...]. */
 int capture_main(int argc, char **argv);
 
