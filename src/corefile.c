@@ -498,10 +498,12 @@ int corefile_open(const char *path, struct corefile **out, char *detail, size_t 
 			    (long long)st.st_size);
 	}
 	data = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	err = -errno;
-	close(fd);
-	if (data == MAP_FAILED)
+	if (data == MAP_FAILED) {
+		err = -errno;
+		close(fd);
 		return fail(err, detail, ndetail, "cannot map it: %s", strerror(-err));
+	}
+	close(fd);
 	c = xcalloc(1, sizeof(*c));
 	c->data = data;
 	c->size = (size_t)st.st_size;
