@@ -58,8 +58,8 @@ const struct core_thread *corefile_thread(const struct corefile *c, size_t i);
 
 /*
  * The signal that killed the process (NT_SIGINFO): false without one.  addr
- * is the faulting address for SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGTRAP,
- * else 0.
+ * is the faulting address for SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGTRAP
+ * raised by the kernel, else 0 (another signal, or one sent with kill()).
  */
 bool corefile_siginfo(const struct corefile *c, int *signo, uint64_t *addr);
 

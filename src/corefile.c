@@ -185,9 +185,10 @@ static void note_siginfo(struct corefile *c, const unsigned char *desc)
 	memcpy(&si, desc, sizeof(si));
 	c->have_siginfo = true;
 	c->signo = si.si_signo;
+	/* A fault's address; a signal sent by kill() (si_code <= 0) has none. */
 	switch (si.si_signo) {
 	case SIGSEGV: case SIGBUS: case SIGILL: case SIGFPE: case SIGTRAP:
-		c->sigaddr = (uint64_t)(uintptr_t)si.si_addr;
+		c->sigaddr = si.si_code > 0 ? (uint64_t)(uintptr_t)si.si_addr : 0;
 		break;
 	default:
 		c->sigaddr = 0;

@@ -1,16 +1,20 @@
-"""The core-file reader (src/corefile.c) against a real core written by gdb.
+"""The core-file reader (src/corefile.c) against real cores.
 
 A Python process with two threads is read through /proc/PID/mem, then
-dumped with gcore; the unit-test binary's core mode (tests/unit/test_corefile.c)
-reads the core with pystack's code.  The process id, its threads and its
+dumped with gcore, or killed by SIGSEGV for the kernel to dump it (when
+core_pattern writes a file in the working directory); the unit-test
+binary's core mode (tests/unit/test_corefile.c) reads the core with
+pystack's code.  The process id, its threads and its
 executable must be the process's, and the bytes at a few addresses must be
 what the live process held: its heap (in the core), and the first pages of
 the executable and of libc's text (which gdb leaves out of the core, so they
-come from the files).
+come from the files: the kernel keeps only an ELF file's first page).
 """
 import json
 import os
+import resource
 import shutil
+import signal
 import subprocess
 import tempfile
 
@@ -42,43 +46,95 @@ def live_bytes(pid, addr, length):
         return f.read(length)
 
 
-@pytest.mark.skipif(shutil.which("gcore") is None, reason="gcore (gdb) not installed")
-def test_gcore_core():
-    python = "/usr/bin/python3"
-    if not os.path.exists(python):
-        pytest.skip("no /usr/bin/python3")
-    proc = subprocess.Popen([python, "-c", TARGET], stdout=subprocess.PIPE)
-    try:
-        assert proc.stdout.readline().startswith(b"READY")
-        pid = proc.pid
-        exe = os.readlink("/proc/%d/exe" % pid)
-        maps = maps_of(pid)
-        heap = next(m for m in maps if m[2] == "[heap]")
-        first = next(m for m in maps if m[2] == exe)
-        libc_text = next(m for m in maps if "libc.so" in m[2] and "x" in m[1])
-        ranges = [(heap[0], 256), (first[0], 64), (libc_text[0], 64)]
+class Live:
+    """A two-thread Python process and what its memory held at a few places."""
+
+    def __init__(self, cwd, preexec_fn=None):
+        self.proc = subprocess.Popen(["/usr/bin/python3", "-c", TARGET], stdout=subprocess.PIPE,
+                                     cwd=cwd, preexec_fn=preexec_fn)
+        assert self.proc.stdout.readline().startswith(b"READY")
+        self.pid = self.proc.pid
+        self.exe = os.readlink("/proc/%d/exe" % self.pid)
+        self.maps = maps_of(self.pid)
+        heap = next(m for m in self.maps if m[2] == "[heap]")
+        first = next(m for m in self.maps if m[2] == self.exe)
+        libc_text = next(m for m in self.maps if "libc.so" in m[2] and "x" in m[1])
+        self.ranges = [(heap[0], 256), (first[0], 64), (libc_text[0], 64)]
         try:
-            want = [live_bytes(pid, a, n) for a, n in ranges]
+            self.want = [live_bytes(self.pid, a, n) for a, n in self.ranges]
         except OSError as e:
-            pytest.skip("cannot read /proc/%d/mem: %s" % (pid, e))
-        with tempfile.TemporaryDirectory(prefix="pystack-core-") as tmp:
-            prefix = os.path.join(tmp, "core")
-            r = subprocess.run(["gcore", "-o", prefix, str(pid)], capture_output=True, timeout=120)
-            core = "%s.%d" % (prefix, pid)
-            if r.returncode or not os.path.exists(core):
-                pytest.skip("gcore failed: %s" % r.stderr.decode(errors="replace")[-300:])
-            r = subprocess.run([UNIT, "core", core, "-"] + ["0x%x:%d" % rg for rg in ranges],
-                               capture_output=True, timeout=60)
+            self.proc.kill()
+            pytest.skip("cannot read /proc/%d/mem: %s" % (self.pid, e))
+
+    def check(self, core, signal=None):
+        """What the unit binary reads of core is what the process held."""
+        r = subprocess.run([UNIT, "core", core, "-"] + ["0x%x:%d" % rg for rg in self.ranges],
+                           capture_output=True, timeout=60)
         assert r.returncode == 0, r.stderr.decode(errors="replace")
         lines = r.stdout.decode().splitlines()
         info = json.loads(lines[0])
-        assert info["pid"] == pid
-        assert len(info["threads"]) == 2 and info["threads"][0] == pid
-        assert info["exe"].endswith(exe)
+        assert info["pid"] == self.pid
+        assert sorted(info["threads"]) == sorted(int(t) for t in self.tids)
+        assert len(info["threads"]) == 2
+        assert info["exe"].endswith(self.exe)
         assert not info["truncated"]
-        assert info["maps"] >= len(set(m[0] for m in maps if m[2].startswith("/")))
-        for (addr, n), w, got in zip(ranges, want, lines[1:]):
+        assert info["maps"] >= len(set(m[0] for m in self.maps if m[2].startswith("/")))
+        if signal is not None:
+            assert info["signal"] == signal and info["addr"] == 0
+        for (addr, n), w, got in zip(self.ranges, self.want, lines[1:]):
             assert got == w.hex(), "at 0x%x" % addr
-    finally:
-        proc.kill()
-        proc.wait()
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def need_python():
+    if not os.path.exists("/usr/bin/python3"):
+        pytest.skip("no /usr/bin/python3")
+
+
+@pytest.mark.skipif(shutil.which("gcore") is None, reason="gcore (gdb) not installed")
+def test_gcore_core():
+    need_python()
+    with tempfile.TemporaryDirectory(prefix="pystack-core-") as tmp:
+        live = Live(tmp)
+        try:
+            live.tids = os.listdir("/proc/%d/task" % live.pid)
+            prefix = os.path.join(tmp, "gcore")
+            r = subprocess.run(["gcore", "-o", prefix, str(live.pid)], capture_output=True,
+                               timeout=120)
+            core = "%s.%d" % (prefix, live.pid)
+            if r.returncode or not os.path.exists(core):
+                pytest.skip("gcore failed: %s" % r.stderr.decode(errors="replace")[-300:])
+            live.check(core)
+        finally:
+            live.kill()
+
+
+def test_kernel_core():
+    """A core the kernel writes when the process is killed by SIGSEGV."""
+    need_python()
+    with open("/proc/sys/kernel/core_pattern") as f:
+        pattern = f.read().strip()
+    if pattern.startswith("|") or "/" in pattern or "%" in pattern:
+        pytest.skip("core_pattern is %r: not a plain file in the working directory" % pattern)
+
+    def allow_core():
+        resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+
+    with tempfile.TemporaryDirectory(prefix="pystack-core-") as tmp:
+        try:
+            live = Live(tmp, preexec_fn=allow_core)
+        except ValueError as e:
+            pytest.skip("cannot allow core dumps: %s" % e)
+        try:
+            live.tids = os.listdir("/proc/%d/task" % live.pid)
+            os.kill(live.pid, signal.SIGSEGV)
+            live.proc.wait(timeout=120)
+            names = [n for n in os.listdir(tmp) if n.startswith(pattern)]
+            if not names:
+                pytest.skip("the kernel wrote no core (core_pattern %r)" % pattern)
+            live.check(os.path.join(tmp, names[0]), signal=signal.SIGSEGV)
+        finally:
+            live.kill()

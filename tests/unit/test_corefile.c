@@ -101,7 +101,7 @@ static struct buf make_core(struct layout *lay)
 	};
 	struct elf_prpsinfo ps = { .pr_pid = 4242, .pr_fname = "python3",
 				   .pr_psargs = "python3 -c pass " };
-	siginfo_t si = { .si_signo = SIGSEGV };
+	siginfo_t si = { .si_signo = SIGSEGV, .si_code = SEGV_MAPERR };
 	Elf64_auxv_t auxv[] = {
 		{ AT_PAGESZ, { 4096 } }, { AT_PHDR, { EXE + 0x40 } }, { AT_ENTRY, { EXE + 0x100 } },
 		{ AT_NULL, { 0 } },
@@ -508,6 +508,21 @@ const struct unit_test corefile_tests[] = {
 	{ NULL, NULL },
 };
 
+/* s as a JSON string (bytes above 0x7f as they are: the test's paths are ASCII). */
+static void json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", *s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
 /*
  * A real core (see tests/integration/test_corefile_unit.py): core COREFILE
  * SYSROOT|- ADDR:LEN...  prints one JSON line of what the core says, then
@@ -519,7 +534,8 @@ int core_main(int argc, char **argv)
 	struct maps m;
 	struct rmem *r;
 	char detail[256];
-	int err;
+	int err, signo;
+	uint64_t sigaddr = 0;
 
 	if (argc < 3) {
 		fprintf(stderr, "usage: core COREFILE SYSROOT|- ADDR:LEN...\n");
@@ -532,9 +548,14 @@ int core_main(int argc, char **argv)
 	}
 	if (corefile_maps(c, &m))
 		m.n = 0;
-	printf("{\"pid\": %d, \"exe\": \"%s\", \"command\": \"%s\", \"truncated\": %s, "
-	       "\"maps\": %zu, \"threads\": [", corefile_pid(c), corefile_exe(c) ? corefile_exe(c) : "",
-	       corefile_command(c), corefile_truncated(c) ? "true" : "false", m.n);
+	if (!corefile_siginfo(c, &signo, &sigaddr))
+		signo = -1;
+	printf("{\"pid\": %d, \"exe\": ", corefile_pid(c));
+	json_string(corefile_exe(c) ? corefile_exe(c) : "");
+	printf(", \"command\": ");
+	json_string(corefile_command(c));
+	printf(", \"truncated\": %s, \"maps\": %zu, \"signal\": %d, \"addr\": %llu, \"threads\": [",
+	       corefile_truncated(c) ? "true" : "false", m.n, signo, (unsigned long long)sigaddr);
 	for (size_t i = 0; i < corefile_nthreads(c); i++)
 		printf("%s%d", i ? ", " : "", corefile_thread(c, i)->tid);
 	printf("]}\n");
