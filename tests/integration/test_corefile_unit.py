@@ -30,13 +30,14 @@ TARGET = ("import threading, time\n"
 
 
 def maps_of(pid):
-    """(start, perms, path) of each mapping of pid."""
+    """(start, perms, path, end, offset) of each mapping of pid."""
     out = []
     with open("/proc/%d/maps" % pid) as f:
         for line in f:
             fields = line.split(None, 5)
-            out.append((int(fields[0].split("-")[0], 16), fields[1],
-                        fields[5].strip() if len(fields) > 5 else ""))
+            start, end = (int(x, 16) for x in fields[0].split("-"))
+            out.append((start, fields[1], fields[5].strip() if len(fields) > 5 else "", end,
+                        int(fields[2], 16)))
     return out
 
 
@@ -66,7 +67,7 @@ class Live:
             self.proc.kill()
             pytest.skip("cannot read /proc/%d/mem: %s" % (self.pid, e))
 
-    def check(self, core, signal=None):
+    def check(self, core, signal=None, perms=False):
         """What the unit binary reads of core is what the process held."""
         r = subprocess.run([UNIT, "core", core, "-"] + ["0x%x:%d" % rg for rg in self.ranges],
                            capture_output=True, timeout=60)
@@ -78,7 +79,15 @@ class Live:
         assert len(info["threads"]) == 2
         assert info["exe"].endswith(self.exe)
         assert not info["truncated"]
-        assert info["maps"] >= len(set(m[0] for m in self.maps if m[2].startswith("/")))
+        # Every file mapping is there, in the same place; the kernel also keeps the permissions.
+        got = {m[0]: m for m in info["map"]}
+        for start, mode, path, end, offset in self.maps:
+            if not path.startswith("/"):
+                continue
+            assert start in got, "%x %s" % (start, path)
+            assert got[start][1:3] == [end, offset] and got[start][4] == path, got[start]
+            if perms:
+                assert got[start][3] == mode[:3], (got[start], mode)
         if signal is not None:
             assert info["signal"] == signal and info["addr"] == 0
         for (addr, n), w, got in zip(self.ranges, self.want, lines[1:]):
@@ -135,6 +144,6 @@ def test_kernel_core():
             names = [n for n in os.listdir(tmp) if n.startswith(pattern)]
             if not names:
                 pytest.skip("the kernel wrote no core (core_pattern %r)" % pattern)
-            live.check(os.path.join(tmp, names[0]), signal=signal.SIGSEGV)
+            live.check(os.path.join(tmp, names[0]), signal=signal.SIGSEGV, perms=True)
         finally:
             live.kill()

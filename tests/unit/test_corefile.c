@@ -525,8 +525,8 @@ static void json_string(const char *s)
 
 /*
  * A real core (see tests/integration/test_corefile_unit.py): core COREFILE
- * SYSROOT|- ADDR:LEN...  prints one JSON line of what the core says, then
- * per range the bytes read in hex, or the error.
+ * SYSROOT|- ADDR:LEN...  prints one JSON line of what the core says (its
+ * maps among it), then per range the bytes read in hex, or the error.
  */
 int core_main(int argc, char **argv)
 {
@@ -558,6 +558,16 @@ int core_main(int argc, char **argv)
 	       corefile_truncated(c) ? "true" : "false", m.n, signo, (unsigned long long)sigaddr);
 	for (size_t i = 0; i < corefile_nthreads(c); i++)
 		printf("%s%d", i ? ", " : "", corefile_thread(c, i)->tid);
+	printf("], \"map\": [");
+	for (size_t i = 0; i < m.n; i++) {
+		const struct map *mp = &m.v[i];
+
+		printf("%s[%llu, %llu, %llu, \"%c%c%c\", ", i ? ", " : "", (unsigned long long)mp->start,
+		       (unsigned long long)mp->end, (unsigned long long)mp->offset, mp->r ? 'r' : '-',
+		       mp->w ? 'w' : '-', mp->x ? 'x' : '-');
+		json_string(mp->path ? mp->path : "");
+		printf("]");
+	}
 	printf("]}\n");
 	maps_free(&m);
 	r = rmem_core_new(c, strcmp(argv[2], "-") ? argv[2] : NULL);
