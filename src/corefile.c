@@ -302,8 +302,9 @@ static int parse_notes(struct corefile *c, const unsigned char *p, uint64_t segl
 		int err = 0;
 
 		if (seglen - pos < sizeof(h))
-			return fail(-PS_E_BAD_CORE, detail, nd, "a note header cut by its segment's end");
-		if (have - pos < sizeof(h)) {
+			break;		/* padding, no room for a note */
+		/* The padding of the last note kept may lie past the cut. */
+		if (have < pos || have - pos < sizeof(h)) {
 			c->truncated = true;
 			return 0;
 		}
