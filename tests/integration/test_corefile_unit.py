@@ -88,6 +88,9 @@ class Live:
             assert got[start][1:3] == [end, offset] and got[start][4] == path, got[start]
             if perms:
                 assert got[start][3] == mode[:3], (got[start], mode)
+        vdso = [m[0] for m in self.maps if m[2] == "[vdso]"]
+        if vdso:
+            assert got[vdso[0]][4] == "[vdso]", got.get(vdso[0])
         if signal is not None:
             assert info["signal"] == signal and info["addr"] == 0
         for (addr, n), w, got in zip(self.ranges, self.want, lines[1:]):

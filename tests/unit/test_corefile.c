@@ -475,6 +475,24 @@ static void damaged(void)
 	CHECK_INT(open_bytes(b.p, b.len, &c, detail, sizeof(detail)), 0);
 	corefile_free(c);
 
+	/* More than 65534 segments: the count is in section header 0, here past the end. */
+	((Elf64_Ehdr *)b.p)->e_phnum = PN_XNUM;
+	((Elf64_Ehdr *)b.p)->e_shoff = b.len;
+	CHECK_INT(open_bytes(b.p, b.len, &c, detail, sizeof(detail)), -PS_E_BAD_CORE);
+	{
+		Elf64_Shdr sh = { .sh_info = 3 };
+		size_t len = b.len;
+
+		put(&b, &sh, sizeof(sh));
+		CHECK_INT(open_bytes(b.p, b.len, &c, detail, sizeof(detail)), 0);
+		if (c)
+			CHECK_INT(corefile_nthreads(c), 2);
+		corefile_free(c);
+		b.len = len;
+	}
+	((Elf64_Ehdr *)b.p)->e_phnum = 3;
+	((Elf64_Ehdr *)b.p)->e_shoff = 0;
+
 	/* Every byte of the headers and notes changed in turn: an error or a core, never a crash. */
 	for (size_t i = 0; i < lay.notes_end; i++) {
 		for (int x = 0x80; x <= 0xff; x += 0x7f) {
