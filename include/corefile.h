@@ -70,8 +70,9 @@ bool corefile_truncated(const struct corefile *c);
  * The process's maps, built as /proc/PID/maps text from the PT_LOAD
  * segments and the NT_FILE note and parsed with maps_parse(); free with
  * maps_free().  A file-backed range with no PT_LOAD (gdb leaves read-only
- * file mappings out) is shown "r--p": the core does not say whether it was
- * executable.  Inodes and devices are 0.
+ * file mappings out) has the permissions of the file's segment there, as
+ * the ELF header the core holds (its first page) says, else "r--p".  All
+ * are shown private; inodes and devices are 0.
  */
 int corefile_maps(const struct corefile *c, struct maps *out);
 

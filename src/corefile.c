@@ -597,6 +597,50 @@ static void map_line(FILE *f, uint64_t start, uint64_t end, uint32_t flags, uint
 	fputc('\n', f);
 }
 
+/* len bytes at addr as the core holds them, or NULL. */
+static const unsigned char *core_bytes(const struct corefile *c, uint64_t addr, uint64_t len)
+{
+	const struct core_load *l = find_load(c, addr);
+
+	if (!l || l->avail < addr - l->start || l->avail - (addr - l->start) < len)
+		return NULL;
+	return c->data + l->off + (addr - l->start);
+}
+
+/*
+ * The permissions of a file range no PT_LOAD covers (gdb leaves out file
+ * mappings never written): those of the file's segment at that offset, as
+ * its program headers say where the core holds them (in its mapping at
+ * offset 0, which both the kernel and gdb keep); PF_R when unknown.
+ */
+static uint32_t file_flags(const struct corefile *c, const struct core_fmap *m, uint64_t off)
+{
+	const struct core_fmap *head = NULL;
+	const unsigned char *p;
+	Elf64_Ehdr eh;
+
+	for (size_t i = 0; i < c->nfmap && !head; i++)
+		if (c->fmap[i].pathno == m->pathno && c->fmap[i].off == 0)
+			head = &c->fmap[i];
+	if (!head || !(p = core_bytes(c, head->start, sizeof(eh))))
+		return PF_R;
+	memcpy(&eh, p, sizeof(eh));
+	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_phentsize != sizeof(Elf64_Phdr) ||
+	    !(p = core_bytes(c, head->start + eh.e_phoff, (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr))))
+		return PF_R;
+	for (unsigned i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
+
+		memcpy(&ph, p + i * sizeof(ph), sizeof(ph));
+		/* A segment is mapped from the page its p_offset lies in. */
+		if (ph.p_type == PT_LOAD && (ph.p_offset & ~0xfffull) <= off &&
+		    off - (ph.p_offset & ~0xfffull) < ph.p_filesz + (ph.p_offset & 0xfff))
+			return ph.p_flags & (PF_R | PF_W | PF_X);
+	}
+	return PF_R;
+}
+
 /*
  * Walk the address space in order: each PT_LOAD, cut where NT_FILE entries
  * begin and end, and each NT_FILE range no PT_LOAD covers.
@@ -613,7 +657,7 @@ int corefile_maps(const struct corefile *c, struct maps *out)
 		const struct core_fmap *m = fi < c->nfmap ? &c->fmap[fi] : NULL;
 		uint64_t lstart = l ? (l->start > cur ? l->start : cur) : UINT64_MAX;
 		uint64_t mstart = m ? (m->start > cur ? m->start : cur) : UINT64_MAX;
-		uint64_t start = lstart < mstart ? lstart : mstart, end;
+		uint64_t start = lstart < mstart ? lstart : mstart, end, off;
 		bool in_load = l && lstart <= start, in_file = m && mstart <= start;
 
 		if (l && cur >= l->end) {
@@ -630,7 +674,8 @@ int corefile_maps(const struct corefile *c, struct maps *out)
 			end = m->end;
 		if (!in_file && mstart < end)
 			end = mstart;
-		map_line(f, start, end, in_load ? l->flags : PF_R, in_file ? m->off + (start - m->start) : 0,
+		off = in_file ? m->off + (start - m->start) : 0;
+		map_line(f, start, end, in_load ? l->flags : file_flags(c, m, off), off,
 			 in_file ? m->path : start == c->at_vdso && c->at_vdso ? "[vdso]" : NULL);
 		cur = end;
 	}

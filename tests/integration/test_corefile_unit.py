@@ -119,7 +119,7 @@ def test_gcore_core():
             core = "%s.%d" % (prefix, live.pid)
             if r.returncode or not os.path.exists(core):
                 pytest.skip("gcore failed: %s" % r.stderr.decode(errors="replace")[-300:])
-            live.check(core)
+            live.check(core, perms=True)
         finally:
             live.kill()
 
