@@ -2,7 +2,7 @@
  * Unit tests: the core-file reader over small synthetic cores written to
  * temporary files (two threads, the process, its signal, its files and
  * auxiliary vector; a segment held whole, one partly left to a "library"
- * file, an executable with no segment at all as gdb writes it), then the
+ * file, an executable whose text only NT_FILE tells, as gdb writes it), then the
  * same cores made wrong: another file type, another architecture, cut
  * short, and damaged in every byte of their headers and notes.
  */
@@ -22,8 +22,10 @@
 
 #define LOAD1		0x400000ull	/* anonymous, 2 pages, all in the core */
 #define LOAD2		0x7f0000000000ull	/* the library: 3 pages, the first in the core */
-#define EXE		0x7f1000000000ull	/* the executable: NT_FILE only, not the first */
+#define EXE		0x7f1000000000ull	/* the executable, not the first file: its ELF header
+						   in the core, its text in NT_FILE only */
 #define LIB_OFF		0x1000ull	/* where in the library LOAD2 begins */
+#define NPHDR		4		/* PT_NOTE, LOAD2, LOAD1, the executable's header */
 
 struct buf {
 	unsigned char *p;
@@ -97,7 +99,7 @@ static struct buf make_core(struct layout *lay)
 		.e_ident = { ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64, ELFDATA2LSB, EV_CURRENT },
 		.e_type = ET_CORE, .e_machine = EM_X86_64, .e_version = EV_CURRENT,
 		.e_phoff = sizeof(Elf64_Ehdr), .e_ehsize = sizeof(Elf64_Ehdr),
-		.e_phentsize = sizeof(Elf64_Phdr), .e_phnum = 3,
+		.e_phentsize = sizeof(Elf64_Phdr), .e_phnum = NPHDR,
 	};
 	struct elf_prpsinfo ps = { .pr_pid = 4242, .pr_fname = "python3",
 				   .pr_psargs = "python3 -c pass " };
@@ -107,12 +109,13 @@ static struct buf make_core(struct layout *lay)
 		{ AT_NULL, { 0 } },
 	};
 	uint64_t files[] = {
-		2, 0x1000,
+		3, 0x1000,
 		LOAD2, LOAD2 + 0x3000, LIB_OFF / 0x1000,
 		EXE, EXE + 0x1000, 0,
+		EXE + 0x1000, EXE + 0x3000, 1,
 	};
 	unsigned char xstate[64] = { 0 };
-	size_t notes_off = sizeof(eh) + 3 * sizeof(Elf64_Phdr), at;
+	size_t notes_off = sizeof(eh) + NPHDR * sizeof(Elf64_Phdr), at;
 
 	si.si_addr = (void *)0xdead000;
 	note(&n, "CORE", NT_PRPSINFO, &ps, sizeof(ps));
@@ -127,26 +130,44 @@ static struct buf make_core(struct layout *lay)
 		put(&fd, files, sizeof(files));
 		put(&fd, "/libfake.so", sizeof("/libfake.so"));
 		put(&fd, "/usr/bin/fakeexe", sizeof("/usr/bin/fakeexe"));
+		put(&fd, "/usr/bin/fakeexe", sizeof("/usr/bin/fakeexe"));
 		lay->file_note = notes_off + note(&n, "CORE", NT_FILE, fd.p, fd.len);
 		free(fd.p);
 	}
 	thread_note(&n, 4243, 0, LOAD2 + 0x2000, LOAD1 + 0x800);
 
-	Elf64_Phdr ph[3] = {
+	Elf64_Phdr ph[NPHDR] = {
 		{ .p_type = PT_NOTE, .p_offset = notes_off, .p_filesz = n.len },
 		{ .p_type = PT_LOAD, .p_flags = PF_R | PF_X, .p_vaddr = LOAD2,
 		  .p_filesz = 0x1000, .p_memsz = 0x3000 },
 		{ .p_type = PT_LOAD, .p_flags = PF_R | PF_W, .p_vaddr = LOAD1,
 		  .p_filesz = 0x2000, .p_memsz = 0x2000 },
+		{ .p_type = PT_LOAD, .p_flags = PF_R, .p_vaddr = EXE,
+		  .p_filesz = 0x1000, .p_memsz = 0x1000 },
 	};
+	/* The executable's own header: its text is the segment at file offset 0x1000. */
+	Elf64_Ehdr exe = {
+		.e_ident = { ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64, ELFDATA2LSB, EV_CURRENT },
+		.e_type = ET_EXEC, .e_machine = EM_X86_64, .e_phoff = sizeof(Elf64_Ehdr),
+		.e_phentsize = sizeof(Elf64_Phdr), .e_phnum = 2,
+	};
+	Elf64_Phdr exe_ph[2] = {
+		{ .p_type = PT_LOAD, .p_flags = PF_R, .p_offset = 0, .p_filesz = 0x1000 },
+		{ .p_type = PT_LOAD, .p_flags = PF_R | PF_X, .p_offset = 0x1000, .p_filesz = 0x1800 },
+	};
+
 	lay->notes_end = notes_off + n.len;
-	lay->load1 = lay->notes_end;
+	ph[3].p_offset = lay->notes_end;
+	lay->load1 = lay->notes_end + 0x1000;
 	ph[2].p_offset = lay->load1;
 	ph[1].p_offset = lay->load1 + 0x2000;
 	put(&b, &eh, sizeof(eh));
 	put(&b, ph, sizeof(ph));
 	put(&b, n.p, n.len);
 	free(n.p);
+	at = put(&b, NULL, 0x1000);
+	memcpy(b.p + at, &exe, sizeof(exe));
+	memcpy(b.p + at + sizeof(exe), exe_ph, sizeof(exe_ph));
 	at = put(&b, NULL, 0x2000);
 	for (uint64_t i = 0; i < 0x2000; i++)
 		b.p[at + i] = anon_byte(LOAD1 + i);
@@ -261,8 +282,8 @@ static void maps(void)
 	if (!c)
 		return;
 	CHECK_INT(corefile_maps(c, &m), 0);
-	CHECK_INT(m.n, 3);
-	if (m.n == 3) {
+	CHECK_INT(m.n, 4);
+	if (m.n == 4) {
 		CHECK_INT(m.v[0].start, LOAD1);
 		CHECK_INT(m.v[0].end, LOAD1 + 0x2000);
 		CHECK(m.v[0].r && m.v[0].w && !m.v[0].x);
@@ -276,6 +297,12 @@ static void maps(void)
 		CHECK_INT(m.v[2].end, EXE + 0x1000);
 		CHECK(m.v[2].r && !m.v[2].w && !m.v[2].x);
 		CHECK_STR(m.v[2].path, "/usr/bin/fakeexe");
+		/* Not in the core: its permissions from the executable's program headers. */
+		CHECK_INT(m.v[3].start, EXE + 0x1000);
+		CHECK_INT(m.v[3].end, EXE + 0x3000);
+		CHECK_INT(m.v[3].offset, 0x1000);
+		CHECK(m.v[3].r && !m.v[3].w && m.v[3].x);
+		CHECK_STR(m.v[3].path, "/usr/bin/fakeexe");
 		CHECK_INT(m.nfiles, 2);
 	}
 	maps_free(&m);
@@ -306,7 +333,7 @@ static void reads(void)
 		{ .addr = LOAD1 + 0x10, .buf = a, .len = sizeof(a) },		/* in the core */
 		{ .addr = LOAD2 + 0x1000 - 8, .buf = d, .len = sizeof(d) },	/* core, then file */
 		{ .addr = 0x600000, .buf = e, .len = sizeof(e) },		/* nothing there */
-		{ .addr = EXE + 0x40, .buf = f, .len = sizeof(f) },		/* a file not found */
+		{ .addr = EXE + 0x1040, .buf = f, .len = sizeof(f) },		/* a file not found */
 		{ .addr = LOAD2 + 0x1000, .buf = g, .len = sizeof(g) },	/* the file, to the end */
 		{ .addr = LOAD2 + 0x3000 - 4, .buf = h, .len = sizeof(h) },	/* past its end */
 	};
@@ -453,7 +480,7 @@ static void damaged(void)
 	struct corefile *c;
 	char detail[256];
 	Elf64_Nhdr *h = (Elf64_Nhdr *)(b.p + lay.prstatus);
-	uint64_t *count = (uint64_t *)(b.p + lay.file_note + sizeof(Elf64_Nhdr) + 8);
+	uint64_t *count = (uint64_t *)(b.p + lay.file_note + sizeof(Elf64_Nhdr) + 8), entries = *count;
 
 	h->n_namesz = 0xffffffffu;
 	CHECK_INT(open_bytes(b.p, b.len, &c, detail, sizeof(detail)), -PS_E_BAD_CORE);
@@ -468,7 +495,7 @@ static void damaged(void)
 	*count = 1ull << 60;
 	CHECK_INT(open_bytes(b.p, b.len, &c, detail, sizeof(detail)), -PS_E_BAD_CORE);
 	CHECK(strstr(detail, "NT_FILE") != NULL);
-	*count = 2;
+	*count = entries;
 	((Elf64_Ehdr *)b.p)->e_phoff = ~0ull - 8;
 	CHECK_INT(open_bytes(b.p, b.len, &c, detail, sizeof(detail)), -PS_E_BAD_CORE);
 	((Elf64_Ehdr *)b.p)->e_phoff = sizeof(Elf64_Ehdr);
@@ -480,7 +507,7 @@ static void damaged(void)
 	((Elf64_Ehdr *)b.p)->e_shoff = b.len;
 	CHECK_INT(open_bytes(b.p, b.len, &c, detail, sizeof(detail)), -PS_E_BAD_CORE);
 	{
-		Elf64_Shdr sh = { .sh_info = 3 };
+		Elf64_Shdr sh = { .sh_info = NPHDR };
 		size_t len = b.len;
 
 		put(&b, &sh, sizeof(sh));
@@ -490,7 +517,7 @@ static void damaged(void)
 		corefile_free(c);
 		b.len = len;
 	}
-	((Elf64_Ehdr *)b.p)->e_phnum = 3;
+	((Elf64_Ehdr *)b.p)->e_phnum = NPHDR;
 	((Elf64_Ehdr *)b.p)->e_shoff = 0;
 
 	/* Every byte of the headers and notes changed in turn: an error or a core, never a crash. */
