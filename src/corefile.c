@@ -444,8 +444,11 @@ static const struct core_fmap *find_fmap(const struct corefile *c, uint64_t addr
 	return lo && addr < c->fmap[lo - 1].end ? &c->fmap[lo - 1] : NULL;
 }
 
-/* The PT_LOAD that holds addr, or NULL. */
-static const struct core_load *find_load(const struct corefile *c, uint64_t addr)
+/*
+ * The PT_LOAD that holds addr, or NULL; *next (when not NULL) is where the
+ * next one after addr begins (UINT64_MAX: none).
+ */
+static const struct core_load *find_load(const struct corefile *c, uint64_t addr, uint64_t *next)
 {
 	size_t lo = 0, hi = c->nload;
 
@@ -457,6 +460,8 @@ static const struct core_load *find_load(const struct corefile *c, uint64_t addr
 		else
 			hi = mid;
 	}
+	if (next)
+		*next = lo < c->nload ? c->load[lo].start : UINT64_MAX;
 	return lo && addr < c->load[lo - 1].end ? &c->load[lo - 1] : NULL;
 }
 
@@ -600,7 +605,7 @@ static void map_line(FILE *f, uint64_t start, uint64_t end, uint32_t flags, uint
 /* len bytes at addr as the core holds them, or NULL. */
 static const unsigned char *core_bytes(const struct corefile *c, uint64_t addr, uint64_t len)
 {
-	const struct core_load *l = find_load(c, addr);
+	const struct core_load *l = find_load(c, addr, NULL);
 
 	if (!l || l->avail < addr - l->start || l->avail - (addr - l->start) < len)
 		return NULL;
@@ -715,9 +720,9 @@ static int core_file_fd(struct rmem_core *r, const struct core_fmap *f)
 static size_t core_read_some(struct rmem_core *r, uint64_t addr, unsigned char *buf, size_t len)
 {
 	const struct corefile *c = r->core;
-	const struct core_load *l = find_load(c, addr);
+	uint64_t limit;
+	const struct core_load *l = find_load(c, addr, &limit);
 	const struct core_fmap *f;
-	uint64_t limit = UINT64_MAX;
 	ssize_t got;
 	int fd;
 
@@ -738,6 +743,7 @@ static size_t core_read_some(struct rmem_core *r, uint64_t addr, unsigned char *
 			return 0;
 		limit = l->end;
 	}
+	/* From the file up to where it ends or the core's bytes begin again (limit). */
 	f = find_fmap(c, addr);
 	if (!f || (fd = core_file_fd(r, f)) < 0)
 		return 0;

@@ -2,9 +2,10 @@
  * Unit tests: the core-file reader over small synthetic cores written to
  * temporary files (two threads, the process, its signal, its files and
  * auxiliary vector; a segment held whole, one partly left to a "library"
- * file, an executable whose text only NT_FILE tells, as gdb writes it), then the
- * same cores made wrong: another file type, another architecture, cut
- * short, and damaged in every byte of their headers and notes.
+ * file, an executable whose text only NT_FILE tells, as gdb writes it),
+ * then the same cores made wrong: another file type, another
+ * architecture, cut short, and damaged in every byte of their headers and
+ * notes.
  */
 #include <elf.h>
 #include <errno.h>
