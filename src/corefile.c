@@ -59,6 +59,7 @@ struct corefile {
 	struct core_fmap *fmap;		/* sorted by start */
 	size_t nfmap;
 	size_t npaths;
+	size_t *head;			/* per path: its entry at file offset 0, or SIZE_MAX */
 	struct core_thread *thread;
 	size_t nthread, capthread;
 	pid_t pid;
@@ -227,7 +228,10 @@ static int cmp_path(const void *a, const void *b)
 	return strcmp((*x)->path, (*y)->path);
 }
 
-/* Number the distinct paths, so that a reader opens each file once. */
+/*
+ * Number the distinct paths, so that a reader opens each file once, and
+ * note where each file's start is mapped (see file_flags).
+ */
 static void number_paths(struct corefile *c)
 {
 	struct core_fmap **by = xmalloc((c->nfmap ? c->nfmap : 1) * sizeof(*by));
@@ -243,6 +247,12 @@ static void number_paths(struct corefile *c)
 	if (c->nfmap)
 		c->npaths++;
 	free(by);
+	c->head = xmalloc((c->npaths ? c->npaths : 1) * sizeof(*c->head));
+	for (size_t i = 0; i < c->npaths; i++)
+		c->head[i] = SIZE_MAX;
+	for (size_t i = 0; i < c->nfmap; i++)
+		if (c->fmap[i].off == 0 && c->head[c->fmap[i].pathno] == SIZE_MAX)
+			c->head[c->fmap[i].pathno] = i;
 }
 
 /*
@@ -535,6 +545,7 @@ void corefile_free(struct corefile *c)
 	munmap((void *)c->data, c->size);
 	free(c->load);
 	free(c->fmap);
+	free(c->head);
 	free(c->thread);
 	free(c);
 }
@@ -620,14 +631,14 @@ static const unsigned char *core_bytes(const struct corefile *c, uint64_t addr, 
  */
 static uint32_t file_flags(const struct corefile *c, const struct core_fmap *m, uint64_t off)
 {
-	const struct core_fmap *head = NULL;
+	const struct core_fmap *head;
 	const unsigned char *p;
 	Elf64_Ehdr eh;
 
-	for (size_t i = 0; i < c->nfmap && !head; i++)
-		if (c->fmap[i].pathno == m->pathno && c->fmap[i].off == 0)
-			head = &c->fmap[i];
-	if (!head || !(p = core_bytes(c, head->start, sizeof(eh))))
+	if (c->head[m->pathno] == SIZE_MAX)
+		return PF_R;
+	head = &c->fmap[c->head[m->pathno]];
+	if (!(p = core_bytes(c, head->start, sizeof(eh))))
 		return PF_R;
 	memcpy(&eh, p, sizeof(eh));
 	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
