@@ -28,10 +28,11 @@ struct core_thread {
 /*
  * Open and check a core file.  Returns 0 with *out set (free with
  * corefile_free()), or a negative error with a one-line reason in detail:
- * -PS_E_NOT_CORE (not ELF, not a core, or another architecture: the detail
- * says which), -PS_E_BAD_CORE (headers or notes damaged), or -errno (cannot
- * open or map it).  A core cut short opens: what is there is kept and
- * corefile_truncated() says so.
+ * -PS_E_NOT_CORE (not a regular file, not ELF, not a core, or another
+ * architecture: the detail says which), -PS_E_BAD_CORE (headers or notes
+ * damaged), or -errno (cannot open or map it).  The detail does not name
+ * the file.  A core cut short opens: what is there is kept and
+ * corefile_truncated() says so.  The file stays mapped until corefile_free().
  */
 int corefile_open(const char *path, struct corefile **out, char *detail, size_t ndetail);
 void corefile_free(struct corefile *c);
@@ -81,7 +82,8 @@ int corefile_maps(const struct corefile *c, struct maps *out);
  * it left out (p_filesz < p_memsz, or a file mapping with no PT_LOAD) come
  * from the file NT_FILE says was mapped there (under sysroot when it is
  * not NULL), opened on first need.  Anything else fails with
- * -PS_E_BAD_READ.  c must outlive the reader; free with rmem_free().
+ * -PS_E_BAD_READ (a file that cannot be opened is noted with debug_msg()
+ * once).  c must outlive the reader; free with rmem_free().
  */
 struct rmem *rmem_core_new(struct corefile *c, const char *sysroot);
 
