@@ -53,7 +53,10 @@ const char *corefile_comm(const struct corefile *c);
  */
 const char *corefile_exe(const struct corefile *c);
 
-/* The threads, in the order of their notes (the one that got the signal first); valid until corefile_free(). */
+/*
+ * The threads, in the order of their notes (the one that got the signal
+ * first); valid until corefile_free().
+ */
 size_t corefile_nthreads(const struct corefile *c);
 const struct core_thread *corefile_thread(const struct corefile *c, size_t i);
 
