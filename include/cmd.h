@@ -15,5 +15,6 @@ enum {
 
 int cmd_dump(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
+int cmd_core(int argc, char **argv);
 
 #endif

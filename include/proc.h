@@ -112,6 +112,16 @@ char *proc_cmdline(pid_t pid);
 /* The path of the executable as the target sees it; malloc'd, or NULL. */
 char *proc_exe(pid_t pid);
 
+/*
+ * Where to open a file the process named by an absolute path: for a live
+ * process (pid > 0) through /proc/PID/root, so a process in another mount
+ * namespace shows its own files; for a core (pid 0), under the directory
+ * proc_set_sysroot() gave (the files as they are here, by default).
+ * Malloc'd.
+ */
+char *proc_root_path(pid_t pid, const char *path);
+void proc_set_sysroot(const char *dir);
+
 struct map {
 	uint64_t start, end, offset;
 	uint64_t inode;

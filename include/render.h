@@ -5,6 +5,8 @@
 #ifndef PYSTACK_RENDER_H
 #define PYSTACK_RENDER_H
 
+#include <string.h>
+
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -30,5 +32,13 @@ extern const struct renderer render_collapsed;	/* see folded.h */
 
 /* The renderer called name, or NULL. */
 const struct renderer *renderer_find(const char *name);
+
+/* A signal's name without "SIG" ("SEGV"), or "?" for a number with none. */
+static inline const char *signal_name(int signo)
+{
+	const char *name = sigabbrev_np(signo);
+
+	return name ? name : "?";
+}
 
 #endif

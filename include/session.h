@@ -33,6 +33,16 @@ struct session_opts {
 int session_open(pid_t pid, struct session **out, char *detail, size_t ndetail);
 
 /*
+ * Open a session with the process a core dump holds: its threads, maps and
+ * memory come from the core (and the files it names, under sysroot, or as
+ * they are here when sysroot is NULL).  exe, when not NULL, names the
+ * executable instead of the core's own record of it.  Errors as session_open(), and
+ * -PS_E_NOT_CORE, -PS_E_BAD_CORE, -errno for the core file itself.
+ */
+int session_open_core(const char *path, const char *exe, const char *sysroot,
+		      struct session **out, char *detail, size_t ndetail);
+
+/*
  * Take one snapshot.  Returns 0 with *out set (its partial count says
  * whether everything was read), or a negative error with detail filled.
  */

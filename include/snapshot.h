@@ -80,6 +80,7 @@ struct thread {
 	size_t nframes;
 	bool truncated;		/* the frame chain was cut: see error */
 	const char *error;	/* why not everything was read, or NULL */
+	int signo;		/* from a core: the signal that ended the process, taken here */
 	/* With native frames: a native stack that could not be merged, and why. */
 	struct frame *native;	/* innermost first */
 	size_t nnative;
@@ -126,6 +127,16 @@ struct snapshot {
 	 * or left the watch since the snapshot before. */
 	const struct family_event *events;
 	size_t nevents;
+	/* Read from a core dump (core_file set): what the core says of the process's end. */
+	const struct core_info {
+		const char *file;	/* the core's path */
+		struct timespec written;	/* the core's modification time */
+		int signo;		/* the signal that ended it, 0 if none is recorded */
+		pid_t signal_tid;	/* the thread that took it, 0 if unknown */
+		uint64_t fault_addr;	/* for a fault the kernel raised (has_addr) */
+		bool has_addr;
+		bool truncated;		/* the core ends before all it describes */
+	} *core;
 	struct snapshot_chunk *arena;
 };
 

@@ -41,6 +41,14 @@ struct target;
 int target_stop(pid_t pid, struct target **out);
 
 /*
+ * The threads of a core dump as a stopped target: their ids and registers
+ * as the core holds them, nothing to stop or release (target_resume() does
+ * nothing to a process that is gone).
+ */
+struct corefile;
+struct target *target_of_core(const struct corefile *c);
+
+/*
  * Whether the last listing of the process's threads held none that is not
  * held here (false when threads kept appearing or dying through every
  * rescan: then a thread may have run on while the others were read).

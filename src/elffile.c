@@ -317,13 +317,16 @@ int elffile_open_mapped(pid_t pid, const struct maps *maps, const struct map *m,
 
 	/* The file as the target sees it, if it is still the one mapped ... */
 	if (m->path && m->path[0] == '/') {
-		path = xasprintf("/proc/%d/root%s", (int)pid, m->path);
-		if (stat(path, &st) == 0 && st.st_ino == m->inode)
+		path = proc_root_path(pid, m->path);
+		/* A core names no inodes (0): its files are taken as they are now. */
+		if (stat(path, &st) == 0 && (st.st_ino == m->inode || !m->inode))
 			err = elffile_open(path, out);
 		free(path);
 		if (err == 0)
 			return 0;
 	}
+	if (pid <= 0)
+		return m->path ? open_memory(maps, m, mem, out) : err;
 	/* ... else the mapping itself (deleted or replaced files) ... */
 	path = xasprintf("/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)pid, m->start, m->end);
 	err = elffile_open(path, out);

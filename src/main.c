@@ -21,6 +21,7 @@ static const struct command {
 	const char *summary;
 } commands[] = {
 	{ "dump", cmd_dump, "one snapshot of each process, then exit" },
+	{ "core", cmd_core, "the stacks of a process from its core dump" },
 	{ "watch", cmd_watch, "a snapshot every interval, showing what moves and what is stuck" },
 };
 

@@ -375,6 +375,25 @@ char *proc_cmdline(pid_t pid)
 	return buf;
 }
 
+static const char *sysroot = "";
+
+void proc_set_sysroot(const char *dir)
+{
+	size_t n = dir ? strlen(dir) : 0;
+
+	/* "/" and "" alike are the files as they are; a trailing slash is not doubled. */
+	while (n && dir[n - 1] == '/')
+		n--;
+	sysroot = n ? xstrndup(dir, n) : "";
+}
+
+char *proc_root_path(pid_t pid, const char *path)
+{
+	if (pid > 0)
+		return xasprintf("/proc/%d/root%s", (int)pid, path);
+	return xasprintf("%s%s", sysroot, path);
+}
+
 char *proc_exe(pid_t pid)
 {
 	char path[64], target[4096];

@@ -117,6 +117,8 @@ static void thread(FILE *f, const struct thread *t, bool gil_waits_known)
 	if (t->unchanged_s >= 0)
 		fprintf(f, ", \"unchanged_s\": %.3f, \"changed\": %s", t->unchanged_s,
 			t->changed ? "true" : "false");
+	if (t->signo)
+		fprintf(f, ", \"signal\": \"SIG%s\"", signal_name(t->signo));
 	if (t->error) {
 		fputs(", ", f);
 		str(f, "error", t->error);
@@ -174,6 +176,21 @@ static void json_snapshot(const struct snapshot *s, const struct render_opts *o)
 	fprintf(f, ", \"free_threaded\": %s", s->free_threaded ? "true" : "false");
 	fprintf(f, ", \"stopped_us\": %" PRIu64 ", \"partial\": %s", s->stopped_ns / 1000,
 		s->partial ? "true" : "false");
+	if (s->core) {
+		gmtime_r(&s->core->written.tv_sec, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+		fputs(", \"core\": {", f);
+		str(f, "file", s->core->file);
+		fprintf(f, ", \"written\": \"%sZ\", \"truncated\": %s", when,
+			s->core->truncated ? "true" : "false");
+		if (s->core->signo)
+			fprintf(f, ", \"signal\": \"SIG%s\"", signal_name(s->core->signo));
+		if (s->core->signal_tid)
+			fprintf(f, ", \"signal_tid\": %d", (int)s->core->signal_tid);
+		if (s->core->has_addr)
+			fprintf(f, ", \"fault_address\": %" PRIu64, s->core->fault_addr);
+		fputc('}', f);
+	}
 	if (s->seq)
 		fprintf(f, ", \"snapshot\": %lu, \"skipped\": %lu", s->seq, s->skipped);
 	if (s->nevents)

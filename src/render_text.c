@@ -94,6 +94,12 @@ static void print_thread_header(const struct thread *t, const struct render_opts
 		fprintf(f, "%s%s", t->holds_gil ? ", holds GIL" : "",
 			t->waits_for_gil ? ", waiting for the GIL" : "");
 	fprintf(f, "%s", t->gc ? ", collecting garbage" : "");
+	if (t->signo) {
+		paint(o, RED);
+		fprintf(f, ", took SIG%s", signal_name(t->signo));
+		paint(o, RESET);
+		paint(o, BOLD);
+	}
 	if (t->changed) {
 		paint(o, GREEN);
 		fputs(", changed", f);
@@ -297,6 +303,29 @@ static void print_family_events(const struct snapshot *s, FILE *f)
 		fputc('\n', f);
 }
 
+/* What a core says of the process's end. */
+static void print_core(const struct core_info *c, FILE *f)
+{
+	struct tm tm;
+	char when[32];
+
+	gmtime_r(&c->written.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	fputs("Core ", f);
+	escape_text(f, c->file);
+	fprintf(f, ", written %s", when);
+	if (c->signo) {
+		fprintf(f, "; killed by SIG%s", signal_name(c->signo));
+		if (c->signal_tid)
+			fprintf(f, " in thread %d", (int)c->signal_tid);
+		if (c->has_addr)
+			fprintf(f, " at address 0x%llx", (unsigned long long)c->fault_addr);
+	}
+	fputc('\n', f);
+	if (c->truncated)
+		fputs("The core is truncated: what it lost is not shown\n", f);
+}
+
 static void text_snapshot(const struct snapshot *s, const struct render_opts *o)
 {
 	FILE *f = o->out;
@@ -311,6 +340,8 @@ static void text_snapshot(const struct snapshot *s, const struct render_opts *o)
 		s->shared ? "shared libpython" : "static");
 	escape_text(f, s->binary ? s->binary : "?");
 	fputs(")\n", f);
+	if (s->core)
+		print_core(s->core, f);
 	if (!s->nthreads)
 		fputs("\n(no Python threads)\n", f);
 	for (size_t i = 0; i < s->nthreads; i++) {

@@ -3,11 +3,14 @@
  * sequence of one snapshot: stop, read, resume (see session.h).
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
+#include "corefile.h"
 #include "errors.h"
 #include "msg.h"
 #include "native.h"
@@ -43,6 +46,8 @@ struct session {
 	} *registries;
 	size_t nregistries, capregistries;
 	unsigned long snapshots;	/* taken so far */
+	struct corefile *core;		/* read from a core dump, not a live process */
+	char *core_path;
 };
 
 /* Whether pid has exited (or is exiting) by now: then that explains any failure. */
@@ -155,6 +160,126 @@ int session_open(pid_t pid, struct session **out, char *detail, size_t ndetail)
 		  s->rt.stripped ? "stripped" : "with .symtab", s->rt.layout, s->rt.found_by);
 	*out = s;
 	return 0;
+}
+
+int session_open_core(const char *path, const char *exe, const char *sysroot,
+		      struct session **out, char *detail, size_t ndetail)
+{
+	struct session *s;
+	char why[512];
+	int err;
+
+	s = xcalloc(1, sizeof(*s));
+	err = corefile_open(path, &s->core, why, sizeof(why));
+	if (err) {
+		snprintf(detail, ndetail, "%s: %s", path, why);
+		session_close(s);
+		return err;
+	}
+	s->core_path = xstrdup(path);
+	s->pid = corefile_pid(s->core);
+	proc_set_sysroot(sysroot);
+	err = corefile_maps(s->core, &s->maps);
+	if (err) {
+		snprintf(detail, ndetail, "%s: the maps it records cannot be read: %s", path,
+			 ps_strerror(err));
+		session_close(s);
+		return err;
+	}
+	s->mem = rmem_core_new(s->core, sysroot);
+	if (!exe)
+		exe = corefile_exe(s->core);
+	s->exe = exe ? xstrdup(exe) : NULL;
+	snprintf(s->comm, sizeof(s->comm), "%s", corefile_comm(s->core));
+	s->cmdline = corefile_command(s->core)[0] ? xstrdup(corefile_command(s->core)) : NULL;
+	/* pid 0: the files are opened as they are here (or under sysroot), not through /proc. */
+	err = pyruntime_locate(0, s->exe, &s->maps, s->mem, &s->rt, why, sizeof(why));
+	if (err) {
+		if (err == -PS_E_NOT_PYTHON)
+			snprintf(detail, ndetail, "%s: a core of process %d (%s), which was not a "
+				 "Python process: %s", path, (int)s->pid, s->comm, why);
+		else
+			snprintf(detail, ndetail, "%s: a core of process %d (%s): %s", path,
+				 (int)s->pid, s->comm, why[0] ? why : ps_strerror(err));
+		session_close(s);
+		return err == -PS_E_GONE ? -PS_E_BAD_READ : err;
+	}
+	s->codes = pycode_cache_new();
+	s->sources = source_cache_new(0);
+	debug_msg("%s: a core of pid %d: Python %s in %s (%s, %s); layout %s; interpreters found "
+		  "by %s", path, (int)s->pid, s->rt.version, s->rt.binary,
+		  s->rt.shared ? "shared" : "static", s->rt.stripped ? "stripped" : "with .symtab",
+		  s->rt.layout, s->rt.found_by);
+	*out = s;
+	return 0;
+}
+
+/* Whether a signal's default action ends the process with a core (signal(7)). */
+static bool dumps_core(int signo)
+{
+	switch (signo) {
+	case SIGABRT:
+	case SIGBUS:
+	case SIGFPE:
+	case SIGILL:
+	case SIGQUIT:
+	case SIGSEGV:
+	case SIGSYS:
+	case SIGXCPU:
+	case SIGXFSZ:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* A snapshot of the process a core holds: its threads are as the core left them. */
+static int snapshot_core(struct session *s, const struct session_opts *opts,
+			 struct snapshot *snap, char *detail, size_t n)
+{
+	struct pyread r = {
+		.pid = s->pid, .mem = s->mem, .rt = &s->rt, .codes = s->codes, .gen = ++s->gen,
+		.locals = opts->locals,
+	};
+	struct core_info *ci = snapshot_alloc(snap, sizeof(*ci));
+	struct stat st;
+	int err;
+
+	ci->file = snapshot_strdup(snap, s->core_path);
+	if (stat(s->core_path, &st) == 0)
+		ci->written = st.st_mtim;
+	/* gcore records the stop it made (SIGSTOP, SIGTRAP): only a signal that dumps core ended it. */
+	if (corefile_siginfo(s->core, &ci->signo, &ci->fault_addr) && dumps_core(ci->signo))
+		ci->has_addr = ci->fault_addr != 0;
+	else
+		ci->signo = 0;
+	for (size_t i = 0; i < corefile_nthreads(s->core); i++)
+		if (ci->signo && corefile_thread(s->core, i)->cursig == ci->signo && !ci->signal_tid)
+			ci->signal_tid = corefile_thread(s->core, i)->tid;
+	ci->truncated = corefile_truncated(s->core);
+	if (ci->truncated)
+		snap->partial++;
+	snap->core = ci;
+	snap->when = ci->written;
+	r.target = target_of_core(s->core);
+	err = s->rt.heads_unconfirmed ? pyruntime_confirm(s->mem, &s->rt) : 0;
+	if (!err)
+		err = pyread_snapshot(&r, snap);
+	pyread_lines(&r, snap);
+	target_resume(r.target);
+	target_free(r.target);
+	for (size_t i = 0; i < snap->nthreads; i++)
+		if (ci->signal_tid && snap->threads[i].tid == ci->signal_tid)
+			snap->threads[i].signo = ci->signo;
+	if (err == -PS_E_GONE)
+		err = -PS_E_BAD_READ;	/* a core does not exit: what is missing is unreadable */
+	if (err == -PS_E_NO_INTERP)
+		snprintf(detail, n, "%s: Python %s had no interpreter to read when the core was "
+			 "written (starting up, or shutting down)", s->core_path, s->rt.version);
+	else if (err)
+		snprintf(detail, n, "%s: reading Python %s failed: %s", s->core_path, s->rt.version,
+			 ps_strerror(err));
+	return err;
 }
 
 const struct pyruntime *session_runtime(const struct session *s)
@@ -465,6 +590,23 @@ int session_snapshot(struct session *s, const struct session_opts *opts, struct 
 	int err = 0;
 
 	detail[0] = '\0';
+	if (s->core) {
+		if (opts->native) {
+			snprintf(detail, ndetail, "native frames from a core are not supported yet");
+			return -ENOTSUP;
+		}
+		snap = new_snapshot(s);
+		err = snapshot_core(s, opts, snap, detail, ndetail);
+		if (err) {
+			snapshot_free(snap);
+			return err;
+		}
+		name_threads(s, snap);
+		if (opts->source_lines)
+			source_annotate(s->sources, snap);
+		*out = snap;
+		return 0;
+	}
 	if (s->snapshots++) {
 		err = refresh(s, detail, ndetail);
 		if (err)
@@ -538,5 +680,7 @@ void session_close(struct session *s)
 	maps_free(&s->maps);
 	free(s->exe);
 	free(s->cmdline);
+	free(s->core_path);
+	corefile_free(s->core);
 	free(s);
 }

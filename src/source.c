@@ -16,6 +16,7 @@
 
 #include "escape.h"
 #include "msg.h"
+#include "proc.h"
 #include "snapshot.h"
 #include "source.h"
 
@@ -152,10 +153,12 @@ static bool open_file(struct source_cache *c, struct source_file *f)
 	if (f->fd >= 0)
 		return true;
 	fsname = escape_fs_name(f->name);
-	path = f->name[0] == '/' ? xasprintf("/proc/%d/root%s", (int)c->pid, fsname)
-				 : xasprintf("/proc/%d/cwd/%s", (int)c->pid, fsname);
+	/* A core's process is gone, and its working directory unknown. */
+	path = f->name[0] == '/' ? proc_root_path(c->pid, fsname)
+	       : c->pid > 0	 ? xasprintf("/proc/%d/cwd/%s", (int)c->pid, fsname)
+				 : NULL;
 	free(fsname);
-	f->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	f->fd = path ? open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK) : -1;
 	free(path);
 	if (f->fd >= 0 && fstat(f->fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= MAX_SOURCE) {
 		f->size = st.st_size;

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "corefile.h"
 #include "errors.h"
 #include "msg.h"
 #include "proc.h"
@@ -236,6 +237,32 @@ static bool settled(struct target *t)
 	}
 	debug_msg("pid %d: %ld threads, %zu held: listing again", (int)t->pid, count, t->n);
 	return false;
+}
+
+struct target *target_of_core(const struct corefile *c)
+{
+	struct target *t = xcalloc(1, sizeof(*t));
+
+	t->pid = corefile_pid(c);
+	sigprocmask(SIG_SETMASK, NULL, &t->oldmask);
+	for (size_t i = 0; i < corefile_nthreads(c); i++) {
+		const struct core_thread *ct = corefile_thread(c, i);
+		struct tthread *th;
+
+		xgrow(&t->th, &t->cap, t->n + 1, sizeof(*t->th));
+		th = &t->th[t->n++];
+		memset(th, 0, sizeof(*th));
+		th->pub.tid = ct->tid;
+		th->pub.stopped = true;
+		th->regs = ct->regs;
+		th->have_regs = true;
+	}
+	classify(t, 0);
+	t->settled = true;
+	t->started = true;
+	clock_gettime(CLOCK_MONOTONIC, &t->t0);
+	t->tstopped = t->t0;
+	return t;
 }
 
 int target_stop(pid_t pid, struct target **out)
