@@ -592,7 +592,8 @@ int session_snapshot(struct session *s, const struct session_opts *opts, struct 
 	detail[0] = '\0';
 	if (s->core) {
 		if (opts->native) {
-			snprintf(detail, ndetail, "native frames from a core are not supported yet: run without --native for the Python stacks");
+			snprintf(detail, ndetail, "native frames from a core are not supported yet: "
+				 "run without --native for the Python stacks");
 			return -ENOTSUP;
 		}
 		snap = new_snapshot(s);

@@ -4,14 +4,15 @@
 #   tools/deps.sh           to build and test (pytest-xdist runs the tests on
 #                           two workers; strace and util-linux's unshare and
 #                           setpriv for the trust tests; numpy with OpenBLAS
-#                           for --native through code without unwind tables)
+#                           for --native through code without unwind tables;
+#                           gdb for its gcore, the cores pystack core reads)
 #   tools/deps.sh fuzz      also clang and its libFuzzer runtime (make fuzz)
 #   tools/deps.sh pythons   what tools/build_python.sh needs to build CPython
 #                           (clang-19 and llvm-19 for the tail-calling and JIT builds)
 #   tools/deps.sh austin    what tools/build_austin.sh needs (make bench's Austin rows)
 set -eu
 
-packages="gcc g++ binutils make pkg-config libelf-dev libdw-dev libunwind-dev libdeflate0 python3 python3-pytest python3-pytest-xdist strace util-linux python3-numpy libopenblas0-pthread"
+packages="gcc g++ binutils make pkg-config libelf-dev libdw-dev libunwind-dev libdeflate0 python3 python3-pytest python3-pytest-xdist strace util-linux python3-numpy libopenblas0-pthread gdb"
 case "${1:-}" in
 fuzz)
 	packages="$packages clang libclang-rt-dev"
