@@ -438,19 +438,31 @@ static int parse_phdrs(struct corefile *c, char *detail, size_t nd)
 	return 0;
 }
 
-/* The NT_FILE entry that maps addr, or NULL. */
-static const struct core_fmap *find_fmap(const struct corefile *c, uint64_t addr)
+/*
+ * How many of n entries (of size bytes each, sorted by start, which each
+ * begins with) start at or below addr: the one before that index is the
+ * only one that can hold addr.
+ */
+static size_t starting_by(const void *v, size_t n, size_t size, uint64_t addr)
 {
-	size_t lo = 0, hi = c->nfmap;
+	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (c->fmap[mid].start <= addr)
+		if (*(const uint64_t *)((const char *)v + mid * size) <= addr)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+/* The NT_FILE entry that maps addr, or NULL. */
+static const struct core_fmap *find_fmap(const struct corefile *c, uint64_t addr)
+{
+	size_t lo = starting_by(c->fmap, c->nfmap, sizeof(*c->fmap), addr);
+
 	return lo && addr < c->fmap[lo - 1].end ? &c->fmap[lo - 1] : NULL;
 }
 
@@ -460,16 +472,8 @@ static const struct core_fmap *find_fmap(const struct corefile *c, uint64_t addr
  */
 static const struct core_load *find_load(const struct corefile *c, uint64_t addr, uint64_t *next)
 {
-	size_t lo = 0, hi = c->nload;
+	size_t lo = starting_by(c->load, c->nload, sizeof(*c->load), addr);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (c->load[mid].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	if (next)
 		*next = lo < c->nload ? c->load[lo].start : UINT64_MAX;
 	return lo && addr < c->load[lo - 1].end ? &c->load[lo - 1] : NULL;

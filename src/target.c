@@ -259,9 +259,6 @@ struct target *target_of_core(const struct corefile *c)
 	}
 	classify(t, 0);
 	t->settled = true;
-	t->started = true;
-	clock_gettime(CLOCK_MONOTONIC, &t->t0);
-	t->tstopped = t->t0;
 	return t;
 }
 
