@@ -73,6 +73,10 @@ int target_thread_pointer(struct target *t, size_t i, uint64_t *out);
  */
 int target_thread_syscall(struct target *t, size_t i, long *nr, uint64_t *arg0);
 
+/* The registers of stopped thread i (read once), or NULL when they cannot be read. */
+struct user_regs_struct;
+const struct user_regs_struct *target_thread_regs(struct target *t, size_t i);
+
 /* Detach every thread, restoring its state; idempotent. */
 void target_resume(struct target *t);
 

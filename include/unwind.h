@@ -2,9 +2,10 @@
  * Native stacks: unwinding the threads of a stopped process with libunwind.
  *
  * libunwind-ptrace's accessors are the base, as strace does it, with three
- * replaced: memory is read through the session's cached reader (not one
- * PTRACE_PEEKDATA per word), registers come from one PTRACE_GETREGS per
- * thread, and unwind tables are found in each module's .eh_frame_hdr and
+ * replaced: memory is read through the session's reader (cached for a
+ * live process, not one PTRACE_PEEKDATA per word; a core's bytes for a
+ * core), registers are given by the caller (one PTRACE_GETREGS per thread,
+ * or a core's NT_PRSTATUS), and unwind tables are found in each module's .eh_frame_hdr and
  * served from the module's file image, so the read-only parts cost no
  * system call at all.  libunwind is loaded only when native frames are
  * asked for.
@@ -66,11 +67,12 @@ int unwinder_new(pid_t pid, const struct maps *maps, struct rmem *mem, struct un
 void unwinder_free(struct unwinder *u);
 
 /*
- * Unwind thread tid, which must be in a ptrace stop, into ips (at most
- * max).  Returns the number of frames, or a negative error; *end says why
- * the stack ends there.
+ * Unwind the thread whose registers are start (stopped, or in a core) into
+ * ips (at most max).  Returns the number of frames, or a negative error;
+ * *end says why the stack ends there.
  */
-long unwinder_unwind(struct unwinder *u, pid_t tid, struct native_ip *ips, size_t max,
-		     struct unwind_end *end);
+struct user_regs_struct;
+long unwinder_unwind(struct unwinder *u, const struct user_regs_struct *start,
+		     struct native_ip *ips, size_t max, struct unwind_end *end);
 
 #endif

@@ -170,6 +170,7 @@ void native_unwind(struct native *n, struct target *t)
 	clear_raw(n);
 	for (size_t i = 0; i < target_nthreads(t); i++) {
 		const struct target_thread *th = target_thread(t, i);
+		const struct user_regs_struct *regs;
 		struct raw_stack *r;
 		long got;
 
@@ -180,7 +181,12 @@ void native_unwind(struct native *n, struct target *t)
 		memset(r, 0, sizeof(*r));
 		r->tid = th->tid;
 		r->state = th->state;
-		got = unwinder_unwind(n->unw, th->tid, n->scratch, UNWIND_MAX_FRAMES, &r->end);
+		regs = target_thread_regs(t, i);
+		if (!regs) {
+			r->err = -ESRCH;
+			continue;
+		}
+		got = unwinder_unwind(n->unw, regs, n->scratch, UNWIND_MAX_FRAMES, &r->end);
 		if (got < 0) {
 			r->err = (int)got;
 			continue;

@@ -265,7 +265,11 @@ static int snapshot_core(struct session *s, const struct session_opts *opts,
 	err = s->rt.heads_unconfirmed ? pyruntime_confirm(s->mem, &s->rt) : 0;
 	if (!err)
 		err = pyread_snapshot(&r, snap);
+	if (!err && opts->native)
+		native_unwind(s->native, r.target);
 	pyread_lines(&r, snap);
+	if (!err && opts->native)
+		native_merge(s->native, snap, opts->native);
 	target_resume(r.target);
 	target_free(r.target);
 	for (size_t i = 0; i < snap->nthreads; i++)
@@ -583,6 +587,20 @@ static void name_from_os(const struct session *s, struct snapshot *snap)
 	}
 }
 
+/* Loading libunwind and libdw is slow: done once, never while the process is stopped. */
+static int native_setup(struct session *s, char *detail, size_t ndetail)
+{
+	char why[256];
+	int err;
+
+	if (s->native)
+		return 0;
+	err = native_new(s->io, &s->maps, s->mem, &s->rt, &s->native, why, sizeof(why));
+	if (err)
+		snprintf(detail, ndetail, "native frames are not available: %s", why);
+	return err;
+}
+
 int session_snapshot(struct session *s, const struct session_opts *opts, struct snapshot **out,
 		     char *detail, size_t ndetail)
 {
@@ -591,11 +609,9 @@ int session_snapshot(struct session *s, const struct session_opts *opts, struct 
 
 	detail[0] = '\0';
 	if (s->core) {
-		if (opts->native) {
-			snprintf(detail, ndetail, "native frames from a core are not supported yet: "
-				 "run without --native for the Python stacks");
-			return -ENOTSUP;
-		}
+		err = opts->native ? native_setup(s, detail, ndetail) : 0;
+		if (err)
+			return err;
 		snap = new_snapshot(s);
 		err = snapshot_core(s, opts, snap, detail, ndetail);
 		if (err) {
@@ -613,16 +629,9 @@ int session_snapshot(struct session *s, const struct session_opts *opts, struct 
 		if (err)
 			return err;
 	}
-	/* Loading libunwind and libdw is slow: never while the process is stopped. */
-	if (opts->native && !s->native) {
-		char why[256];
-
-		err = native_new(s->io, &s->maps, s->mem, &s->rt, &s->native, why, sizeof(why));
-		if (err) {
-			snprintf(detail, ndetail, "native frames are not available: %s", why);
-			return err;
-		}
-	}
+	err = opts->native ? native_setup(s, detail, ndetail) : 0;
+	if (err)
+		return err;
 	for (int attempt = 0; attempt < (opts->nonblocking ? NONBLOCKING_TRIES : 1); attempt++) {
 		snapshot_free(snap);
 		snap = new_snapshot(s);

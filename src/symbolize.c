@@ -150,8 +150,9 @@ static void report(struct symbolizer *s, int i)
 	if (first->offset != 0)
 		return;		/* the ELF header is not mapped: nowhere to start */
 	if (first->path[0] == '/') {
-		path = xasprintf("/proc/%d/root%s", (int)s->pid, first->path);
-		if (stat(path, &st) || st.st_ino != first->inode) {
+		/* A core's files are as they are here (or under the sysroot): it records no inodes. */
+		path = proc_root_path(s->pid, first->path);
+		if (s->pid && (stat(path, &st) || st.st_ino != first->inode)) {
 			free(path);
 			path = xasprintf("/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)s->pid,
 					 first->start, first->end);

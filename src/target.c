@@ -197,8 +197,6 @@ static bool blocked_in_syscall(const struct user_regs_struct *regs)
 					     ret == -514 || ret == -516);
 }
 
-static const struct user_regs_struct *regs_of(struct target *t, size_t i);
-
 /*
  * What each new thread was doing when stopped, as the kernel's state
  * letter: 'S' blocked in a system call, 'R' running (in user space, or
@@ -214,7 +212,7 @@ static void classify(struct target *t, size_t first)
 
 		if (th->group_stop)
 			th->pub.state = 'T';
-		else if (th->pub.stopped && (regs = regs_of(t, i)))
+		else if (th->pub.stopped && (regs = target_thread_regs(t, i)))
 			th->pub.state = blocked_in_syscall(regs) ? 'S' : 'R';
 		else if (proc_task_state(t->pid, th->pub.tid, &th->pub.state) < 0)
 			th->pub.state = '?';
@@ -360,8 +358,7 @@ const struct target_thread *target_thread(const struct target *t, size_t i)
 	return &t->th[i].pub;
 }
 
-/* The registers of stopped thread i, read once. */
-static const struct user_regs_struct *regs_of(struct target *t, size_t i)
+const struct user_regs_struct *target_thread_regs(struct target *t, size_t i)
 {
 	struct tthread *th = &t->th[i];
 
@@ -375,7 +372,7 @@ static const struct user_regs_struct *regs_of(struct target *t, size_t i)
 
 int target_thread_pointer(struct target *t, size_t i, uint64_t *out)
 {
-	const struct user_regs_struct *regs = regs_of(t, i);
+	const struct user_regs_struct *regs = target_thread_regs(t, i);
 
 	if (!regs)
 		return -ESRCH;
@@ -385,7 +382,7 @@ int target_thread_pointer(struct target *t, size_t i, uint64_t *out)
 
 int target_thread_syscall(struct target *t, size_t i, long *nr, uint64_t *arg0)
 {
-	const struct user_regs_struct *regs = regs_of(t, i);
+	const struct user_regs_struct *regs = target_thread_regs(t, i);
 
 	if (!regs)
 		return -ESRCH;

@@ -27,7 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ptrace.h>
 #include <sys/user.h>
 
 #include "dlib.h"
@@ -62,8 +61,6 @@ struct unwind_fns {
 	__typeof__(&_Ux86_64_get_reg) get_reg;
 	__typeof__(&_Ux86_64_is_signal_frame) is_signal_frame;
 	__typeof__(&_Ux86_64_dwarf_search_unwind_table) search_table;
-	__typeof__(&_UPT_create) upt_create;
-	__typeof__(&_UPT_destroy) upt_destroy;
 	__typeof__(&_UPT_put_unwind_info) upt_put_unwind_info;
 	unw_accessors_t *upt_accessors;
 };
@@ -100,7 +97,6 @@ struct unwinder {
 /* What libunwind hands back to every accessor while one thread unwinds. */
 struct unwind_ctx {
 	struct unwinder *u;
-	void *upt;
 	struct user_regs_struct regs;
 	unsigned verify_left;		/* of VERIFY_BUDGET */
 };
@@ -209,7 +205,8 @@ static void put_unwind_info(unw_addr_space_t as, unw_proc_info_t *pi, void *arg)
 {
 	struct unwind_ctx *c = arg;
 
-	c->u->fn.upt_put_unwind_info(as, pi, c->upt);
+	/* libunwind-ptrace's own frees what the table search allocated; it needs no context. */
+	c->u->fn.upt_put_unwind_info(as, pi, NULL);
 }
 
 /* Unwind information registered at run time (by a JIT): none is looked for. */
@@ -569,8 +566,6 @@ int unwinder_new(pid_t pid, const struct maps *maps, struct rmem *mem, struct un
 		{ "_Ux86_64_get_reg", (void **)&u->fn.get_reg },
 		{ "_Ux86_64_is_signal_frame", (void **)&u->fn.is_signal_frame },
 		{ "_Ux86_64_dwarf_search_unwind_table", (void **)&u->fn.search_table },
-		{ "_UPT_create", (void **)&u->fn.upt_create },
-		{ "_UPT_destroy", (void **)&u->fn.upt_destroy },
 		{ "_UPT_put_unwind_info", (void **)&u->fn.upt_put_unwind_info },
 		{ "_UPT_accessors", (void **)&u->fn.upt_accessors },
 	};
@@ -618,10 +613,10 @@ void unwinder_free(struct unwinder *u)
 	free(u);
 }
 
-long unwinder_unwind(struct unwinder *u, pid_t tid, struct native_ip *ips, size_t max,
-		     struct unwind_end *end)
+long unwinder_unwind(struct unwinder *u, const struct user_regs_struct *start,
+		     struct native_ip *ips, size_t max, struct unwind_end *end)
 {
-	struct unwind_ctx c = { .u = u, .verify_left = VERIFY_BUDGET };
+	struct unwind_ctx c = { .u = u, .regs = *start, .verify_left = VERIFY_BUDGET };
 	unw_cursor_t cursor;
 	uint64_t prev_sp = 0;
 	bool after_signal = false;
@@ -630,15 +625,8 @@ long unwinder_unwind(struct unwinder *u, pid_t tid, struct native_ip *ips, size_
 	long n = 0;
 
 	memset(end, 0, sizeof(*end));
-	if (ptrace(PTRACE_GETREGS, tid, 0, &c.regs) < 0)
-		return -errno;
-	c.upt = u->fn.upt_create(tid);
-	if (!c.upt)
-		return -ENOMEM;
-	if (u->fn.init_remote(&cursor, u->as, &c) < 0) {
-		u->fn.upt_destroy(c.upt);
+	if (u->fn.init_remote(&cursor, u->as, &c) < 0)
 		return -PS_E_BAD_DATA;
-	}
 	for (;;) {
 		unw_word_t ip = 0, sp = 0;
 		uint64_t pc;
@@ -679,6 +667,5 @@ long unwinder_unwind(struct unwinder *u, pid_t tid, struct native_ip *ips, size_
 		if (u->fn.step(&cursor) <= 0)
 			break;
 	}
-	u->fn.upt_destroy(c.upt);
 	return n;
 }
