@@ -589,7 +589,8 @@ size_t elf_note_build_id(const void *notes, size_t len, size_t align, const unsi
 
 		memcpy(&h, p + pos, sizeof(h));
 		name = pos + sizeof(h);
-		desc = name + ((h.n_namesz + a - 1) & ~(a - 1));
+		/* Aligned in the segment, as gelf_getnote() does: not the same as padding the sizes. */
+		desc = (name + h.n_namesz + a - 1) & ~(a - 1);
 		if (desc > len || len - desc < h.n_descsz)
 			break;
 		if (h.n_type == NT_GNU_BUILD_ID && h.n_namesz == sizeof("GNU") &&
@@ -597,7 +598,7 @@ size_t elf_note_build_id(const void *notes, size_t len, size_t align, const unsi
 			*id = p + desc;
 			return h.n_descsz;
 		}
-		pos = desc + ((h.n_descsz + a - 1) & ~(a - 1));
+		pos = (desc + h.n_descsz + a - 1) & ~(a - 1);
 		if (pos >= len)
 			break;
 	}
