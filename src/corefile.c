@@ -899,8 +899,8 @@ size_t corefile_check_files(struct corefile *c, const char *sysroot)
 		char *path;
 		int err;
 
-		/* Only files whose start the core holds: others have no copy to compare. */
-		if (c->head[i] == SIZE_MAX || name[0] != '/')
+		/* A file whose start the core does not hold has no copy to compare (check_one). */
+		if (name[0] != '/')
 			continue;
 		path = sysroot ? xasprintf("%s%s", sysroot, name) : xstrdup(name);
 		err = check_one(c, i, path, &c->checks[i]);

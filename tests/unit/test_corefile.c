@@ -10,6 +10,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <sys/procfs.h>
 #include <sys/stat.h>
@@ -595,17 +596,20 @@ static size_t elf_page(unsigned char *p, const unsigned char *id, size_t idlen, 
 }
 
 /* The synthetic core with the executable's header page given a build ID (or none). */
-static struct buf core_with_id(struct layout *lay, const unsigned char *id)
+static struct buf core_with_id(struct layout *lay, const unsigned char *id, size_t idlen)
 {
 	struct buf b = make_core(lay);
 
 	memset(b.p + lay->notes_end, 0, 0x1000);
-	elf_page(b.p + lay->notes_end, id, id ? 20 : 0, 4);
+	elf_page(b.p + lay->notes_end, id, idlen, 4);
 	return b;
 }
 
-/* A sysroot with /usr/bin/fakeexe in it: an ELF file with build ID id (none: NULL), or not ELF. */
-static char *exe_sysroot(const unsigned char *id, bool elf)
+/*
+ * A sysroot with /usr/bin/fakeexe in it: an ELF file with a build ID of
+ * idlen bytes of id (none: NULL), or not ELF.
+ */
+static char *exe_sysroot(const unsigned char *id, size_t idlen, bool elf)
 {
 	char *dir = xstrdup("/tmp/pystack-root-XXXXXX"), *path;
 	unsigned char data[0x3000];
@@ -616,7 +620,7 @@ static char *exe_sysroot(const unsigned char *id, bool elf)
 		data[i] = lib_byte(i);
 	if (elf) {
 		memset(data, 0, 0x1000);
-		elf_page(data, id, 20, 8);
+		elf_page(data, id, idlen, 8);
 	}
 	path = xasprintf("%s/usr", dir);
 	mkdir(path, 0700);
@@ -677,9 +681,11 @@ static const struct core_file_check *check_exe(struct corefile *c, const char *r
 static void build_ids(void)
 {
 	struct layout lay;
-	struct buf b = core_with_id(&lay, id_a), none = core_with_id(&lay, NULL);
-	char *same = exe_sysroot(id_a, true), *other = exe_sysroot(id_b, true);
-	char *noid = exe_sysroot(NULL, true), *notelf = exe_sysroot(NULL, false);
+	struct buf b = core_with_id(&lay, id_a, 20), none = core_with_id(&lay, NULL, 0);
+	struct buf shorter = core_with_id(&lay, id_a, 16);
+	char *same = exe_sysroot(id_a, 20, true), *other = exe_sysroot(id_b, 20, true);
+	char *noid = exe_sysroot(NULL, 0, true), *notelf = exe_sysroot(NULL, 0, false);
+	char *prefix = exe_sysroot(id_a, 16, true);	/* the same first 16 bytes */
 	const struct core_file_check *k;
 	struct core_file_check own;
 	struct corefile *c;
@@ -710,6 +716,10 @@ static void build_ids(void)
 		k = check_exe(c, notelf, 1, -PS_E_BAD_READ);
 		CHECK_INT(k->state, CORE_FILE_DIFFERENT);
 		CHECK(k->not_elf);
+
+		k = check_exe(c, prefix, 1, -PS_E_BAD_READ);
+		CHECK_INT(k->state, CORE_FILE_DIFFERENT);
+		CHECK_STR(k->file_id, "abcd0102030405060708090a0b0c0d0e");
 
 		/* Not there at all: unchecked, and (as before) unreadable. */
 		k = check_exe(c, "/nonexistent", 0, -PS_E_BAD_READ);
@@ -743,6 +753,16 @@ static void build_ids(void)
 		corefile_free(c);
 	}
 
+	/* The core's ID the first 16 bytes of the file's: not the same. */
+	CHECK_INT(open_bytes(shorter.p, shorter.len, &c, NULL, 0), 0);
+	if (c) {
+		k = check_exe(c, same, 1, -PS_E_BAD_READ);
+		CHECK_INT(k->state, CORE_FILE_DIFFERENT);
+		CHECK_STR(k->core_id, "abcd0102030405060708090a0b0c0d0e");
+		corefile_free(c);
+	}
+	free(shorter.p);
+
 	/*
 	 * The core cut inside the header page: past the program headers
 	 * but before the notes end (no ID in the core), then inside the ELF
@@ -763,33 +783,70 @@ static void build_ids(void)
 		corefile_free(c);
 	}
 
+	/*
+	 * The core holds only the first 0x100 bytes of the page (its
+	 * p_filesz), or the file's mapping ends at 0x210, inside the build
+	 * ID: the bytes after them in the core are not the file's.
+	 */
+	{
+		Elf64_Phdr *exe_ph = (Elf64_Phdr *)(b.p + sizeof(Elf64_Ehdr)) + 3;
+		unsigned char *end = b.p + lay.file_note + sizeof(Elf64_Nhdr) + 8 + 16 + 24 + 8;
+		uint64_t saved, cut = EXE + NOTE_AT + 0x10;
+
+		exe_ph->p_filesz = 0x100;
+		CHECK_INT(open_bytes(b.p, b.len, &c, NULL, 0), 0);
+		if (c) {
+			CHECK_INT(corefile_check_files(c, other), 0);
+			CHECK_INT(corefile_check(c, corefile_path_index(c, "/usr/bin/fakeexe"))->state,
+				  CORE_FILE_UNVERIFIABLE);
+			corefile_free(c);
+		}
+		exe_ph->p_filesz = 0x1000;
+		memcpy(&saved, end, 8);
+		CHECK_INT(saved, EXE + 0x1000);
+		memcpy(end, &cut, 8);
+		CHECK_INT(open_bytes(b.p, b.len, &c, NULL, 0), 0);
+		if (c) {
+			CHECK_INT(corefile_check_files(c, other), 0);
+			CHECK_INT(corefile_check(c, corefile_path_index(c, "/usr/bin/fakeexe"))->state,
+				  CORE_FILE_UNVERIFIABLE);
+			corefile_free(c);
+		}
+		memcpy(end, &saved, 8);
+	}
+
 	/* Bogus sizes in the core's copy: no ID found, nothing read out of bounds. */
 	{
+		/* The page lies at no particular alignment in the core: fields by their offsets. */
 		unsigned char *page = b.p + lay.notes_end;
-		Elf64_Ehdr *eh = (Elf64_Ehdr *)page;
-		Elf64_Phdr *note_ph = (Elf64_Phdr *)(page + sizeof(*eh)) + 2;
-		Elf64_Nhdr *abi = (Elf64_Nhdr *)(page + NOTE_AT);
-		Elf64_Nhdr *bid = (Elf64_Nhdr *)(page + NOTE_AT + 32);	/* after the ABI tag */
+		unsigned char *note_ph = page + sizeof(Elf64_Ehdr) + 2 * sizeof(Elf64_Phdr);
+		unsigned char *abi = page + NOTE_AT, *bid = abi + 32;	/* after the ABI tag */
 		struct {
-			void *field;
+			unsigned char *field;
 			size_t size;
 			uint64_t value;
 			enum core_file_state state;
 		} bogus[] = {
-			{ &abi->n_descsz, 4, 0xffffffffu, CORE_FILE_UNVERIFIABLE },
-			{ &abi->n_namesz, 4, 0xfffffff0u, CORE_FILE_UNVERIFIABLE },
-			{ &abi->n_descsz, 4, 0x1000, CORE_FILE_UNVERIFIABLE },
-			{ &bid->n_descsz, 4, 21, CORE_FILE_UNVERIFIABLE },
-			{ &bid->n_descsz, 4, 0xffffffffu, CORE_FILE_UNVERIFIABLE },
-			{ &bid->n_namesz, 4, 0xffffffffu, CORE_FILE_UNVERIFIABLE },
-			{ &note_ph->p_filesz, 8, 1ull << 40, CORE_FILE_UNVERIFIABLE },
-			{ &note_ph->p_filesz, 8, 0x100000, CORE_FILE_UNVERIFIABLE },
-			{ &note_ph->p_offset, 8, ~0ull - 4, CORE_FILE_UNVERIFIABLE },
-			{ &note_ph->p_offset, 8, 0xff0, CORE_FILE_UNVERIFIABLE },
-			{ &eh->e_phnum, 2, 0xffff, CORE_FILE_UNCHECKED },
-			{ &eh->e_phoff, 8, 0xfc0, CORE_FILE_UNCHECKED },
-			{ &eh->e_phoff, 8, ~0ull - 16, CORE_FILE_UNCHECKED },
-			{ &eh->e_phentsize, 2, 32, CORE_FILE_UNCHECKED },
+#define NH(at, f) at + offsetof(Elf64_Nhdr, f), 4
+#define PH(f) note_ph + offsetof(Elf64_Phdr, f), 8
+#define EH(f) page + offsetof(Elf64_Ehdr, f), sizeof(((Elf64_Ehdr *)0)->f)
+			{ NH(abi, n_descsz), 0xffffffffu, CORE_FILE_UNVERIFIABLE },
+			{ NH(abi, n_namesz), 0xfffffff0u, CORE_FILE_UNVERIFIABLE },
+			{ NH(abi, n_descsz), 0x1000, CORE_FILE_UNVERIFIABLE },
+			{ NH(bid, n_descsz), 21, CORE_FILE_UNVERIFIABLE },
+			{ NH(bid, n_descsz), 0xffffffffu, CORE_FILE_UNVERIFIABLE },
+			{ NH(bid, n_namesz), 0xffffffffu, CORE_FILE_UNVERIFIABLE },
+			{ PH(p_filesz), 1ull << 40, CORE_FILE_UNVERIFIABLE },
+			{ PH(p_filesz), 0x100000, CORE_FILE_UNVERIFIABLE },
+			{ PH(p_offset), ~0ull - 4, CORE_FILE_UNVERIFIABLE },
+			{ PH(p_offset), 0xff0, CORE_FILE_UNVERIFIABLE },
+			{ EH(e_phnum), 0xffff, CORE_FILE_UNCHECKED },
+			{ EH(e_phoff), 0xfc0, CORE_FILE_UNCHECKED },
+			{ EH(e_phoff), ~0ull - 16, CORE_FILE_UNCHECKED },
+			{ EH(e_phentsize), 32, CORE_FILE_UNCHECKED },
+#undef NH
+#undef PH
+#undef EH
 		};
 
 		for (size_t i = 0; i < sizeof(bogus) / sizeof(bogus[0]); i++) {
@@ -823,6 +880,7 @@ static void build_ids(void)
 	drop_exe_sysroot(same);
 	drop_exe_sysroot(other);
 	drop_exe_sysroot(noid);
+	drop_exe_sysroot(prefix);
 	drop_exe_sysroot(notelf);
 }
 
@@ -835,6 +893,14 @@ static void note_walk(void)
 
 	note(&n, "GNU", NT_GNU_PROPERTY_TYPE_0, prop, sizeof(prop));
 	note(&n, "XYZ", NT_GNU_BUILD_ID, id_b, 8);		/* another owner */
+	{
+		/* "GNU" with a NUL more: another owner too. */
+		Elf64_Nhdr h = { .n_namesz = 5, .n_descsz = 8, .n_type = NT_GNU_BUILD_ID };
+
+		put(&n, &h, sizeof(h));
+		put(&n, "GNU\0\0\0\0\0", 8);
+		put(&n, id_b, 8);
+	}
 	note(&n, "GNU", NT_GNU_BUILD_ID, id_a, 20);
 	CHECK_INT(elf_note_build_id(n.p, n.len, 4, &id), 20);
 	CHECK(id && !memcmp(id, id_a, 20));
