@@ -96,6 +96,54 @@ static void thread_note(struct buf *b, pid_t tid, int sig, uint64_t rip, uint64_
 	note(b, "CORE", NT_PRSTATUS, &st, sizeof(st));
 }
 
+/*
+ * Build IDs.  The executable's header page, in the core at lay.notes_end,
+ * gets a PT_NOTE with an ABI tag and a build ID note at 0x200; the file
+ * the sysroot holds for it is another small ELF file with a build ID of
+ * its own, or none.
+ */
+#define NOTE_AT		0x200
+
+static const unsigned char id_a[20] = { 0xab, 0xcd, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+					11, 12, 13, 14, 15, 16, 17, 0xef };
+static const unsigned char id_b[20] = { 0xab, 0xcd, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+					11, 12, 13, 14, 15, 16, 17, 0xee };
+#define ID_A_HEX	"abcd0102030405060708090a0b0c0d0e0f1011ef"
+#define ID_B_HEX	"abcd0102030405060708090a0b0c0d0e0f1011ee"
+
+/*
+ * An ELF header page at p with a PT_NOTE of an ABI tag and, when id, a
+ * build ID (align: the segment's p_align); the notes' length.
+ */
+static size_t elf_page(unsigned char *p, const unsigned char *id, size_t idlen, uint64_t align)
+{
+	Elf64_Ehdr eh = {
+		.e_ident = { ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64, ELFDATA2LSB, EV_CURRENT },
+		.e_type = ET_EXEC, .e_machine = EM_X86_64, .e_phoff = sizeof(Elf64_Ehdr),
+		.e_phentsize = sizeof(Elf64_Phdr), .e_phnum = 3,
+	};
+	Elf64_Phdr ph[3] = {
+		{ .p_type = PT_LOAD, .p_flags = PF_R, .p_offset = 0, .p_filesz = 0x1000 },
+		{ .p_type = PT_LOAD, .p_flags = PF_R | PF_X, .p_offset = 0x1000, .p_filesz = 0x1800 },
+		{ .p_type = PT_NOTE, .p_flags = PF_R, .p_offset = NOTE_AT, .p_align = align },
+	};
+	struct buf n = { 0 };
+	uint32_t abi[4] = { 0, 3, 2, 0 };
+
+	note(&n, "GNU", NT_GNU_ABI_TAG, abi, sizeof(abi));
+	if (align == 8)
+		while (n.len % 8)
+			put(&n, "", 1);
+	if (id)
+		note(&n, "GNU", NT_GNU_BUILD_ID, id, idlen);
+	ph[2].p_filesz = n.len;
+	memcpy(p, &eh, sizeof(eh));
+	memcpy(p + sizeof(eh), ph, sizeof(ph));
+	memcpy(p + NOTE_AT, n.p, n.len);
+	free(n.p);
+	return ph[2].p_filesz;
+}
+
 static struct buf make_core(struct layout *lay)
 {
 	struct buf b = { 0 }, n = { 0 };
@@ -149,16 +197,6 @@ static struct buf make_core(struct layout *lay)
 		{ .p_type = PT_LOAD, .p_flags = PF_R, .p_vaddr = EXE,
 		  .p_filesz = 0x1000, .p_memsz = 0x1000 },
 	};
-	/* The executable's own header: its text is the segment at file offset 0x1000. */
-	Elf64_Ehdr exe = {
-		.e_ident = { ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64, ELFDATA2LSB, EV_CURRENT },
-		.e_type = ET_EXEC, .e_machine = EM_X86_64, .e_phoff = sizeof(Elf64_Ehdr),
-		.e_phentsize = sizeof(Elf64_Phdr), .e_phnum = 2,
-	};
-	Elf64_Phdr exe_ph[2] = {
-		{ .p_type = PT_LOAD, .p_flags = PF_R, .p_offset = 0, .p_filesz = 0x1000 },
-		{ .p_type = PT_LOAD, .p_flags = PF_R | PF_X, .p_offset = 0x1000, .p_filesz = 0x1800 },
-	};
 
 	lay->notes_end = notes_off + n.len;
 	ph[3].p_offset = lay->notes_end;
@@ -170,8 +208,8 @@ static struct buf make_core(struct layout *lay)
 	put(&b, n.p, n.len);
 	free(n.p);
 	at = put(&b, NULL, 0x1000);
-	memcpy(b.p + at, &exe, sizeof(exe));
-	memcpy(b.p + at + sizeof(exe), exe_ph, sizeof(exe_ph));
+	/* The executable's own header: its text is the segment at file offset 0x1000. */
+	elf_page(b.p + at, NULL, 0, 4);
 	at = put(&b, NULL, 0x2000);
 	for (uint64_t i = 0; i < 0x2000; i++)
 		b.p[at + i] = anon_byte(LOAD1 + i);
@@ -209,24 +247,29 @@ static int open_bytes(const void *data, size_t len, struct corefile **c, char *d
 	return err;
 }
 
+static void write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "w");
+
+	CHECK(f != NULL);
+	if (f) {
+		CHECK(fwrite(data, 1, len, f) == len);
+		fclose(f);
+	}
+}
+
 /* A directory with the library as /libfake.so in it (a sysroot); free the path. */
 static char *make_sysroot(void)
 {
 	char *dir = xstrdup("/tmp/pystack-root-XXXXXX");
 	char *lib;
 	unsigned char data[0x5000];	/* longer than the mapping */
-	FILE *f;
 
 	CHECK(mkdtemp(dir) != NULL);
 	for (uint64_t i = 0; i < sizeof(data); i++)
 		data[i] = lib_byte(i);
 	lib = xasprintf("%s/libfake.so", dir);
-	f = fopen(lib, "w");
-	CHECK(f != NULL);
-	if (f) {
-		CHECK(fwrite(data, 1, sizeof(data), f) == sizeof(data));
-		fclose(f);
-	}
+	write_file(lib, data, sizeof(data));
 	free(lib);
 	return dir;
 }
@@ -547,54 +590,6 @@ static void damaged(void)
 	free(b.p);
 }
 
-/*
- * Build IDs.  The executable's header page, in the core at lay.notes_end,
- * gets a PT_NOTE with an ABI tag and a build ID note at 0x200; the file
- * the sysroot holds for it is another small ELF file with a build ID of
- * its own, or none.
- */
-#define NOTE_AT		0x200
-
-static const unsigned char id_a[20] = { 0xab, 0xcd, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
-					11, 12, 13, 14, 15, 16, 17, 0xef };
-static const unsigned char id_b[20] = { 0xab, 0xcd, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
-					11, 12, 13, 14, 15, 16, 17, 0xee };
-#define ID_A_HEX	"abcd0102030405060708090a0b0c0d0e0f1011ef"
-#define ID_B_HEX	"abcd0102030405060708090a0b0c0d0e0f1011ee"
-
-/*
- * An ELF header page at p with a PT_NOTE of an ABI tag and, when id, a
- * build ID (align: the segment's p_align); the notes' length.
- */
-static size_t elf_page(unsigned char *p, const unsigned char *id, size_t idlen, uint64_t align)
-{
-	Elf64_Ehdr eh = {
-		.e_ident = { ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64, ELFDATA2LSB, EV_CURRENT },
-		.e_type = ET_EXEC, .e_machine = EM_X86_64, .e_phoff = sizeof(Elf64_Ehdr),
-		.e_phentsize = sizeof(Elf64_Phdr), .e_phnum = 3,
-	};
-	Elf64_Phdr ph[3] = {
-		{ .p_type = PT_LOAD, .p_flags = PF_R, .p_offset = 0, .p_filesz = 0x1000 },
-		{ .p_type = PT_LOAD, .p_flags = PF_R | PF_X, .p_offset = 0x1000, .p_filesz = 0x1800 },
-		{ .p_type = PT_NOTE, .p_flags = PF_R, .p_offset = NOTE_AT, .p_align = align },
-	};
-	struct buf n = { 0 };
-	uint32_t abi[4] = { 0, 3, 2, 0 };
-
-	note(&n, "GNU", NT_GNU_ABI_TAG, abi, sizeof(abi));
-	if (align == 8)
-		while (n.len % 8)
-			put(&n, "", 1);
-	if (id)
-		note(&n, "GNU", NT_GNU_BUILD_ID, id, idlen);
-	ph[2].p_filesz = n.len;
-	memcpy(p, &eh, sizeof(eh));
-	memcpy(p + sizeof(eh), ph, sizeof(ph));
-	memcpy(p + NOTE_AT, n.p, n.len);
-	free(n.p);
-	return ph[2].p_filesz;
-}
-
 /* The synthetic core with the executable's header page given a build ID (or none). */
 static struct buf core_with_id(struct layout *lay, const unsigned char *id, size_t idlen)
 {
@@ -613,7 +608,6 @@ static char *exe_sysroot(const unsigned char *id, size_t idlen, bool elf)
 {
 	char *dir = xstrdup("/tmp/pystack-root-XXXXXX"), *path;
 	unsigned char data[0x3000];
-	FILE *f;
 
 	CHECK(mkdtemp(dir) != NULL);
 	for (uint64_t i = 0; i < sizeof(data); i++)
@@ -629,12 +623,7 @@ static char *exe_sysroot(const unsigned char *id, size_t idlen, bool elf)
 	mkdir(path, 0700);
 	free(path);
 	path = xasprintf("%s/usr/bin/fakeexe", dir);
-	f = fopen(path, "w");
-	CHECK(f != NULL);
-	if (f) {
-		CHECK(fwrite(data, 1, sizeof(data), f) == sizeof(data));
-		fclose(f);
-	}
+	write_file(path, data, sizeof(data));
 	free(path);
 	return dir;
 }
@@ -676,6 +665,19 @@ static const struct core_file_check *check_exe(struct corefile *c, const char *r
 	CHECK(!memcmp(a, ELFMAG, SELFMAG));
 	rmem_free(m);
 	return i == SIZE_MAX ? corefile_check(c, 0) : corefile_check(c, i);
+}
+
+/* The core in data (len bytes) checked against root: the executable's state is want, no file differs. */
+static void expect_state(const void *data, size_t len, const char *root, enum core_file_state want)
+{
+	struct corefile *c;
+
+	CHECK_INT(open_bytes(data, len, &c, NULL, 0), 0);
+	if (!c)
+		return;
+	CHECK_INT(corefile_check_files(c, root), 0);
+	CHECK_INT(corefile_check(c, corefile_path_index(c, "/usr/bin/fakeexe"))->state, want);
+	corefile_free(c);
 }
 
 static void build_ids(void)
@@ -768,20 +770,8 @@ static void build_ids(void)
 	 * but before the notes end (no ID in the core), then inside the ELF
 	 * header (no copy to compare).
 	 */
-	CHECK_INT(open_bytes(b.p, lay.notes_end + NOTE_AT + 24, &c, NULL, 0), 0);
-	if (c) {
-		CHECK_INT(corefile_check_files(c, other), 0);
-		CHECK_INT(corefile_check(c, corefile_path_index(c, "/usr/bin/fakeexe"))->state,
-			  CORE_FILE_UNVERIFIABLE);
-		corefile_free(c);
-	}
-	CHECK_INT(open_bytes(b.p, lay.notes_end + 0x30, &c, NULL, 0), 0);
-	if (c) {
-		CHECK_INT(corefile_check_files(c, other), 0);
-		CHECK_INT(corefile_check(c, corefile_path_index(c, "/usr/bin/fakeexe"))->state,
-			  CORE_FILE_UNCHECKED);
-		corefile_free(c);
-	}
+	expect_state(b.p, lay.notes_end + NOTE_AT + 24, other, CORE_FILE_UNVERIFIABLE);
+	expect_state(b.p, lay.notes_end + 0x30, other, CORE_FILE_UNCHECKED);
 
 	/*
 	 * The core holds only the first 0x100 bytes of the page (its
@@ -794,24 +784,12 @@ static void build_ids(void)
 		uint64_t saved, cut = EXE + NOTE_AT + 0x10;
 
 		exe_ph->p_filesz = 0x100;
-		CHECK_INT(open_bytes(b.p, b.len, &c, NULL, 0), 0);
-		if (c) {
-			CHECK_INT(corefile_check_files(c, other), 0);
-			CHECK_INT(corefile_check(c, corefile_path_index(c, "/usr/bin/fakeexe"))->state,
-				  CORE_FILE_UNVERIFIABLE);
-			corefile_free(c);
-		}
+		expect_state(b.p, b.len, other, CORE_FILE_UNVERIFIABLE);
 		exe_ph->p_filesz = 0x1000;
 		memcpy(&saved, end, 8);
 		CHECK_INT(saved, EXE + 0x1000);
 		memcpy(end, &cut, 8);
-		CHECK_INT(open_bytes(b.p, b.len, &c, NULL, 0), 0);
-		if (c) {
-			CHECK_INT(corefile_check_files(c, other), 0);
-			CHECK_INT(corefile_check(c, corefile_path_index(c, "/usr/bin/fakeexe"))->state,
-				  CORE_FILE_UNVERIFIABLE);
-			corefile_free(c);
-		}
+		expect_state(b.p, b.len, other, CORE_FILE_UNVERIFIABLE);
 		memcpy(end, &saved, 8);
 	}
 
@@ -854,15 +832,7 @@ static void build_ids(void)
 
 			memcpy(&saved, bogus[i].field, bogus[i].size);
 			memcpy(bogus[i].field, &bogus[i].value, bogus[i].size);
-			CHECK_INT(open_bytes(b.p, b.len, &c, NULL, 0), 0);
-			if (c) {
-				CHECK_INT(corefile_check_files(c, other), 0);
-				k = corefile_check(c, corefile_path_index(c, "/usr/bin/fakeexe"));
-				if (k->state != bogus[i].state)
-					fprintf(stderr, "bogus size %zu\n", i);
-				CHECK_INT(k->state, bogus[i].state);
-				corefile_free(c);
-			}
+			expect_state(b.p, b.len, other, bogus[i].state);
 			memcpy(bogus[i].field, &saved, bogus[i].size);
 		}
 		/* Every byte of the header page changed in turn: never a crash. */
