@@ -81,12 +81,66 @@ bool corefile_truncated(const struct corefile *c);
 int corefile_maps(const struct corefile *c, struct maps *out);
 
 /*
+ * Whether a file the process had mapped is the file here, by their GNU
+ * build IDs: the one in the core's copy of the file's first pages (ELF
+ * header, program headers, PT_NOTE) and the one in the file's own.
+ */
+enum core_file_state {
+	CORE_FILE_UNCHECKED,	/* not ELF, its first pages not in the core, or not opened */
+	CORE_FILE_SAME,		/* the same build ID */
+	CORE_FILE_UNVERIFIABLE,	/* one of the two has no build ID: taken as it is */
+	CORE_FILE_DIFFERENT,	/* different build IDs: its bytes are not used */
+};
+
+#define CORE_BUILD_ID_HEX 129	/* a build ID of up to 64 bytes in hex, and a NUL */
+
+struct core_file_check {
+	enum core_file_state state;
+	bool not_elf;				/* DIFFERENT: the file here is not ELF */
+	char core_id[CORE_BUILD_ID_HEX];	/* hex; "" when none */
+	char file_id[CORE_BUILD_ID_HEX];
+};
+
+/*
+ * Check every file NT_FILE names whose first page the core holds against
+ * the file at that path (under sysroot when not NULL): a few small reads
+ * of its headers and notes, once per file.  A file found
+ * CORE_FILE_DIFFERENT is never read by rmem_core_new()'s reader.  Returns
+ * how many differ; corefile_check() tells each.  Up front rather than on
+ * a file's first read, so that every file that differs is named: a gcore
+ * of a Python 3.12 with 46 files mapped checks 44 in 0.65 ms of a 9 ms
+ * run, where checking on first read would check the 2 the reader opens.
+ */
+size_t corefile_check_files(struct corefile *c, const char *sysroot);
+
+/* The number of distinct paths NT_FILE names, and the i-th (sorted by name). */
+size_t corefile_npaths(const struct corefile *c);
+const char *corefile_path(const struct corefile *c, size_t i);
+
+/*
+ * The check of the i-th path (all CORE_FILE_UNCHECKED before
+ * corefile_check_files()); NULL past the last.
+ */
+const struct core_file_check *corefile_check(const struct corefile *c, size_t i);
+
+/* The index of the NT_FILE path path, or SIZE_MAX when NT_FILE does not name it. */
+size_t corefile_path_index(const struct corefile *c, const char *path);
+
+/*
+ * Compare the ELF file at file with the core's copy of the mapped path
+ * core_path (corefile_exe() when NULL), filling *out.  Returns 0, or
+ * -errno when file cannot be opened.
+ */
+int corefile_check_file(const struct corefile *c, const char *core_path, const char *file,
+			struct core_file_check *out);
+
+/*
  * A memory reader over the core: bytes the core holds come from it; bytes
  * it left out (p_filesz < p_memsz, or a file mapping with no PT_LOAD) come
  * from the file NT_FILE says was mapped there (under sysroot when it is
  * not NULL), opened on first need.  Anything else fails with
  * -PS_E_BAD_READ (a file that cannot be opened is noted with debug_msg()
- * once).  c must outlive the reader; free with rmem_free().
+ * once, and a file corefile_check_files() found different is never read).  c must outlive the reader; free with rmem_free().
  */
 struct rmem *rmem_core_new(struct corefile *c, const char *sysroot);
 

@@ -96,4 +96,13 @@ bool elffile_is_library(const struct elffile *f);
 /* The path the file was opened by (for messages). */
 const char *elffile_path(const struct elffile *f);
 
+/*
+ * The GNU build ID (NT_GNU_BUILD_ID, owner "GNU") among the notes of a
+ * PT_NOTE segment or SHT_NOTE section, len bytes at notes whose entries are
+ * padded to align bytes (4, or 8 where the segment's p_align says so):
+ * its length with *id pointing into notes, or 0 when none is found before
+ * a note that does not fit in len.
+ */
+size_t elf_note_build_id(const void *notes, size_t len, size_t align, const unsigned char **id);
+
 #endif

@@ -22,7 +22,8 @@
 	PS_ERROR(BAD_ELF,	"not a readable ELF file") \
 	PS_ERROR(DEFERRED,	"not read yet: the read was deferred (see rmem_defer)") \
 	PS_ERROR(NOT_CORE,	"not a core file of an x86-64 Linux process") \
-	PS_ERROR(BAD_CORE,	"the core file is damaged")
+	PS_ERROR(BAD_CORE,	"the core file is damaged") \
+	PS_ERROR(MISMATCH,	"a file is not the one the process had mapped (another build ID)")
 
 enum ps_error {
 	PS_E_BASE = 4096,

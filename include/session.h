@@ -38,6 +38,10 @@ int session_open(pid_t pid, struct session **out, char *detail, size_t ndetail);
  * they are here when sysroot is NULL).  exe, when not NULL, names the
  * executable instead of the core's own record of it.  Errors as session_open(), and
  * -PS_E_NOT_CORE, -PS_E_BAD_CORE, -errno for the core file itself.
+ * The files are checked against the core by build ID first: each that
+ * differs gets a warning on stderr and is not read; -PS_E_MISMATCH when
+ * it is exe, or the file that holds the interpreter (-errno when exe
+ * cannot be opened).
  */
 int session_open_core(const char *path, const char *exe, const char *sysroot,
 		      struct session **out, char *detail, size_t ndetail);

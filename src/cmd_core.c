@@ -76,7 +76,8 @@ int cmd_core(int argc, char **argv)
 		       "  gcore -o /tmp/hung 4242 && pystack core /tmp/hung.4242\n\n"
 		       "Exit status: 0 everything read; 1 something shown but not everything (a "
 		       "truncated core); 2 nothing shown (not a core, not Python, unsupported "
-		       "version); 64 usage error.",
+		       "version, an EXECUTABLE or interpreter file with another build ID than "
+		       "the core's); 64 usage error.",
 		.children = children,
 	};
 	struct core_args a = { .common = COMMON_OPTS_DEFAULT };

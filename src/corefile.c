@@ -24,9 +24,11 @@
 #include <sys/mman.h>
 #include <sys/procfs.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "corefile.h"
+#include "elffile.h"
 #include "errors.h"
 #include "msg.h"
 #include "proc.h"
@@ -60,6 +62,7 @@ struct corefile {
 	size_t nfmap;
 	size_t npaths;
 	size_t *head;			/* per path: its entry at file offset 0, or SIZE_MAX */
+	struct core_file_check *checks;	/* per path, once corefile_check_files() ran */
 	struct core_thread *thread;
 	size_t nthread, capthread;
 	pid_t pid;
@@ -550,6 +553,7 @@ void corefile_free(struct corefile *c)
 	free(c->load);
 	free(c->fmap);
 	free(c->head);
+	free(c->checks);
 	free(c->thread);
 	free(c);
 }
@@ -703,6 +707,234 @@ int corefile_maps(const struct corefile *c, struct maps *out)
 	return maps_parse(text, len, out);
 }
 
+/*
+ * The build IDs of the files the process had mapped.  The same walk reads
+ * the core's copy of a file's first pages and the file itself: its ELF
+ * header, its program headers, its PT_NOTE segments, each through a
+ * function that reads at a file offset and may return fewer bytes (the
+ * core may hold only the first page).  Sizes are bounded before anything
+ * is allocated: no real file has more than a few dozen segments, nor notes
+ * of more than a few hundred bytes.
+ */
+#define PHDRS_MAX	1024
+#define NOTES_MAX	0x10000
+#define BUILD_ID_MAX	((CORE_BUILD_ID_HEX - 1) / 2)
+
+/* Up to len bytes at file offset off into buf: how many were read (0: none). */
+typedef size_t (*file_reader)(void *ctx, void *buf, size_t len, uint64_t off);
+
+/*
+ * The GNU build ID of the file rd reads: its length (the first
+ * BUILD_ID_MAX bytes copied to id), 0 when it has none that can be read,
+ * -1 when it is not a 64-bit little-endian ELF file with readable program
+ * headers.
+ */
+static int elf_build_id(file_reader rd, void *ctx, unsigned char *id)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr *ph;
+	size_t len = 0, phsize;
+
+	if (rd(ctx, &eh, sizeof(eh), 0) != sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB ||
+	    eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum > PHDRS_MAX)
+		return -1;
+	phsize = (size_t)eh.e_phnum * sizeof(*ph);
+	ph = xmalloc(phsize);
+	if (rd(ctx, ph, phsize, eh.e_phoff) != phsize) {
+		free(ph);
+		return -1;
+	}
+	for (size_t i = 0; i < eh.e_phnum && !len; i++) {
+		const unsigned char *found;
+		unsigned char *notes;
+		size_t got;
+
+		if (ph[i].p_type != PT_NOTE || ph[i].p_filesz > NOTES_MAX)
+			continue;
+		notes = xmalloc((size_t)ph[i].p_filesz);
+		got = rd(ctx, notes, (size_t)ph[i].p_filesz, ph[i].p_offset);
+		len = elf_note_build_id(notes, got, ph[i].p_align, &found);
+		if (len)
+			memcpy(id, found, len < BUILD_ID_MAX ? len : BUILD_ID_MAX);
+		free(notes);
+	}
+	free(ph);
+	return (int)(len < BUILD_ID_MAX ? len : BUILD_ID_MAX);
+}
+
+/* The core's copy of one mapped file: its bytes the core holds, in any mapping of it. */
+struct core_copy {
+	const struct corefile *c;
+	size_t pathno;
+};
+
+static size_t read_core_copy(void *ctx, void *buf, size_t len, uint64_t off)
+{
+	const struct core_copy *cc = ctx;
+	const struct corefile *c = cc->c;
+
+	for (size_t i = 0; i < c->nfmap; i++) {
+		const struct core_fmap *f = &c->fmap[i];
+		uint64_t in = off - f->off, addr, n;
+		const struct core_load *l;
+
+		if (f->pathno != cc->pathno || off < f->off || in >= f->end - f->start)
+			continue;
+		addr = f->start + in;
+		l = find_load(c, addr, NULL);
+		if (!l || addr - l->start >= l->avail)
+			continue;
+		n = l->avail - (addr - l->start);
+		if (f->end - addr < n)
+			n = f->end - addr;
+		if (len < n)
+			n = len;
+		memcpy(buf, c->data + l->off + (addr - l->start), (size_t)n);
+		return (size_t)n;
+	}
+	return 0;
+}
+
+static size_t read_fd(void *ctx, void *buf, size_t len, uint64_t off)
+{
+	ssize_t got;
+
+	if (off > INT64_MAX)
+		return 0;
+	got = pread(*(const int *)ctx, buf, len, (off_t)off);
+	return got > 0 ? (size_t)got : 0;
+}
+
+static void hex(char *out, const unsigned char *id, int len)
+{
+	out[0] = '\0';
+	for (int i = 0; i < len; i++)
+		snprintf(out + 2 * i, 3, "%02x", id[i]);
+}
+
+/*
+ * Compare path (opened as it is) with the core's copy of path number
+ * pathno.  Returns 0 with *out filled, 1 when the core holds no ELF header
+ * of it (*out unchecked), or -errno when path cannot be opened or is not
+ * a regular file.
+ */
+static int check_one(const struct corefile *c, size_t pathno, const char *path,
+		     struct core_file_check *out)
+{
+	struct core_copy cc = { .c = c, .pathno = pathno };
+	unsigned char core_id[BUILD_ID_MAX], file_id[BUILD_ID_MAX];
+	int core_len, file_len, fd, err;
+	struct stat st;
+
+	memset(out, 0, sizeof(*out));
+	core_len = elf_build_id(read_core_copy, &cc, core_id);
+	if (core_len < 0)
+		return 1;
+	/* Not blocking on a FIFO, nor reading a device: only a regular file is checked. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		err = fd < 0 ? -errno : S_ISREG(st.st_mode) ? -errno : -EINVAL;
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	file_len = elf_build_id(read_fd, &fd, file_id);
+	close(fd);
+	hex(out->core_id, core_id, core_len);
+	hex(out->file_id, file_id, file_len > 0 ? file_len : 0);
+	/* An ELF file mapped, something else here: whatever the core says, not the same. */
+	out->not_elf = file_len < 0;
+	if (out->not_elf)
+		out->state = CORE_FILE_DIFFERENT;
+	else if (core_len == 0 || file_len == 0)
+		out->state = CORE_FILE_UNVERIFIABLE;
+	else if (core_len == file_len && !memcmp(core_id, file_id, (size_t)core_len))
+		out->state = CORE_FILE_SAME;
+	else
+		out->state = CORE_FILE_DIFFERENT;
+	return 0;
+}
+
+size_t corefile_npaths(const struct corefile *c)
+{
+	return c->npaths;
+}
+
+const char *corefile_path(const struct corefile *c, size_t i)
+{
+	for (size_t k = 0; k < c->nfmap; k++)
+		if (c->fmap[k].pathno == i)
+			return c->fmap[k].path;
+	return NULL;
+}
+
+size_t corefile_path_index(const struct corefile *c, const char *path)
+{
+	for (size_t k = 0; path && k < c->nfmap; k++)
+		if (!strcmp(c->fmap[k].path, path))
+			return c->fmap[k].pathno;
+	return SIZE_MAX;
+}
+
+const struct core_file_check *corefile_check(const struct corefile *c, size_t i)
+{
+	static const struct core_file_check unchecked;
+
+	if (i >= c->npaths)
+		return NULL;
+	return c->checks ? &c->checks[i] : &unchecked;
+}
+
+size_t corefile_check_files(struct corefile *c, const char *sysroot)
+{
+	struct timespec t0, t1;
+	size_t ndiff = 0, nchecked = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	free(c->checks);
+	c->checks = xcalloc(c->npaths ? c->npaths : 1, sizeof(*c->checks));
+	for (size_t i = 0; i < c->npaths; i++) {
+		const char *name = corefile_path(c, i);
+		char *path;
+		int err;
+
+		/* A file whose start the core does not hold has no copy to compare (check_one). */
+		if (name[0] != '/')
+			continue;
+		path = sysroot ? xasprintf("%s%s", sysroot, name) : xstrdup(name);
+		err = check_one(c, i, path, &c->checks[i]);
+		if (err < 0)
+			debug_msg("core: %s not checked: %s", path, strerror(-err));
+		else if (err == 0 && c->checks[i].state == CORE_FILE_UNVERIFIABLE)
+			debug_msg("core: %s cannot be checked (build ID %s in the core, %s here): "
+				  "used as it is", path,
+				  c->checks[i].core_id[0] ? c->checks[i].core_id : "none",
+				  c->checks[i].file_id[0] ? c->checks[i].file_id : "none");
+		nchecked += err == 0;
+		ndiff += c->checks[i].state == CORE_FILE_DIFFERENT;
+		free(path);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	debug_msg("core: checked the build IDs of %zu of %zu files in %.3f ms; %zu differ", nchecked,
+		  c->npaths, (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
+		  ndiff);
+	return ndiff;
+}
+
+int corefile_check_file(const struct corefile *c, const char *core_path, const char *file,
+			struct core_file_check *out)
+{
+	size_t i = corefile_path_index(c, core_path ? core_path : c->exe);
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if (i == SIZE_MAX)
+		return 0;
+	err = check_one(c, i, file, out);
+	return err < 0 ? err : 0;
+}
+
 /* The reader: the core's bytes, and the mapped files for those it left out. */
 struct rmem_core {
 	struct rmem base;		/* must be first */
@@ -715,6 +947,9 @@ static int core_file_fd(struct rmem_core *r, const struct core_fmap *f)
 {
 	int *fd = &r->fd[f->pathno];
 
+	/* A file known not to be the one mapped: its bytes would be wrong ones. */
+	if (*fd == -2 && r->core->checks && r->core->checks[f->pathno].state == CORE_FILE_DIFFERENT)
+		*fd = -1;
 	if (*fd == -2) {
 		char *path = r->sysroot ? xasprintf("%s%s", r->sysroot, f->path) : xstrdup(f->path);
 

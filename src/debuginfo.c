@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "debuginfo.h"
+#include "elffile.h"
 #include "msg.h"
 
 /* The sections libdw reads for names, source lines and inlined calls. */
@@ -306,26 +307,15 @@ static bool build_id_matches(int fd, const unsigned char *id, int id_len)
 	for (unsigned i = 0; i < eh.e_shnum && !match; i++) {
 		Elf64_Shdr sh;
 		unsigned char note[256];
-		size_t off = 0;
+		const unsigned char *found;
 
 		if (pread(fd, &sh, sizeof(sh), (off_t)(eh.e_shoff + i * sizeof(sh))) != sizeof(sh) ||
 		    sh.sh_type != SHT_NOTE || sh.sh_size > sizeof(note) ||
 		    pread(fd, note, sh.sh_size, (off_t)sh.sh_offset) != (ssize_t)sh.sh_size)
 			continue;
-		while (off + sizeof(Elf64_Nhdr) <= sh.sh_size) {
-			Elf64_Nhdr nh;
-			size_t name = off + sizeof(nh), desc;
-
-			memcpy(&nh, note + off, sizeof(nh));
-			desc = name + ((nh.n_namesz + 3) & ~3u);
-			if (desc + nh.n_descsz > sh.sh_size)
-				break;
-			if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
-			    !memcmp(note + name, "GNU", 4) && (int)nh.n_descsz == id_len &&
-			    !memcmp(note + desc, id, (size_t)id_len))
-				match = true;
-			off = desc + ((nh.n_descsz + 3) & ~3u);
-		}
+		match = id_len > 0 &&
+			elf_note_build_id(note, sh.sh_size, sh.sh_addralign, &found) == (size_t)id_len &&
+			!memcmp(found, id, (size_t)id_len);
 	}
 	return match;
 }

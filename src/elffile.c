@@ -576,3 +576,31 @@ const char *elffile_path(const struct elffile *f)
 {
 	return f->path;
 }
+
+size_t elf_note_build_id(const void *notes, size_t len, size_t align, const unsigned char **id)
+{
+	const unsigned char *p = notes;
+	uint64_t pos = 0, a = align == 8 ? 8 : 4;
+
+	/* 64-bit sums of 32-bit sizes: nothing here can wrap. */
+	while (len - pos >= sizeof(Elf64_Nhdr)) {
+		Elf64_Nhdr h;
+		uint64_t name, desc;
+
+		memcpy(&h, p + pos, sizeof(h));
+		name = pos + sizeof(h);
+		/* Aligned in the segment, as gelf_getnote() does: not the same as padding the sizes. */
+		desc = (name + h.n_namesz + a - 1) & ~(a - 1);
+		if (desc > len || len - desc < h.n_descsz)
+			break;
+		if (h.n_type == NT_GNU_BUILD_ID && h.n_namesz == sizeof("GNU") &&
+		    !memcmp(p + name, "GNU", sizeof("GNU")) && h.n_descsz) {
+			*id = p + desc;
+			return h.n_descsz;
+		}
+		pos = (desc + h.n_descsz + a - 1) & ~(a - 1);
+		if (pos >= len)
+			break;
+	}
+	return 0;
+}

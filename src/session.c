@@ -162,6 +162,94 @@ int session_open(pid_t pid, struct session **out, char *detail, size_t ndetail)
 	return 0;
 }
 
+/* A build ID for a message: "none" when there is none, "none (not ELF)" for another kind of file. */
+static const char *shown_id(const char *id, bool not_elf)
+{
+	return id[0] ? id : not_elf ? "none (not an ELF file)" : "none";
+}
+
+/*
+ * Check the files the core's process had mapped against those here (under
+ * sysroot): the reader then leaves out those that differ (core_warn_files()
+ * says which); an error when exe (the EXECUTABLE argument) is not the
+ * program the process ran.
+ */
+static int core_check_files(struct session *s, const char *path, const char *exe,
+			    const char *sysroot, char *detail, size_t ndetail)
+{
+	struct core_file_check own;
+	const struct core_file_check *chk;
+	size_t i;
+
+	corefile_check_files(s->core, sysroot);
+	if (!exe)
+		return 0;
+	/* A path the core names was checked as such; another file stands for its executable. */
+	i = corefile_path_index(s->core, exe);
+	if (i != SIZE_MAX) {
+		chk = corefile_check(s->core, i);
+	} else {
+		int err = corefile_check_file(s->core, NULL, exe, &own);
+
+		if (err) {
+			snprintf(detail, ndetail, "%s: %s: cannot open it: %s", path, exe,
+				 strerror(-err));
+			return err;
+		}
+		chk = &own;
+	}
+	if (chk->state != CORE_FILE_DIFFERENT)
+		return 0;
+	snprintf(detail, ndetail, "%s: %s does not match the core (build ID %s in the core, %s in "
+		 "%s%s): name the program the process ran", path, exe, chk->core_id,
+		 shown_id(chk->file_id, chk->not_elf), i != SIZE_MAX && sysroot ? sysroot : "", exe);
+	return -PS_E_MISMATCH;
+}
+
+/* A warning for each file that differs from the one the core's process had mapped. */
+static void core_warn_files(struct session *s, const char *sysroot)
+{
+	for (size_t i = 0; i < corefile_npaths(s->core); i++) {
+		const struct core_file_check *chk = corefile_check(s->core, i);
+
+		if (chk->state == CORE_FILE_DIFFERENT)
+			error_msg("warning: %s%s is not the file the process had mapped (build ID %s "
+				  "in the core, %s here): its bytes are not used; %s",
+				  sysroot ? sysroot : "", corefile_path(s->core, i), chk->core_id,
+				  shown_id(chk->file_id, chk->not_elf),
+				  sysroot ? "copy there the one from the machine the core came from"
+					  : "use --sysroot with the files from the machine the core "
+					    "came from");
+	}
+}
+
+/*
+ * Whether the file that holds the interpreter (binary, NULL when none was
+ * found: then the executable or a libpython) is not the one the process
+ * had mapped: then its symbols say nothing about the core, and detail says so.
+ */
+static bool core_interpreter_differs(struct session *s, const char *binary, const char *path,
+				     const char *sysroot, char *detail, size_t ndetail)
+{
+	for (size_t i = 0; i < corefile_npaths(s->core); i++) {
+		const struct core_file_check *chk = corefile_check(s->core, i);
+		const char *name = corefile_path(s->core, i), *base = strrchr(name, '/');
+		bool holds = binary ? !strcmp(binary, name) :
+			     (s->exe && !strcmp(s->exe, name)) ||
+			     !strncmp(base ? base + 1 : name, "libpython", 9);
+
+		if (chk->state != CORE_FILE_DIFFERENT || !holds)
+			continue;
+		snprintf(detail, ndetail, "%s: %s%s, which holds the interpreter, does not match the "
+			 "core (build ID %s in the core, %s here): %s", path, sysroot ? sysroot : "",
+			 name, chk->core_id, shown_id(chk->file_id, chk->not_elf),
+			 sysroot ? "copy there the one from the machine the core came from"
+				    : "use --sysroot with the files from the machine the core came from");
+		return true;
+	}
+	return false;
+}
+
 int session_open_core(const char *path, const char *exe, const char *sysroot,
 		      struct session **out, char *detail, size_t ndetail)
 {
@@ -187,6 +275,11 @@ int session_open_core(const char *path, const char *exe, const char *sysroot,
 		return err;
 	}
 	s->mem = rmem_core_new(s->core, sysroot);
+	err = core_check_files(s, path, exe, sysroot, detail, ndetail);
+	if (err) {
+		session_close(s);
+		return err;
+	}
 	if (!exe)
 		exe = corefile_exe(s->core);
 	s->exe = exe ? xstrdup(exe) : NULL;
@@ -194,6 +287,11 @@ int session_open_core(const char *path, const char *exe, const char *sysroot,
 	s->cmdline = corefile_command(s->core)[0] ? xstrdup(corefile_command(s->core)) : NULL;
 	/* pid 0: the files are opened as they are here (or under sysroot), not through /proc. */
 	err = pyruntime_locate(0, s->exe, &s->maps, s->mem, &s->rt, why, sizeof(why));
+	if (core_interpreter_differs(s, err ? NULL : s->rt.binary, path, sysroot, detail, ndetail)) {
+		session_close(s);
+		return -PS_E_MISMATCH;
+	}
+	core_warn_files(s, sysroot);
 	if (err) {
 		if (err == -PS_E_NOT_PYTHON)
 			snprintf(detail, ndetail, "%s: a core of process %d (%s), which was not a "

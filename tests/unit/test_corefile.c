@@ -10,11 +10,14 @@
 #include <elf.h>
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <sys/procfs.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "corefile.h"
+#include "elffile.h"
 #include "errors.h"
 #include "msg.h"
 #include "proc.h"
@@ -93,6 +96,54 @@ static void thread_note(struct buf *b, pid_t tid, int sig, uint64_t rip, uint64_
 	note(b, "CORE", NT_PRSTATUS, &st, sizeof(st));
 }
 
+/*
+ * Build IDs.  The executable's header page, in the core at lay.notes_end,
+ * gets a PT_NOTE with an ABI tag and a build ID note at 0x200; the file
+ * the sysroot holds for it is another small ELF file with a build ID of
+ * its own, or none.
+ */
+#define NOTE_AT		0x200
+
+static const unsigned char id_a[20] = { 0xab, 0xcd, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+					11, 12, 13, 14, 15, 16, 17, 0xef };
+static const unsigned char id_b[20] = { 0xab, 0xcd, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+					11, 12, 13, 14, 15, 16, 17, 0xee };
+#define ID_A_HEX	"abcd0102030405060708090a0b0c0d0e0f1011ef"
+#define ID_B_HEX	"abcd0102030405060708090a0b0c0d0e0f1011ee"
+
+/*
+ * An ELF header page at p with a PT_NOTE of an ABI tag and, when id, a
+ * build ID (align: the segment's p_align); the notes' length.
+ */
+static size_t elf_page(unsigned char *p, const unsigned char *id, size_t idlen, uint64_t align)
+{
+	Elf64_Ehdr eh = {
+		.e_ident = { ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64, ELFDATA2LSB, EV_CURRENT },
+		.e_type = ET_EXEC, .e_machine = EM_X86_64, .e_phoff = sizeof(Elf64_Ehdr),
+		.e_phentsize = sizeof(Elf64_Phdr), .e_phnum = 3,
+	};
+	Elf64_Phdr ph[3] = {
+		{ .p_type = PT_LOAD, .p_flags = PF_R, .p_offset = 0, .p_filesz = 0x1000 },
+		{ .p_type = PT_LOAD, .p_flags = PF_R | PF_X, .p_offset = 0x1000, .p_filesz = 0x1800 },
+		{ .p_type = PT_NOTE, .p_flags = PF_R, .p_offset = NOTE_AT, .p_align = align },
+	};
+	struct buf n = { 0 };
+	uint32_t abi[4] = { 0, 3, 2, 0 };
+
+	note(&n, "GNU", NT_GNU_ABI_TAG, abi, sizeof(abi));
+	if (align == 8)
+		while (n.len % 8)
+			put(&n, "", 1);
+	if (id)
+		note(&n, "GNU", NT_GNU_BUILD_ID, id, idlen);
+	ph[2].p_filesz = n.len;
+	memcpy(p, &eh, sizeof(eh));
+	memcpy(p + sizeof(eh), ph, sizeof(ph));
+	memcpy(p + NOTE_AT, n.p, n.len);
+	free(n.p);
+	return ph[2].p_filesz;
+}
+
 static struct buf make_core(struct layout *lay)
 {
 	struct buf b = { 0 }, n = { 0 };
@@ -146,16 +197,6 @@ static struct buf make_core(struct layout *lay)
 		{ .p_type = PT_LOAD, .p_flags = PF_R, .p_vaddr = EXE,
 		  .p_filesz = 0x1000, .p_memsz = 0x1000 },
 	};
-	/* The executable's own header: its text is the segment at file offset 0x1000. */
-	Elf64_Ehdr exe = {
-		.e_ident = { ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64, ELFDATA2LSB, EV_CURRENT },
-		.e_type = ET_EXEC, .e_machine = EM_X86_64, .e_phoff = sizeof(Elf64_Ehdr),
-		.e_phentsize = sizeof(Elf64_Phdr), .e_phnum = 2,
-	};
-	Elf64_Phdr exe_ph[2] = {
-		{ .p_type = PT_LOAD, .p_flags = PF_R, .p_offset = 0, .p_filesz = 0x1000 },
-		{ .p_type = PT_LOAD, .p_flags = PF_R | PF_X, .p_offset = 0x1000, .p_filesz = 0x1800 },
-	};
 
 	lay->notes_end = notes_off + n.len;
 	ph[3].p_offset = lay->notes_end;
@@ -167,8 +208,8 @@ static struct buf make_core(struct layout *lay)
 	put(&b, n.p, n.len);
 	free(n.p);
 	at = put(&b, NULL, 0x1000);
-	memcpy(b.p + at, &exe, sizeof(exe));
-	memcpy(b.p + at + sizeof(exe), exe_ph, sizeof(exe_ph));
+	/* The executable's own header: its text is the segment at file offset 0x1000. */
+	elf_page(b.p + at, NULL, 0, 4);
 	at = put(&b, NULL, 0x2000);
 	for (uint64_t i = 0; i < 0x2000; i++)
 		b.p[at + i] = anon_byte(LOAD1 + i);
@@ -206,24 +247,29 @@ static int open_bytes(const void *data, size_t len, struct corefile **c, char *d
 	return err;
 }
 
+static void write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "w");
+
+	CHECK(f != NULL);
+	if (f) {
+		CHECK(fwrite(data, 1, len, f) == len);
+		fclose(f);
+	}
+}
+
 /* A directory with the library as /libfake.so in it (a sysroot); free the path. */
 static char *make_sysroot(void)
 {
 	char *dir = xstrdup("/tmp/pystack-root-XXXXXX");
 	char *lib;
 	unsigned char data[0x5000];	/* longer than the mapping */
-	FILE *f;
 
 	CHECK(mkdtemp(dir) != NULL);
 	for (uint64_t i = 0; i < sizeof(data); i++)
 		data[i] = lib_byte(i);
 	lib = xasprintf("%s/libfake.so", dir);
-	f = fopen(lib, "w");
-	CHECK(f != NULL);
-	if (f) {
-		CHECK(fwrite(data, 1, sizeof(data), f) == sizeof(data));
-		fclose(f);
-	}
+	write_file(lib, data, sizeof(data));
 	free(lib);
 	return dir;
 }
@@ -544,7 +590,320 @@ static void damaged(void)
 	free(b.p);
 }
 
+/* The synthetic core with the executable's header page given a build ID (or none). */
+static struct buf core_with_id(struct layout *lay, const unsigned char *id, size_t idlen)
+{
+	struct buf b = make_core(lay);
+
+	memset(b.p + lay->notes_end, 0, 0x1000);
+	elf_page(b.p + lay->notes_end, id, idlen, 4);
+	return b;
+}
+
+/*
+ * A sysroot with /usr/bin/fakeexe in it: an ELF file with a build ID of
+ * idlen bytes of id (none: NULL), or not ELF.
+ */
+static char *exe_sysroot(const unsigned char *id, size_t idlen, bool elf)
+{
+	char *dir = xstrdup("/tmp/pystack-root-XXXXXX"), *path;
+	unsigned char data[0x3000];
+
+	CHECK(mkdtemp(dir) != NULL);
+	for (uint64_t i = 0; i < sizeof(data); i++)
+		data[i] = lib_byte(i);
+	if (elf) {
+		memset(data, 0, 0x1000);
+		elf_page(data, id, idlen, 8);
+	}
+	path = xasprintf("%s/usr", dir);
+	mkdir(path, 0700);
+	free(path);
+	path = xasprintf("%s/usr/bin", dir);
+	mkdir(path, 0700);
+	free(path);
+	path = xasprintf("%s/usr/bin/fakeexe", dir);
+	write_file(path, data, sizeof(data));
+	free(path);
+	return dir;
+}
+
+static void drop_exe_sysroot(char *dir)
+{
+	static const char *const parts[] = { "/usr/bin/fakeexe", "/usr/bin", "/usr", "" };
+
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		char *p = xasprintf("%s%s", dir, parts[i]);
+
+		if (remove(p))
+			CHECK(errno == 0);
+		free(p);
+	}
+	free(dir);
+}
+
+/* The check of /usr/bin/fakeexe against root; reads the executable's text after it. */
+static const struct core_file_check *check_exe(struct corefile *c, const char *root,
+					       size_t ndiff, int text_err)
+{
+	size_t i = corefile_path_index(c, "/usr/bin/fakeexe");
+	struct rmem *m;
+	unsigned char a[8];
+
+	CHECK_INT(corefile_check_files(c, root), ndiff);
+	CHECK(i != SIZE_MAX);
+	CHECK_STR(corefile_path(c, i), "/usr/bin/fakeexe");
+	/* The library has no mapping at offset 0 in the core: nothing to compare it with. */
+	CHECK_INT(corefile_check(c, corefile_path_index(c, "/libfake.so"))->state,
+		  CORE_FILE_UNCHECKED);
+	m = rmem_core_new(c, root);
+	CHECK_INT(rmem_read(m, EXE + 0x1040, a, sizeof(a)), text_err);
+	if (!text_err)
+		CHECK(a[0] == lib_byte(0x1040) && a[7] == lib_byte(0x1047));
+	/* The core's own bytes of it are the process's, whatever the file. */
+	CHECK_INT(rmem_read(m, EXE, a, 4), 0);
+	CHECK(!memcmp(a, ELFMAG, SELFMAG));
+	rmem_free(m);
+	return i == SIZE_MAX ? corefile_check(c, 0) : corefile_check(c, i);
+}
+
+/* The core in data (len bytes) checked against root: the executable's state is want, no file differs. */
+static void expect_state(const void *data, size_t len, const char *root, enum core_file_state want)
+{
+	struct corefile *c;
+
+	CHECK_INT(open_bytes(data, len, &c, NULL, 0), 0);
+	if (!c)
+		return;
+	CHECK_INT(corefile_check_files(c, root), 0);
+	CHECK_INT(corefile_check(c, corefile_path_index(c, "/usr/bin/fakeexe"))->state, want);
+	corefile_free(c);
+}
+
+static void build_ids(void)
+{
+	struct layout lay;
+	struct buf b = core_with_id(&lay, id_a, 20), none = core_with_id(&lay, NULL, 0);
+	struct buf shorter = core_with_id(&lay, id_a, 16);
+	char *same = exe_sysroot(id_a, 20, true), *other = exe_sysroot(id_b, 20, true);
+	char *noid = exe_sysroot(NULL, 0, true), *notelf = exe_sysroot(NULL, 0, false);
+	char *prefix = exe_sysroot(id_a, 16, true);	/* the same first 16 bytes */
+	const struct core_file_check *k;
+	struct core_file_check own;
+	struct corefile *c;
+
+	CHECK_INT(open_bytes(b.p, b.len, &c, NULL, 0), 0);
+	if (c) {
+		/* Before any check: everything unchecked, and read. */
+		CHECK_INT(corefile_npaths(c), 2);
+		CHECK_INT(corefile_check(c, 0)->state, CORE_FILE_UNCHECKED);
+		CHECK(corefile_check(c, 2) == NULL);
+		CHECK(corefile_path_index(c, "/nowhere") == SIZE_MAX);
+
+		k = check_exe(c, same, 0, 0);
+		CHECK_INT(k->state, CORE_FILE_SAME);
+		CHECK_STR(k->core_id, ID_A_HEX);
+		CHECK_STR(k->file_id, ID_A_HEX);
+
+		k = check_exe(c, other, 1, -PS_E_BAD_READ);
+		CHECK_INT(k->state, CORE_FILE_DIFFERENT);
+		CHECK(!k->not_elf);
+		CHECK_STR(k->core_id, ID_A_HEX);
+		CHECK_STR(k->file_id, ID_B_HEX);
+
+		k = check_exe(c, noid, 0, 0);
+		CHECK_INT(k->state, CORE_FILE_UNVERIFIABLE);
+		CHECK_STR(k->file_id, "");
+
+		k = check_exe(c, notelf, 1, -PS_E_BAD_READ);
+		CHECK_INT(k->state, CORE_FILE_DIFFERENT);
+		CHECK(k->not_elf);
+
+		k = check_exe(c, prefix, 1, -PS_E_BAD_READ);
+		CHECK_INT(k->state, CORE_FILE_DIFFERENT);
+		CHECK_STR(k->file_id, "abcd0102030405060708090a0b0c0d0e");
+
+		/* Not there at all: unchecked, and (as before) unreadable. */
+		k = check_exe(c, "/nonexistent", 0, -PS_E_BAD_READ);
+		CHECK_INT(k->state, CORE_FILE_UNCHECKED);
+
+		/* A file named for the executable (the EXECUTABLE argument). */
+		char *path = xasprintf("%s/usr/bin/fakeexe", other);
+
+		CHECK_INT(corefile_check_file(c, NULL, path, &own), 0);
+		CHECK_INT(own.state, CORE_FILE_DIFFERENT);
+		CHECK_STR(own.file_id, ID_B_HEX);
+		free(path);
+		path = xasprintf("%s/usr/bin/fakeexe", same);
+		CHECK_INT(corefile_check_file(c, "/usr/bin/fakeexe", path, &own), 0);
+		CHECK_INT(own.state, CORE_FILE_SAME);
+		free(path);
+		CHECK_INT(corefile_check_file(c, NULL, "/nonexistent", &own), -ENOENT);
+		CHECK_INT(corefile_check_file(c, NULL, same, &own), -EINVAL);	/* a directory */
+		CHECK_INT(corefile_check_file(c, "/nowhere", same, &own), 0);
+		CHECK_INT(own.state, CORE_FILE_UNCHECKED);
+		corefile_free(c);
+	}
+
+	/* No build ID in the core's copy: the file is used as it is. */
+	CHECK_INT(open_bytes(none.p, none.len, &c, NULL, 0), 0);
+	if (c) {
+		k = check_exe(c, other, 0, 0);
+		CHECK_INT(k->state, CORE_FILE_UNVERIFIABLE);
+		CHECK_STR(k->core_id, "");
+		CHECK_STR(k->file_id, ID_B_HEX);
+		corefile_free(c);
+	}
+
+	/* The core's ID the first 16 bytes of the file's: not the same. */
+	CHECK_INT(open_bytes(shorter.p, shorter.len, &c, NULL, 0), 0);
+	if (c) {
+		k = check_exe(c, same, 1, -PS_E_BAD_READ);
+		CHECK_INT(k->state, CORE_FILE_DIFFERENT);
+		CHECK_STR(k->core_id, "abcd0102030405060708090a0b0c0d0e");
+		corefile_free(c);
+	}
+	free(shorter.p);
+
+	/*
+	 * The core cut inside the header page: past the program headers
+	 * but before the notes end (no ID in the core), then inside the ELF
+	 * header (no copy to compare).
+	 */
+	expect_state(b.p, lay.notes_end + NOTE_AT + 24, other, CORE_FILE_UNVERIFIABLE);
+	expect_state(b.p, lay.notes_end + 0x30, other, CORE_FILE_UNCHECKED);
+
+	/*
+	 * The core holds only the first 0x100 bytes of the page (its
+	 * p_filesz), or the file's mapping ends at 0x210, inside the build
+	 * ID: the bytes after them in the core are not the file's.
+	 */
+	{
+		Elf64_Phdr *exe_ph = (Elf64_Phdr *)(b.p + sizeof(Elf64_Ehdr)) + 3;
+		unsigned char *end = b.p + lay.file_note + sizeof(Elf64_Nhdr) + 8 + 16 + 24 + 8;
+		uint64_t saved, cut = EXE + NOTE_AT + 0x10;
+
+		exe_ph->p_filesz = 0x100;
+		expect_state(b.p, b.len, other, CORE_FILE_UNVERIFIABLE);
+		exe_ph->p_filesz = 0x1000;
+		memcpy(&saved, end, 8);
+		CHECK_INT(saved, EXE + 0x1000);
+		memcpy(end, &cut, 8);
+		expect_state(b.p, b.len, other, CORE_FILE_UNVERIFIABLE);
+		memcpy(end, &saved, 8);
+	}
+
+	/* Bogus sizes in the core's copy: no ID found, nothing read out of bounds. */
+	{
+		/* The page lies at no particular alignment in the core: fields by their offsets. */
+		unsigned char *page = b.p + lay.notes_end;
+		unsigned char *note_ph = page + sizeof(Elf64_Ehdr) + 2 * sizeof(Elf64_Phdr);
+		unsigned char *abi = page + NOTE_AT, *bid = abi + 32;	/* after the ABI tag */
+		struct {
+			unsigned char *field;
+			size_t size;
+			uint64_t value;
+			enum core_file_state state;
+		} bogus[] = {
+#define NH(at, f) at + offsetof(Elf64_Nhdr, f), 4
+#define PH(f) note_ph + offsetof(Elf64_Phdr, f), 8
+#define EH(f) page + offsetof(Elf64_Ehdr, f), sizeof(((Elf64_Ehdr *)0)->f)
+			{ NH(abi, n_descsz), 0xffffffffu, CORE_FILE_UNVERIFIABLE },
+			{ NH(abi, n_namesz), 0xfffffff0u, CORE_FILE_UNVERIFIABLE },
+			{ NH(abi, n_descsz), 0x1000, CORE_FILE_UNVERIFIABLE },
+			{ NH(bid, n_descsz), 21, CORE_FILE_UNVERIFIABLE },
+			{ NH(bid, n_descsz), 0xffffffffu, CORE_FILE_UNVERIFIABLE },
+			{ NH(bid, n_namesz), 0xffffffffu, CORE_FILE_UNVERIFIABLE },
+			{ PH(p_filesz), 1ull << 40, CORE_FILE_UNVERIFIABLE },
+			{ PH(p_filesz), 0x100000, CORE_FILE_UNVERIFIABLE },
+			{ PH(p_offset), ~0ull - 4, CORE_FILE_UNVERIFIABLE },
+			{ PH(p_offset), 0xff0, CORE_FILE_UNVERIFIABLE },
+			{ EH(e_phnum), 0xffff, CORE_FILE_UNCHECKED },
+			{ EH(e_phoff), 0xfc0, CORE_FILE_UNCHECKED },
+			{ EH(e_phoff), ~0ull - 16, CORE_FILE_UNCHECKED },
+			{ EH(e_phentsize), 32, CORE_FILE_UNCHECKED },
+#undef NH
+#undef PH
+#undef EH
+		};
+
+		for (size_t i = 0; i < sizeof(bogus) / sizeof(bogus[0]); i++) {
+			uint64_t saved = 0;
+
+			memcpy(&saved, bogus[i].field, bogus[i].size);
+			memcpy(bogus[i].field, &bogus[i].value, bogus[i].size);
+			expect_state(b.p, b.len, other, bogus[i].state);
+			memcpy(bogus[i].field, &saved, bogus[i].size);
+		}
+		/* Every byte of the header page changed in turn: never a crash. */
+		for (size_t i = 0; i < NOTE_AT + 0x40; i++) {
+			page[i] ^= 0xa5;
+			if (!open_bytes(b.p, b.len, &c, NULL, 0)) {
+				corefile_check_files(c, other);
+				corefile_free(c);
+			}
+			page[i] ^= 0xa5;
+		}
+	}
+	free(b.p);
+	free(none.p);
+	drop_exe_sysroot(same);
+	drop_exe_sysroot(other);
+	drop_exe_sysroot(noid);
+	drop_exe_sysroot(prefix);
+	drop_exe_sysroot(notelf);
+}
+
+/* The note walk itself: alignment, notes of other owners, notes cut short. */
+static void note_walk(void)
+{
+	struct buf n = { 0 };
+	const unsigned char *id = NULL;
+	uint32_t prop[4] = { 0xc0000002, 4, 3, 0 };
+
+	note(&n, "GNU", NT_GNU_PROPERTY_TYPE_0, prop, sizeof(prop));
+	note(&n, "XYZ", NT_GNU_BUILD_ID, id_b, 8);		/* another owner */
+	{
+		/* "GNU" with a NUL more: another owner too. */
+		Elf64_Nhdr h = { .n_namesz = 5, .n_descsz = 8, .n_type = NT_GNU_BUILD_ID };
+
+		put(&n, &h, sizeof(h));
+		put(&n, "GNU\0\0\0\0\0", 8);
+		put(&n, id_b, 8);
+	}
+	note(&n, "GNU", NT_GNU_BUILD_ID, id_a, 20);
+	CHECK_INT(elf_note_build_id(n.p, n.len, 4, &id), 20);
+	CHECK(id && !memcmp(id, id_a, 20));
+	CHECK_INT(elf_note_build_id(n.p, n.len - 1, 4, &id), 0);	/* the ID cut short */
+	CHECK_INT(elf_note_build_id(n.p, 11, 4, &id), 0);
+	CHECK_INT(elf_note_build_id(n.p, 0, 4, &id), 0);
+	free(n.p);
+
+	/*
+	 * 8-byte alignment, of offsets in the segment (as elfutils'
+	 * gelf_getnote reads it): the description after a name that ends at
+	 * 18 starts at 24, not 20, and the next note at 32.
+	 */
+	n = (struct buf){ 0 };
+	{
+		Elf64_Nhdr h = { .n_namesz = 6, .n_descsz = 4, .n_type = 1 };
+
+		put(&n, &h, sizeof(h));
+		put(&n, "LINUX\0", 6);
+		put(&n, NULL, 6);
+		put(&n, "abcd", 4);
+		put(&n, NULL, 4);
+		note(&n, "GNU", NT_GNU_BUILD_ID, id_b, 20);
+	}
+	CHECK_INT(elf_note_build_id(n.p, n.len, 8, &id), 20);
+	CHECK(id && !memcmp(id, id_b, 20));
+	CHECK_INT(elf_note_build_id(n.p, n.len, 4, &id), 0);
+	free(n.p);
+}
+
 const struct unit_test corefile_tests[] = {
+	{ "corefile_build_ids", build_ids },
+	{ "corefile_note_walk", note_walk },
 	{ "corefile_accessors", accessors },
 	{ "corefile_maps", maps },
 	{ "corefile_reads", reads },
