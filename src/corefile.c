@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "corecompress.h"
 #include "corefile.h"
 #include "errors.h"
 #include "msg.h"
@@ -512,6 +513,12 @@ int corefile_open(const char *path, struct corefile **out, char *detail, size_t 
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
 		return fail(-PS_E_NOT_CORE, detail, ndetail, "not a regular file");
+	}
+	/* A compressed core is read from a decompressed copy (corecompress.h). */
+	err = corecompress_unpack(path, &fd, &st, CORECOMPRESS_MAX, detail, ndetail);
+	if (err) {
+		close(fd);
+		return err;
 	}
 	if (st.st_size < EI_NIDENT + 4) {
 		close(fd);
