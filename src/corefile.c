@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "corecompress.h"
 #include "corefile.h"
 #include "elffile.h"
 #include "errors.h"
@@ -515,6 +516,12 @@ int corefile_open(const char *path, struct corefile **out, char *detail, size_t 
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
 		return fail(-PS_E_NOT_CORE, detail, ndetail, "not a regular file");
+	}
+	/* A compressed core is read from a decompressed copy (corecompress.h). */
+	err = corecompress_unpack(path, &fd, &st, CORECOMPRESS_MAX, detail, ndetail);
+	if (err) {
+		close(fd);
+		return err;
 	}
 	if (st.st_size < EI_NIDENT + 4) {
 		close(fd);

@@ -5,14 +5,22 @@
 #                           two workers; strace and util-linux's unshare and
 #                           setpriv for the trust tests; numpy with OpenBLAS
 #                           for --native through code without unwind tables;
-#                           gdb for its gcore, the cores pystack core reads)
+#                           gdb for its gcore, the cores pystack core reads;
+#                           the zstd, xz, lz4 and zlib headers for reading
+#                           compressed cores, whose libraries are loaded at
+#                           run time; and the zstd, xz, lz4 and gzip programs
+#                           the tests compress cores with)
 #   tools/deps.sh fuzz      also clang and its libFuzzer runtime (make fuzz)
 #   tools/deps.sh pythons   what tools/build_python.sh needs to build CPython
 #                           (clang-19 and llvm-19 for the tail-calling and JIT builds)
 #   tools/deps.sh austin    what tools/build_austin.sh needs (make bench's Austin rows)
 set -eu
 
-packages="gcc g++ binutils make pkg-config libelf-dev libdw-dev libunwind-dev libdeflate0 python3 python3-pytest python3-pytest-xdist strace util-linux python3-numpy libopenblas0-pthread gdb"
+packages="gcc g++ binutils make pkg-config libelf-dev libdw-dev libunwind-dev libdeflate0 \
+libzstd-dev liblzma-dev zlib1g-dev liblz4-dev"
+# Only for the tests.
+packages="$packages python3 python3-pytest python3-pytest-xdist strace util-linux python3-numpy \
+libopenblas0-pthread gdb zstd xz-utils lz4 gzip"
 case "${1:-}" in
 fuzz)
 	packages="$packages clang libclang-rt-dev"

@@ -21,7 +21,7 @@ int unit_checks;
 static const struct unit_test *const suites[] = {
 	options_tests, maps_tests, pyline_tests, escape_tests, rmem_tests, pystr_tests,
 	pyruntime_tests, pyread_tests, merge_tests, render_tests, flamegraph_tests, track_tests,
-	pyobj_tests, pythreading_tests, source_tests, corefile_tests,
+	pyobj_tests, pythreading_tests, source_tests, corefile_tests, corecompress_tests,
 };
 
 bool unit_parse_u64(const char *s, uint64_t *v)

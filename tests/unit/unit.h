@@ -66,6 +66,7 @@ extern const struct unit_test pythreading_tests[];
 extern const struct unit_test pyobj_tests[];
 extern const struct unit_test source_tests[];
 extern const struct unit_test corefile_tests[];
+extern const struct unit_test corecompress_tests[];
 
 /* For the line-table cases that real interpreters produce (see main.c). */
 int pyline_check_cases(FILE *in);
