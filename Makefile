@@ -8,7 +8,9 @@
 #                   readers, the CPython readers from tests/fuzz/seeds; core, the
 #                   core-file reader from tests/fuzz/seeds-core (FUZZ_ARGS= more options)
 #   make demo       start a hung Python program, dump it, stop it
-#   make bench      measure dump and watch on this machine (BENCH_PYTHON=, BENCH_RUNS=, AUSTIN=)
+#   make bench      measure dump, watch and core on this machine (BENCH_PYTHON=,
+#                   BENCH_RUNS=, AUSTIN=; BENCH_ONLY=core: only the core rows;
+#                   BENCH_COREDIR= where the cores go, default $TMPDIR or /tmp)
 #   make deps       install missing Debian packages (as root)
 #   make offsets    regenerate src/offsets/ from the installed CPython headers
 #   make printable  regenerate src/unicode_printable.h (PYTHON_NEWEST=python3.15)
@@ -181,7 +183,8 @@ demo: deps
 
 bench: $(BIN) $(BUILD)/bench-launch
 	$(Q)$(PYTHON_TEST) tools/bench.py $(BIN) $(BUILD)/bench-launch \
-		$(if $(BENCH_PYTHON),--python $(BENCH_PYTHON)) $(if $(BENCH_RUNS),--runs $(BENCH_RUNS))
+		$(if $(BENCH_PYTHON),--python $(BENCH_PYTHON)) $(if $(BENCH_RUNS),--runs $(BENCH_RUNS)) \
+		$(if $(BENCH_ONLY),--only $(BENCH_ONLY))
 
 $(BUILD)/bench-launch: tools/bench/launch.c | $(BUILD)
 	$(call msg,CC,$@)
