@@ -3,10 +3,14 @@
 #   make            build $(BUILD)/pystack
 #   make test       unit tests, then integration tests against every Python found
 #   make check      make test, then the same under AddressSanitizer and UBSan (CI)
-#   make fuzz       fuzz the CPython readers with clang's libFuzzer for FUZZ_TIME
-#                   seconds (120), from tests/fuzz/seeds (FUZZ_ARGS= more options)
+#   make fuzz       fuzz with clang's libFuzzer for FUZZ_TIME seconds (120) in all,
+#                   shared equally by the targets of FUZZ_TARGET ("readers core"):
+#                   readers, the CPython readers from tests/fuzz/seeds; core, the
+#                   core-file reader from tests/fuzz/seeds-core (FUZZ_ARGS= more options)
 #   make demo       start a hung Python program, dump it, stop it
-#   make bench      measure dump and watch on this machine (BENCH_PYTHON=, BENCH_RUNS=, AUSTIN=)
+#   make bench      measure dump, watch and core on this machine (BENCH_PYTHON=,
+#                   BENCH_RUNS=, AUSTIN=; BENCH_ONLY=core: only the core rows;
+#                   BENCH_COREDIR= where the cores go, default $TMPDIR or /tmp)
 #   make deps       install missing Debian packages (as root)
 #   make offsets    regenerate src/offsets/ from the installed CPython headers
 #   make printable  regenerate src/unicode_printable.h (PYTHON_NEWEST=python3.15)
@@ -23,6 +27,7 @@ PYTHON_TEST ?= $(firstword $(wildcard /usr/bin/python3) python3)
 PYTHON_NEWEST ?= python3
 FUZZ_CC     ?= clang
 FUZZ_TIME   ?= 120
+FUZZ_TARGET ?= readers core
 FUZZ_ARGS   ?=
 
 PKGS        := libelf
@@ -60,19 +65,23 @@ UNIT_SRCS   := $(wildcard tests/unit/*.c)
 UNIT_BIN    := $(BUILD)/unit-tests
 TEST_OBJS   := $(BUILD)/rmem_fake.o $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%.o) \
                $(BUILD)/fuzz/fuzz_readers.o
-# The fuzz target over the fake reader: replayed from its seeds by make unit,
-# fuzzed by make fuzz (clang, libFuzzer, ASan and UBSan, in build-fuzz/).
+# The fuzz targets, over the fake reader and over the core reader: replayed
+# from their seeds by make unit, fuzzed by make fuzz (clang, libFuzzer, ASan
+# and UBSan, in build-fuzz/).
 REPLAY_BIN  := $(BUILD)/fuzz-replay
-REPLAY_OBJS := $(BUILD)/fuzz/replay.o $(BUILD)/fuzz/fuzz_readers.o $(BUILD)/rmem_fake.o
+REPLAY_OBJS := $(BUILD)/fuzz/replay.o $(BUILD)/fuzz/fuzz_readers.o $(BUILD)/fuzz/fuzz_core.o \
+               $(BUILD)/rmem_fake.o
 FUZZ_BUILD  := build-fuzz
-FUZZ_BIN    := $(FUZZ_BUILD)/fuzz_readers
-FUZZ_OBJS   := $(FUZZ_BUILD)/fuzz/fuzz_readers.o $(FUZZ_BUILD)/rmem_fake.o \
-               $(LIB_SRCS:src/%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_LIB    := $(LIB_SRCS:src/%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_OBJS_readers := $(FUZZ_BUILD)/fuzz/fuzz_readers.o $(FUZZ_BUILD)/rmem_fake.o $(FUZZ_LIB)
+FUZZ_OBJS_core    := $(FUZZ_BUILD)/fuzz/fuzz_core.o $(FUZZ_LIB)
+# Each target's seeds and committed crashes (replayed by make unit too).
+FUZZ_SEEDS_readers := tests/fuzz/seeds tests/fuzz/crashes
+FUZZ_SEEDS_core    := tests/fuzz/seeds-core tests/fuzz/crashes-core
 FUZZ_SAN    := address,undefined
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -fno-omit-frame-pointer \
                -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -fno-sanitize-recover=all
-FUZZ_RUN    := -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 \
-               -artifact_prefix=$(FUZZ_BUILD)/artifacts/
+FUZZ_RUN    := -timeout=5 -rss_limit_mb=2048 -print_final_stats=1
 
 .PHONY: all test check unit integration fuzz demo bench deps install uninstall clean dist offsets printable
 
@@ -113,7 +122,13 @@ $(REPLAY_BIN): $(REPLAY_OBJS) $(LIB_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(PS_LDFLAGS) $(LDFLAGS) -o $@ $^ $(PS_LDLIBS) $(LDLIBS)
 
-$(FUZZ_BIN): $(FUZZ_OBJS)
+# The core reader's target has its libFuzzer entry point only here: in the
+# replay, fuzz_readers.o has the one entry point a program may have.
+$(FUZZ_BUILD)/fuzz/fuzz_core.o: FUZZ_CFLAGS += -DFUZZ_CORE_MAIN
+
+$(FUZZ_BUILD)/fuzz_readers: $(FUZZ_OBJS_readers)
+$(FUZZ_BUILD)/fuzz_core: $(FUZZ_OBJS_core)
+$(FUZZ_BUILD)/fuzz_%:
 	$(call msg,LD,$@)
 	$(Q)$(FUZZ_CC) -fsanitize=fuzzer,$(FUZZ_SAN) -o $@ $^ $(PS_LDLIBS)
 
@@ -127,13 +142,19 @@ unit: $(UNIT_BIN) $(REPLAY_BIN)
 	$(Q)$(UNIT_BIN)
 	$(Q)$(REPLAY_BIN)
 
-# New inputs go to build-fuzz/corpus, findings to build-fuzz/artifacts/.
+# New inputs go to build-fuzz/corpus-TARGET, findings to build-fuzz/artifacts/
+# (named TARGET-crash-..., TARGET-leak-...): copy one to the target's crashes
+# directory once fixed, so that make unit keeps it fixed.
+# (At least a second each: libFuzzer takes -max_total_time=0 as no limit.)
+FUZZ_EACH    = $(shell n=$$(( $(FUZZ_TIME) / $(words $(FUZZ_TARGET)) )); echo $$(( n > 0 ? n : 1 )))
 fuzz:
+	$(if $(filter-out readers core,$(FUZZ_TARGET)),$(error FUZZ_TARGET: readers, core or both, not "$(FUZZ_TARGET)"))
 	$(Q)tools/deps.sh fuzz
-	$(Q)$(MAKE) --no-print-directory $(FUZZ_BIN)
-	$(Q)mkdir -p $(FUZZ_BUILD)/corpus $(FUZZ_BUILD)/artifacts
-	$(Q)$(FUZZ_BIN) -max_total_time=$(FUZZ_TIME) $(FUZZ_RUN) $(FUZZ_ARGS) \
-		$(FUZZ_BUILD)/corpus tests/fuzz/seeds tests/fuzz/crashes
+	$(Q)$(MAKE) --no-print-directory $(FUZZ_TARGET:%=$(FUZZ_BUILD)/fuzz_%)
+	$(Q)mkdir -p $(FUZZ_TARGET:%=$(FUZZ_BUILD)/corpus-%) $(FUZZ_BUILD)/artifacts
+	$(Q)$(foreach t,$(FUZZ_TARGET),$(FUZZ_BUILD)/fuzz_$(t) -max_total_time=$(FUZZ_EACH) \
+		$(FUZZ_RUN) -artifact_prefix=$(FUZZ_BUILD)/artifacts/$(t)- $(FUZZ_ARGS) \
+		$(FUZZ_BUILD)/corpus-$(t) $(wildcard $(FUZZ_SEEDS_$(t))) &&) true
 
 # Two workers (pytest-xdist, installed by make deps): the tests mostly wait on
 # interpreters starting and settling.  TEST_JOBS=1 runs them one at a time.
@@ -162,7 +183,8 @@ demo: deps
 
 bench: $(BIN) $(BUILD)/bench-launch
 	$(Q)$(PYTHON_TEST) tools/bench.py $(BIN) $(BUILD)/bench-launch \
-		$(if $(BENCH_PYTHON),--python $(BENCH_PYTHON)) $(if $(BENCH_RUNS),--runs $(BENCH_RUNS))
+		$(if $(BENCH_PYTHON),--python $(BENCH_PYTHON)) $(if $(BENCH_RUNS),--runs $(BENCH_RUNS)) \
+		$(if $(BENCH_ONLY),--only $(BENCH_ONLY))
 
 $(BUILD)/bench-launch: tools/bench/launch.c | $(BUILD)
 	$(call msg,CC,$@)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """make bench: the figures that matter, measured on this machine, as one table.
 
-    tools/bench.py PYSTACK LAUNCH [--python EXE] [--runs N]
+    tools/bench.py PYSTACK LAUNCH [--python EXE] [--runs N] [--only core]
 
 Starts its own targets (tools/bench/target.py) with the interpreter given
 (default: the system's python3) and measures pystack from the outside:
@@ -20,7 +20,15 @@ Starts its own targets (tools/bench/target.py) with the interpreter given
 - Austin's where-mode (austin -w, 3.x, found as $AUSTIN or on the PATH),
   when there is one: the same dumps of the same targets, in turns with
   pystack's in one run, as a ratio; on a quiet machine, and loaded with one
-  busy process per CPU at nice 19.
+  busy process per CPU at nice 19;
+- core files, from gdb's gcore of a running target: pystack core on an
+  11-thread process of pyenv's newest 3.12 (else of the --python
+  interpreter, as the row then says), in turns with the live dump of the
+  same process, as a ratio, and its max RSS; then on the core of a process
+  that wrote every page of a 1 GiB bytearray, its max RSS and wall.  The
+  cores go to $BENCH_COREDIR (default: the temporary directory), only when
+  it has room for all the process's readable memory, and are deleted
+  whatever happens.  --only core runs these rows alone.
 
 Nothing here is a pass/fail test: the last column is the goal, for the
 reader to compare.
@@ -32,6 +40,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -40,8 +49,9 @@ LAUNCH = None       # the launcher, built by make bench (tools/bench/launch.c)
 
 
 class Target:
-    def __init__(self, python, threads, depth=1, probe=False):
-        self.proc = subprocess.Popen([python, TARGET, str(threads), str(depth), str(int(probe))],
+    def __init__(self, python, threads, depth=1, probe=False, heap_mb=0):
+        self.proc = subprocess.Popen([python, TARGET, str(threads), str(depth), str(int(probe)),
+                                      str(heap_mb)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         if not line.startswith("READY"):
@@ -214,6 +224,96 @@ def builds(pystack, runs, rounds=4):
             target.close()
 
 
+def pyenv_python(minor):
+    """The newest pyenv interpreter of minor ("3.12"), or None."""
+    root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    versions = os.path.join(root, "versions")
+    found = []
+    for name in os.listdir(versions) if os.path.isdir(versions) else []:
+        exe = os.path.join(versions, name, "bin", "python3")
+        patch = name[len(minor) + 1:]
+        if name.startswith(minor + ".") and patch.isdigit() and os.access(exe, os.X_OK):
+            found.append((int(patch), exe))
+    return max(found)[1] if found else None
+
+
+def readable_bytes(pid):
+    """The bytes of the readable mappings of pid: the most its core can hold."""
+    total = 0
+    with open("/proc/%d/maps" % pid) as f:
+        for line in f:
+            span, perms = line.split()[:2]
+            if perms.startswith("r"):
+                start, end = (int(x, 16) for x in span.split("-"))
+                total += end - start
+    return total
+
+
+def gcore(target, directory):
+    """gdb's core of the running target, in directory: its path, or (None, why not)."""
+    need, free = readable_bytes(target.pid), shutil.disk_usage(directory).free
+    if free < need + (256 << 20):
+        return None, "%d MB free in %s, the core may need %d MB" % (free >> 20, directory,
+                                                                    need >> 20)
+    prefix = os.path.join(directory, "core")
+    p = subprocess.run(["gcore", "-o", prefix, str(target.pid)], capture_output=True, text=True)
+    path = "%s.%d" % (prefix, target.pid)
+    if p.returncode or not os.path.exists(path):
+        return None, "gcore failed: %s" % (p.stderr.strip().splitlines() or ["?"])[-1]
+    return path, ""
+
+
+def has_frames(pystack, core):
+    """Whether pystack core shows the target's own Python frames (bench's target.py)."""
+    out = run_once([pystack, "core", core], capture=True)[1].decode()
+    return "target.py" in out and "in deep" in out
+
+
+def core_rows(pystack, python, runs, row):
+    """pystack core on gdb's cores: an 11-thread 3.12 process, in turns with the live dump of
+    the same process; then a process of 1 GiB of heap, for the memory a core costs."""
+    directory = os.environ.get("BENCH_COREDIR") or tempfile.gettempdir()
+    if not shutil.which("gcore"):
+        row("core rows", "not run", "no gcore (gdb) on the PATH")
+        return
+    py = pyenv_python("3.12")
+    label = "3.12" if py else "%s, no pyenv 3.12" % os.path.basename(python)
+    py = py or python
+    for what, threads, heap in (("core, 11 threads (%s)" % label, 11, 0),
+                                ("core, 1 GB (%s)" % label, 4, 1024)):
+        work = tempfile.mkdtemp(prefix="pystack-bench-core-", dir=directory)
+        target = None
+        try:
+            target = Target(py, threads, heap_mb=heap)
+            core, why = gcore(target, work)
+            if not core:
+                row(what, "not run", why)
+                continue
+            size = os.path.getsize(core)
+            if not has_frames(pystack, core):
+                row(what, "not run", "pystack core does not show the target's frames")
+                continue
+            argv = [pystack, "core", core]
+            launch(3, argv)     # the core's pages in the page cache, as for the live dumps
+            if not heap:
+                live = [pystack, "dump", str(target.pid)]
+                launch(3, live)
+                (live_ms, core_ms), ratio = side_by_side([live, argv], runs // 2)
+                row(what + ": wall, core / live dump", "%.2f / %.2f ms" % (core_ms, live_ms))
+                row(what + ": wall against the live dump", "%.2fx" % ratio, "<= 2x live dump")
+                measured = launch(20, argv)
+            else:
+                measured = launch(20, argv)
+                row(what + ": wall (median)",
+                    "%.2f ms" % (statistics.median(w for w, _ in measured) * 1e3))
+            row(what + ": max RSS (core of %d MB)" % (size >> 20),
+                "%.1f MB" % (max(k for _, k in measured) / 1024), "< 10 MB" if heap else "")
+        finally:
+            if target:
+                target.close()
+            shutil.rmtree(work, ignore_errors=True)
+
+
 def find_austin():
     """Austin 3.x (its where-mode, austin -w): (path, version), or (None, why not)."""
     path = os.environ.get("AUSTIN") or shutil.which("austin")
@@ -287,29 +387,8 @@ def against_austin(pystack, austin, python, runs, row):
         row(what + ": Austin's wall over pystack's", "%.2fx" % ratio, "1.3x")
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("pystack")
-    ap.add_argument("launch", help="tools/bench/launch.c, built")
-    ap.add_argument("--python", default="/usr/bin/python3" if os.path.exists("/usr/bin/python3")
-                    else "python3")
-    ap.add_argument("--runs", type=int, default=200, help="dumps per figure (default 200)")
-    args = ap.parse_args()
-    global LAUNCH
-    pystack, python, runs = os.path.abspath(args.pystack), args.python, args.runs
-    LAUNCH = os.path.abspath(args.launch)
-    version = subprocess.run([python, "-c", "import sys; print(sys.version.split()[0])"],
-                             capture_output=True, text=True).stdout.strip()
-    rows = []
-
-    def row(what, value, goal=""):
-        rows.append((what, value, goal))
-        print("  %-52s %s" % (what, value), file=sys.stderr)
-
-    print("bench: pystack %s, Python %s (%s)" % (pystack, version, python), file=sys.stderr)
-    # The floor under every figure: starting and ending a process on this machine.
-    start = statistics.median(w for w, _ in launch(runs, [pystack, "--version"])) * 1e3
-    row("start-up alone (pystack --version): wall (median)", "%.2f ms" % start)
+def other_rows(pystack, python, runs, row):
+    """Every row but start-up and the core rows: dump, watch, Austin, the 3.13+ builds."""
     goals = {(11, ""): ("1.5 ms", "200 us", "4 MB"), (200, ""): ("8 ms", "", ""),
              (11, "--native"): ("15 ms", "3 ms", "")}
     for threads, depth in ((1, 1), (11, 1), (200, 1), (1, 10000)):
@@ -357,6 +436,35 @@ def main():
                 "%d B (%s)" % (base[3], base[0]))
         else:
             row(what + ": stopped / bytes read while held", "%d us / %d B" % (stop, held))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("pystack")
+    ap.add_argument("launch", help="tools/bench/launch.c, built")
+    ap.add_argument("--python", default="/usr/bin/python3" if os.path.exists("/usr/bin/python3")
+                    else "python3")
+    ap.add_argument("--runs", type=int, default=200, help="dumps per figure (default 200)")
+    ap.add_argument("--only", choices=["core"], help="only the start-up row and these rows")
+    args = ap.parse_args()
+    global LAUNCH
+    pystack, python, runs = os.path.abspath(args.pystack), args.python, args.runs
+    LAUNCH = os.path.abspath(args.launch)
+    version = subprocess.run([python, "-c", "import sys; print(sys.version.split()[0])"],
+                             capture_output=True, text=True).stdout.strip()
+    rows = []
+
+    def row(what, value, goal=""):
+        rows.append((what, value, goal))
+        print("  %-52s %s" % (what, value), file=sys.stderr)
+
+    print("bench: pystack %s, Python %s (%s)" % (pystack, version, python), file=sys.stderr)
+    # The floor under every figure: starting and ending a process on this machine.
+    start = statistics.median(w for w, _ in launch(runs, [pystack, "--version"])) * 1e3
+    row("start-up alone (pystack --version): wall (median)", "%.2f ms" % start)
+    if args.only != "core":
+        other_rows(pystack, python, runs, row)
+    core_rows(pystack, python, runs, row)
 
     width = max(len(r[0]) for r in rows)
     print("\npystack bench: Python %s (%s), %d runs a figure, %s\n" %

@@ -1,5 +1,5 @@
 # The process `make bench` reads.
-#   target.py THREADS DEPTH PROBE
+#   target.py THREADS DEPTH PROBE [HEAP_MB]
 # THREADS Python threads in all: the main thread, DEPTH calls deep in a
 # recursion that ends blocked; a control thread reading stdin; with PROBE=1
 # a probe thread; the rest workers blocked on an event.  The probe measures,
@@ -8,13 +8,18 @@
 # its loops, the throughput `make bench` compares while pystack watches.
 # READY on stdout when all is in place; then, on stdin, "gap" prints and
 # resets the largest gap (microseconds), the loops and the seconds since the
-# last "gap"; "quit" ends the process.
+# last "gap"; "quit" ends the process.  With HEAP_MB, the main thread first
+# fills a bytearray of that many MiB, a byte in every page (a big process
+# for the core rows: every page is memory a core holds).
 import os
 import sys
 import threading
 import time
 
 threads, depth, with_probe = (int(a) for a in sys.argv[1:4])
+heap = bytearray((int(sys.argv[4]) if len(sys.argv) > 4 else 0) << 20)
+for page in range(0, len(heap), 4096):
+    heap[page] = 1
 sys.setrecursionlimit(depth + 1000)
 started = threading.Semaphore(0)
 block = threading.Event()
