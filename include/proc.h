@@ -120,6 +120,13 @@ char *proc_exe(pid_t pid);
  * Malloc'd.
  */
 char *proc_root_path(pid_t pid, const char *path);
+
+/*
+ * Open path read-only if it is a regular file: a FIFO or a device put at
+ * the path a process (or a core) names is neither waited on nor read.
+ * Returns the descriptor, or -1 with errno set (EINVAL: not a regular file).
+ */
+int open_regular(const char *path);
 void proc_set_sysroot(const char *dir);
 
 struct map {

@@ -506,7 +506,8 @@ int corefile_open(const char *path, struct corefile **out, char *detail, size_t 
 	*out = NULL;
 	if (detail && ndetail)
 		detail[0] = '\0';
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Not blocking: a FIFO is refused below, not waited on. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		err = -errno;
 		if (fd >= 0)
@@ -831,21 +832,15 @@ static int check_one(const struct corefile *c, size_t pathno, const char *path,
 {
 	struct core_copy cc = { .c = c, .pathno = pathno };
 	unsigned char core_id[BUILD_ID_MAX], file_id[BUILD_ID_MAX];
-	int core_len, file_len, fd, err;
-	struct stat st;
+	int core_len, file_len, fd;
 
 	memset(out, 0, sizeof(*out));
 	core_len = elf_build_id(read_core_copy, &cc, core_id);
 	if (core_len < 0)
 		return 1;
-	/* Not blocking on a FIFO, nor reading a device: only a regular file is checked. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		err = fd < 0 ? -errno : S_ISREG(st.st_mode) ? -errno : -EINVAL;
-		if (fd >= 0)
-			close(fd);
-		return err;
-	}
+	fd = open_regular(path);
+	if (fd < 0)
+		return -errno;
 	file_len = elf_build_id(read_fd, &fd, file_id);
 	close(fd);
 	hex(out->core_id, core_id, core_len);
@@ -960,7 +955,7 @@ static int core_file_fd(struct rmem_core *r, const struct core_fmap *f)
 	if (*fd == -2) {
 		char *path = r->sysroot ? xasprintf("%s%s", r->sysroot, f->path) : xstrdup(f->path);
 
-		*fd = open(path, O_RDONLY | O_CLOEXEC);
+		*fd = open_regular(path);
 		if (*fd < 0) {
 			debug_msg("core: cannot open %s: %s", path, strerror(errno));
 			*fd = -1;

@@ -22,6 +22,7 @@
 #include "debuginfo.h"
 #include "elffile.h"
 #include "msg.h"
+#include "proc.h"
 
 /* The sections libdw reads for names, source lines and inlined calls. */
 static bool wanted(const char *name)
@@ -345,7 +346,7 @@ int debuginfo_find(const char *path, const unsigned char *id, int id_len, const 
 		/* A debug file beside the file could be the file itself: never take that. */
 		if (!strcmp(cand[i], path))
 			continue;
-		fd = open(cand[i], O_RDONLY | O_CLOEXEC);
+		fd = open_regular(cand[i]);
 		if (fd >= 0 && id_len > 0 && !build_id_matches(fd, id, id_len)) {
 			close(fd);
 			fd = -1;

@@ -236,7 +236,7 @@ int elffile_open(const char *path, struct elffile **out)
 {
 	struct elffile *f;
 	int err;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open_regular(path);
 
 	if (fd < 0)
 		return -errno;

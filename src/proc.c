@@ -387,6 +387,23 @@ void proc_set_sysroot(const char *dir)
 	sysroot = n ? xstrndup(dir, n) : "";
 }
 
+int open_regular(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		int err = S_ISREG(st.st_mode) ? errno : EINVAL;
+
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
+}
+
 char *proc_root_path(pid_t pid, const char *path)
 {
 	if (pid > 0)

@@ -157,7 +157,7 @@ static void report(struct symbolizer *s, int i)
 			path = xasprintf("/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)s->pid,
 					 first->start, first->end);
 		}
-		fd = open(path, O_RDONLY | O_CLOEXEC);
+		fd = open_regular(path);
 	}
 	if (fd < 0) {
 		/* Gone from disk, or the vDSO: give libdw the image from memory. */

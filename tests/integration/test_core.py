@@ -112,8 +112,11 @@ def test_a_kernel_core_of_a_crash_names_the_thread_and_the_call(newest_python, t
 
 @needs_gcore
 def test_not_a_core_and_a_cut_core(newest_python, tmp_path):
-    for path, says in ((newest_python.exe, "not a core file"), ("/etc/hostname", "not an ELF")):
-        r = run_pystack("core", path)
+    fifo = os.path.join(str(tmp_path), "fifo")
+    os.mkfifo(fifo)                               # never waited on
+    for path, says in ((newest_python.exe, "not a core file"), ("/etc/hostname", "not an ELF"),
+                       (fifo, "not a regular file"), (str(tmp_path), "not a regular file")):
+        r = run_pystack("core", path, timeout=10)
         assert r.returncode == 2 and r.stdout == "", r
         assert len(r.stderr.splitlines()) == 1 and says in r.stderr, r.stderr
     with Target(newest_python, "threads.py", 2, 1) as t:
