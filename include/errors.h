@@ -4,9 +4,12 @@
  * Functions below the commands return 0 on success or a negative code: either
  * -errno, or -PS_E_xxx for the failures that have no errno of their own.  The
  * PS_E codes start well above any errno value so the two never collide.
+ * ps_fail() also says why, in a caller's detail buffer.
  */
 #ifndef PYSTACK_ERRORS_H
 #define PYSTACK_ERRORS_H
+
+#include <stddef.h>
 
 #define PS_ERRORS \
 	PS_ERROR(GONE,		"the process exited") \
@@ -34,5 +37,9 @@ enum ps_error {
 
 /* A static description of err (negative -errno or -PS_E_xxx). */
 const char *ps_strerror(int err);
+
+/* Write the reason (printf-style) into detail (when it has room) and return err. */
+int ps_fail(int err, char *detail, size_t ndetail, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 #endif

@@ -21,7 +21,6 @@
 #include <fcntl.h>
 #include <lz4frame.h>
 #include <lzma.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,21 +61,6 @@ struct unpack {
 	size_t ndetail;
 };
 
-static int fail(int err, char *detail, size_t ndetail, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(int err, char *detail, size_t ndetail, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (detail && ndetail) {
-		va_start(ap, fmt);
-		vsnprintf(detail, ndetail, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
-
 /* n bytes for people: "512 bytes", "3.5 MiB". */
 static const char *human(uint64_t n, char *buf, size_t nbuf)
 {
@@ -101,7 +85,7 @@ static int corrupt(struct unpack *u, size_t left, const char *why)
 {
 	char a[32];
 
-	return fail(-PS_E_BAD_CORE, u->detail, u->ndetail,
+	return ps_fail(-PS_E_BAD_CORE, u->detail, u->ndetail,
 		    "the %s data is corrupt near byte %llu of %llu (%s decompressed before it): %s",
 		    u->format, (unsigned long long)(u->inpos - left),
 		    (unsigned long long)u->insize, human(u->pos, a, sizeof(a)), why);
@@ -111,7 +95,7 @@ static int cut_short(struct unpack *u)
 {
 	char a[32], b[32];
 
-	return fail(-PS_E_BAD_CORE, u->detail, u->ndetail,
+	return ps_fail(-PS_E_BAD_CORE, u->detail, u->ndetail,
 		    "the %s data is cut short: it ends inside a frame after %s of it (%s "
 		    "decompressed)", u->format, human(u->inpos, a, sizeof(a)),
 		    human(u->pos, b, sizeof(b)));
@@ -126,7 +110,7 @@ static ssize_t fill(struct unpack *u)
 		n = pread(u->in, u->ibuf, BUF_SIZE, (off_t)u->inpos);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return fail(-errno, u->detail, u->ndetail, "cannot read it: %s", strerror(errno));
+		return ps_fail(-errno, u->detail, u->ndetail, "cannot read it: %s", strerror(errno));
 	u->inpos += (uint64_t)n;
 	return n;
 }
@@ -146,13 +130,13 @@ static int write_at(struct unpack *u, const unsigned char *p, size_t n, uint64_t
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0 && (errno == ENOSPC || errno == EDQUOT))
-			return fail(-errno, u->detail, u->ndetail,
+			return ps_fail(-errno, u->detail, u->ndetail,
 				    "no space for the decompressed core in %s: %s after %s written "
 				    "(%s decompressed; TMPDIR= can name another directory)", u->dir,
 				    strerror(errno), human(u->data, a, sizeof(a)),
 				    human(u->pos, b, sizeof(b)));
 		if (w <= 0)
-			return fail(w < 0 ? -errno : -EIO, u->detail, u->ndetail,
+			return ps_fail(w < 0 ? -errno : -EIO, u->detail, u->ndetail,
 				    "cannot write the decompressed core in %s: %s", u->dir,
 				    strerror(w < 0 ? errno : EIO));
 		p += w;
@@ -173,7 +157,7 @@ static int sink(struct unpack *u, const unsigned char *p, size_t n)
 	int err;
 
 	if (n > u->limit - u->pos)
-		return fail(-PS_E_BAD_CORE, u->detail, u->ndetail,
+		return ps_fail(-PS_E_BAD_CORE, u->detail, u->ndetail,
 			    "the %s data decompresses to more than %s, more than any core: given "
 			    "up after %s of it", u->format, human(u->limit, a, sizeof(a)),
 			    human(u->inpos, b, sizeof(b)));
@@ -214,7 +198,7 @@ static int load(struct unpack *u, void **lib, const char *soname, const char *pa
 		return 0;
 	*lib = dlib_load(NULL, libs, syms, n, package, why, sizeof(why));
 	if (!*lib)
-		return fail(-ENOPKG, u->detail, u->ndetail,
+		return ps_fail(-ENOPKG, u->detail, u->ndetail,
 			    "compressed with %s, which no library here reads: %s", u->format, why);
 	return 0;
 }
@@ -248,7 +232,7 @@ static int unpack_zstd(struct unpack *u)
 		return err;
 	d = zstd.create();
 	if (!d)
-		return fail(-ENOMEM, u->detail, u->ndetail, "cannot start decompressing: %s",
+		return ps_fail(-ENOMEM, u->detail, u->ndetail, "cannot start decompressing: %s",
 			    strerror(ENOMEM));
 	for (;;) {
 		ZSTD_outBuffer out = { .dst = u->obuf, .size = BUF_SIZE };
@@ -324,7 +308,7 @@ static int unpack_xz(struct unpack *u)
 		return err;
 	r = xz.decoder(&s, XZ_MEMLIMIT, LZMA_CONCATENATED);
 	if (r != LZMA_OK)
-		return fail(-ENOMEM, u->detail, u->ndetail, "cannot start decompressing: %s",
+		return ps_fail(-ENOMEM, u->detail, u->ndetail, "cannot start decompressing: %s",
 			    strerror(ENOMEM));
 	for (;;) {
 		if (s.avail_in == 0 && action == LZMA_RUN) {
@@ -354,11 +338,11 @@ static int unpack_xz(struct unpack *u)
 		if (r == LZMA_BUF_ERROR && action == LZMA_FINISH)
 			err = cut_short(u);
 		else if (r == LZMA_MEMLIMIT_ERROR)
-			err = fail(-PS_E_BAD_CORE, u->detail, u->ndetail,
+			err = ps_fail(-PS_E_BAD_CORE, u->detail, u->ndetail,
 				   "the xz data needs more than %s of memory to decompress, more than "
 				   "xz ever asks", human(XZ_MEMLIMIT, a, sizeof(a)));
 		else if (r == LZMA_MEM_ERROR)
-			err = fail(-ENOMEM, u->detail, u->ndetail, "cannot decompress it: %s",
+			err = ps_fail(-ENOMEM, u->detail, u->ndetail, "cannot decompress it: %s",
 				   strerror(ENOMEM));
 		else
 			err = corrupt(u, s.avail_in, lzma_reason(r));
@@ -394,7 +378,7 @@ static int unpack_gzip(struct unpack *u)
 		return err;
 	/* 16 + 15: a gzip header and trailer around deflate data with a 32 KiB window. */
 	if (zlib.init(&z, 16 + MAX_WBITS, ZLIB_VERSION, (int)sizeof(z)) != Z_OK)
-		return fail(-ENOMEM, u->detail, u->ndetail, "cannot start decompressing: %s",
+		return ps_fail(-ENOMEM, u->detail, u->ndetail, "cannot start decompressing: %s",
 			    strerror(ENOMEM));
 	for (;;) {
 		uInt in_before;
@@ -445,7 +429,7 @@ static int unpack_gzip(struct unpack *u)
 			break;
 		}
 		if (r == Z_MEM_ERROR)
-			err = fail(-ENOMEM, u->detail, u->ndetail, "cannot decompress it: %s",
+			err = ps_fail(-ENOMEM, u->detail, u->ndetail, "cannot decompress it: %s",
 				   strerror(ENOMEM));
 		else
 			err = corrupt(u, z.avail_in, r == Z_NEED_DICT ? "it needs a preset dictionary"
@@ -485,7 +469,7 @@ static int unpack_lz4(struct unpack *u)
 	if (err)
 		return err;
 	if (lz4.is_error(lz4.create(&d, LZ4F_VERSION)))
-		return fail(-ENOMEM, u->detail, u->ndetail, "cannot start decompressing: %s",
+		return ps_fail(-ENOMEM, u->detail, u->ndetail, "cannot start decompressing: %s",
 			    strerror(ENOMEM));
 	for (;;) {
 		size_t took, made = BUF_SIZE;
@@ -624,7 +608,7 @@ static int make_tmpfile(const char **dir, char *detail, size_t ndetail)
 		if (!first)
 			first = -errno;
 	}
-	return fail(first, detail, ndetail, "cannot make a temporary file for the decompressed "
+	return ps_fail(first, detail, ndetail, "cannot make a temporary file for the decompressed "
 		    "core (in $TMPDIR, /var/tmp or /tmp): %s", strerror(-first));
 }
 
@@ -648,7 +632,7 @@ int corecompress_unpack(const char *path, int *fd, struct stat *st, uint64_t lim
 		return 0;
 	u.format = f->name;
 	if (!f->unpack)
-		return fail(-EOPNOTSUPP, detail, ndetail, "compressed with %s, which pystack does "
+		return ps_fail(-EOPNOTSUPP, detail, ndetail, "compressed with %s, which pystack does "
 			    "not read: decompress it first (%s)", f->name, f->instead);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	u.out = make_tmpfile(&u.dir, detail, ndetail);
@@ -661,10 +645,10 @@ int corecompress_unpack(const char *path, int *fd, struct stat *st, uint64_t lim
 	free(u.obuf);
 	/* The zero blocks at the end were never written: the size says they are there. */
 	if (!err && ftruncate(u.out, (off_t)u.pos) < 0)
-		err = fail(-errno, detail, ndetail, "cannot size the decompressed core in %s: %s",
+		err = ps_fail(-errno, detail, ndetail, "cannot size the decompressed core in %s: %s",
 			   u.dir, strerror(errno));
 	if (!err && fstat(u.out, &nst) < 0)
-		err = fail(-errno, detail, ndetail, "cannot stat the decompressed core: %s",
+		err = ps_fail(-errno, detail, ndetail, "cannot stat the decompressed core: %s",
 			   strerror(errno));
 	if (err) {
 		close(u.out);

@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,21 +76,6 @@ struct corefile {
 	bool truncated;
 };
 
-static int fail(int err, char *detail, size_t ndetail, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(int err, char *detail, size_t ndetail, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (detail && ndetail) {
-		va_start(ap, fmt);
-		vsnprintf(detail, ndetail, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
-
 static const char *machine_name(unsigned machine)
 {
 	switch (machine) {
@@ -124,13 +108,13 @@ static int check_header(const unsigned char *d, size_t size, char *detail, size_
 
 	/* The caller saw at least EI_NIDENT + 4 bytes. */
 	if (memcmp(d, ELFMAG, SELFMAG))
-		return fail(-PS_E_NOT_CORE, detail, nd, "not an ELF file");
+		return ps_fail(-PS_E_NOT_CORE, detail, nd, "not an ELF file");
 	big = d[EI_DATA] == ELFDATA2MSB;
 	/* e_type and e_machine lie at the same place in every class. */
 	type = big ? (unsigned)d[16] << 8 | d[17] : (unsigned)d[17] << 8 | d[16];
 	machine = big ? (unsigned)d[18] << 8 | d[19] : (unsigned)d[19] << 8 | d[18];
 	if (type != ET_CORE)
-		return fail(-PS_E_NOT_CORE, detail, nd, "not a core file: %s", type_name(type));
+		return ps_fail(-PS_E_NOT_CORE, detail, nd, "not a core file: %s", type_name(type));
 	if (d[EI_CLASS] != ELFCLASS64 || d[EI_DATA] != ELFDATA2LSB || machine != EM_X86_64) {
 		const char *name = machine_name(machine);
 		char num[32];
@@ -139,12 +123,12 @@ static int check_header(const unsigned char *d, size_t size, char *detail, size_
 			snprintf(num, sizeof(num), "machine %u", machine);
 			name = num;
 		}
-		return fail(-PS_E_NOT_CORE, detail, nd, "a core of another architecture: %s, %s, %s",
+		return ps_fail(-PS_E_NOT_CORE, detail, nd, "a core of another architecture: %s, %s, %s",
 			    name, d[EI_CLASS] == ELFCLASS64 ? "64-bit" : "32-bit",
 			    big ? "big-endian" : "little-endian");
 	}
 	if (size < sizeof(Elf64_Ehdr))
-		return fail(-PS_E_BAD_CORE, detail, nd, "truncated inside its ELF header");
+		return ps_fail(-PS_E_BAD_CORE, detail, nd, "truncated inside its ELF header");
 	return 0;
 }
 
@@ -270,11 +254,11 @@ static int note_file(struct corefile *c, const unsigned char *desc, size_t len,
 	const char *s, *end = (const char *)desc + len;
 
 	if (len < 16)
-		return fail(-PS_E_BAD_CORE, detail, nd, "NT_FILE of %zu bytes", len);
+		return ps_fail(-PS_E_BAD_CORE, detail, nd, "NT_FILE of %zu bytes", len);
 	memcpy(&count, desc, 8);
 	memcpy(&page, desc + 8, 8);
 	if (count > (len - 16) / 24)
-		return fail(-PS_E_BAD_CORE, detail, nd,
+		return ps_fail(-PS_E_BAD_CORE, detail, nd,
 			    "NT_FILE: %llu entries do not fit in %zu bytes",
 			    (unsigned long long)count, len);
 	c->fmap = xcalloc(count ? count : 1, sizeof(*c->fmap));
@@ -285,9 +269,9 @@ static int note_file(struct corefile *c, const unsigned char *desc, size_t len,
 
 		memcpy(tri, desc + 16 + i * 24, sizeof(tri));
 		if (!nul)
-			return fail(-PS_E_BAD_CORE, detail, nd, "NT_FILE: path %zu not terminated", i);
+			return ps_fail(-PS_E_BAD_CORE, detail, nd, "NT_FILE: path %zu not terminated", i);
 		if (tri[1] <= tri[0] || __builtin_mul_overflow(tri[2], page, &f->off))
-			return fail(-PS_E_BAD_CORE, detail, nd, "NT_FILE: entry %zu is not a range", i);
+			return ps_fail(-PS_E_BAD_CORE, detail, nd, "NT_FILE: entry %zu is not a range", i);
 		f->start = tri[0];
 		f->end = tri[1];
 		f->path = s;
@@ -328,7 +312,7 @@ static int parse_notes(struct corefile *c, const unsigned char *p, uint64_t segl
 		desc = name + (((uint64_t)h.n_namesz + 3) & ~3ull);
 		next = desc + (((uint64_t)h.n_descsz + 3) & ~3ull);
 		if (desc + h.n_descsz > seglen)
-			return fail(-PS_E_BAD_CORE, detail, nd,
+			return ps_fail(-PS_E_BAD_CORE, detail, nd,
 				    "note at +0x%llx (type %u): name %u, desc %u bytes exceed its segment",
 				    (unsigned long long)pos, h.n_type, h.n_namesz, h.n_descsz);
 		if (desc + h.n_descsz > have) {
@@ -367,7 +351,7 @@ static int parse_notes(struct corefile *c, const unsigned char *p, uint64_t segl
 			break;
 		}
 		if (err)
-			return fail(-PS_E_BAD_CORE, detail, nd, "note type %u of %u bytes: too short",
+			return ps_fail(-PS_E_BAD_CORE, detail, nd, "note type %u of %u bytes: too short",
 				    h.n_type, h.n_descsz);
 	}
 	return 0;
@@ -388,19 +372,19 @@ static int parse_phdrs(struct corefile *c, char *detail, size_t nd)
 
 	memcpy(&eh, c->data, sizeof(eh));
 	if (eh.e_phentsize != sizeof(Elf64_Phdr))
-		return fail(-PS_E_BAD_CORE, detail, nd, "program headers of %u bytes", eh.e_phentsize);
+		return ps_fail(-PS_E_BAD_CORE, detail, nd, "program headers of %u bytes", eh.e_phentsize);
 	phnum = eh.e_phnum;
 	if (phnum == PN_XNUM) {
 		/* More than 65534 segments: the count is in section header 0. */
 		Elf64_Shdr sh;
 
 		if (eh.e_shoff > c->size || c->size - eh.e_shoff < sizeof(sh))
-			return fail(-PS_E_BAD_CORE, detail, nd, "section header 0 beyond the end");
+			return ps_fail(-PS_E_BAD_CORE, detail, nd, "section header 0 beyond the end");
 		memcpy(&sh, c->data + eh.e_shoff, sizeof(sh));
 		phnum = sh.sh_info;
 	}
 	if (eh.e_phoff > c->size || (c->size - eh.e_phoff) / sizeof(Elf64_Phdr) < phnum)
-		return fail(-PS_E_BAD_CORE, detail, nd,
+		return ps_fail(-PS_E_BAD_CORE, detail, nd,
 			    "%llu program headers at 0x%llx beyond the end of the file (%zu bytes)",
 			    (unsigned long long)phnum, (unsigned long long)eh.e_phoff, c->size);
 	for (uint64_t i = 0; i < phnum; i++) {
@@ -414,7 +398,7 @@ static int parse_phdrs(struct corefile *c, char *detail, size_t nd)
 		if (__builtin_add_overflow(ph.p_offset, ph.p_filesz, &end) ||
 		    (ph.p_type == PT_LOAD && (__builtin_add_overflow(ph.p_vaddr, ph.p_memsz, &end) ||
 					      ph.p_filesz > ph.p_memsz)))
-			return fail(-PS_E_BAD_CORE, detail, nd, "segment %llu is not a range",
+			return ps_fail(-PS_E_BAD_CORE, detail, nd, "segment %llu is not a range",
 				    (unsigned long long)i);
 		have = ph.p_offset >= c->size ? 0 : c->size - ph.p_offset;
 		if (have < ph.p_filesz)
@@ -512,11 +496,11 @@ int corefile_open(const char *path, struct corefile **out, char *detail, size_t 
 		err = -errno;
 		if (fd >= 0)
 			close(fd);
-		return fail(err, detail, ndetail, "cannot open it: %s", strerror(-err));
+		return ps_fail(err, detail, ndetail, "cannot open it: %s", strerror(-err));
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		return fail(-PS_E_NOT_CORE, detail, ndetail, "not a regular file");
+		return ps_fail(-PS_E_NOT_CORE, detail, ndetail, "not a regular file");
 	}
 	/* A compressed core is read from a decompressed copy (corecompress.h). */
 	err = corecompress_unpack(path, &fd, &st, CORECOMPRESS_MAX, detail, ndetail);
@@ -526,14 +510,14 @@ int corefile_open(const char *path, struct corefile **out, char *detail, size_t 
 	}
 	if (st.st_size < EI_NIDENT + 4) {
 		close(fd);
-		return fail(-PS_E_NOT_CORE, detail, ndetail, "not an ELF file (%lld bytes)",
+		return ps_fail(-PS_E_NOT_CORE, detail, ndetail, "not an ELF file (%lld bytes)",
 			    (long long)st.st_size);
 	}
 	data = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (data == MAP_FAILED) {
 		err = -errno;
 		close(fd);
-		return fail(err, detail, ndetail, "cannot map it: %s", strerror(-err));
+		return ps_fail(err, detail, ndetail, "cannot map it: %s", strerror(-err));
 	}
 	close(fd);
 	c = xcalloc(1, sizeof(*c));

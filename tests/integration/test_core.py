@@ -75,7 +75,8 @@ worker.join()
 """
 
 
-def test_a_kernel_core_of_a_crash_names_the_thread_and_the_call(newest_python, tmp_path):
+def kernel_core_of_a_crash(python, where):
+    """The core the kernel writes of CRASHER run by python in where (skips where it writes none)."""
     with open("/proc/sys/kernel/core_pattern") as f:
         pattern = f.read().strip()
     if pattern.startswith("|") or "/" in pattern:
@@ -85,17 +86,21 @@ def test_a_kernel_core_of_a_crash_names_the_thread_and_the_call(newest_python, t
     def allow_cores():
         resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
 
-    p = subprocess.run([newest_python.exe, "-c", CRASHER], cwd=str(tmp_path), capture_output=True,
+    p = subprocess.run([python.exe, "-c", CRASHER], cwd=where, capture_output=True,
                        preexec_fn=allow_cores, timeout=60)
     assert p.returncode == -signal.SIGSEGV, (p.returncode, p.stderr[-2000:])
-    cores = [os.path.join(str(tmp_path), n) for n in os.listdir(str(tmp_path))
-             if n.startswith("core")]
-    assert len(cores) == 1, os.listdir(str(tmp_path))
+    cores = [os.path.join(where, n) for n in os.listdir(where) if n.startswith("core")]
+    assert len(cores) == 1, os.listdir(where)
+    return cores[0]
+
+
+def test_a_kernel_core_of_a_crash_names_the_thread_and_the_call(newest_python, tmp_path):
+    core = kernel_core_of_a_crash(newest_python, str(tmp_path))
     try:
-        r = run_pystack("core", "--json", cores[0])
-        text = run_pystack("core", cores[0]).stdout
+        r = run_pystack("core", "--json", core)
+        text = run_pystack("core", core).stdout
     finally:
-        os.unlink(cores[0])
+        os.unlink(core)
     assert r.returncode == 0, r.stderr
     snap = json.loads(r.stdout)
     assert snap["core"]["signal"] == "SIGSEGV"

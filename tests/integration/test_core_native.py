@@ -8,15 +8,10 @@ code must show the C frame that faulted, under the Python frame that called
 it."""
 import json
 import os
-import resource
-import signal
-import subprocess
-
-import pytest
 
 from harness import Target, run_pystack
-from test_core import CRASHER, gcore, needs_gcore
-from test_native import TARGETS, builds  # noqa: F401 (a fixture)
+from test_core import gcore, kernel_core_of_a_crash, needs_gcore
+from test_native import builds  # noqa: F401 (a fixture)
 
 # What a frame is, without what only a live process has.
 KEYS = ("kind", "function", "file", "line", "module", "offset", "address")
@@ -73,26 +68,12 @@ def test_locals_from_a_gcore_are_the_live_ones(python, tmp_path):
 
 
 def test_a_kernel_core_of_a_crash_shows_the_faulting_c_frame(newest_python, tmp_path):
-    with open("/proc/sys/kernel/core_pattern") as f:
-        pattern = f.read().strip()
-    if pattern.startswith("|") or "/" in pattern:
-        pytest.skip("the kernel's core_pattern here (%r) does not write a core file in the "
-                    "working directory" % pattern)
-
-    def allow_cores():
-        resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
-
-    p = subprocess.run([newest_python.exe, "-c", CRASHER], cwd=str(tmp_path), capture_output=True,
-                       preexec_fn=allow_cores, timeout=60)
-    assert p.returncode == -signal.SIGSEGV, (p.returncode, p.stderr[-2000:])
-    cores = [os.path.join(str(tmp_path), n) for n in os.listdir(str(tmp_path))
-             if n.startswith("core")]
-    assert len(cores) == 1, os.listdir(str(tmp_path))
+    core = kernel_core_of_a_crash(newest_python, str(tmp_path))
     try:
-        snap = core_json(cores[0], "--native")
-        text = run_pystack("core", "--native", cores[0])
+        snap = core_json(core, "--native")
+        text = run_pystack("core", "--native", core)
     finally:
-        os.unlink(cores[0])
+        os.unlink(core)
     crashed = [th for th in snap["threads"] if th.get("signal") == "SIGSEGV"]
     assert len(crashed) == 1, snap["threads"]
     frames = crashed[0]["frames"]
