@@ -86,9 +86,9 @@ static int corrupt(struct unpack *u, size_t left, const char *why)
 	char a[32];
 
 	return ps_fail(-PS_E_BAD_CORE, u->detail, u->ndetail,
-		    "the %s data is corrupt near byte %llu of %llu (%s decompressed before it): %s",
-		    u->format, (unsigned long long)(u->inpos - left),
-		    (unsigned long long)u->insize, human(u->pos, a, sizeof(a)), why);
+		       "the %s data is corrupt near byte %llu of %llu (%s decompressed before it): %s",
+		       u->format, (unsigned long long)(u->inpos - left),
+		       (unsigned long long)u->insize, human(u->pos, a, sizeof(a)), why);
 }
 
 static int cut_short(struct unpack *u)
@@ -96,9 +96,9 @@ static int cut_short(struct unpack *u)
 	char a[32], b[32];
 
 	return ps_fail(-PS_E_BAD_CORE, u->detail, u->ndetail,
-		    "the %s data is cut short: it ends inside a frame after %s of it (%s "
-		    "decompressed)", u->format, human(u->inpos, a, sizeof(a)),
-		    human(u->pos, b, sizeof(b)));
+		       "the %s data is cut short: it ends inside a frame after %s of it (%s "
+		       "decompressed)", u->format, human(u->inpos, a, sizeof(a)),
+		       human(u->pos, b, sizeof(b)));
 }
 
 /* The next compressed bytes into ibuf: how many (0 at the end), or an error. */
@@ -131,14 +131,14 @@ static int write_at(struct unpack *u, const unsigned char *p, size_t n, uint64_t
 			continue;
 		if (w < 0 && (errno == ENOSPC || errno == EDQUOT))
 			return ps_fail(-errno, u->detail, u->ndetail,
-				    "no space for the decompressed core in %s: %s after %s written "
-				    "(%s decompressed; TMPDIR= can name another directory)", u->dir,
-				    strerror(errno), human(u->data, a, sizeof(a)),
-				    human(u->pos, b, sizeof(b)));
+				       "no space for the decompressed core in %s: %s after %s written "
+				       "(%s decompressed; TMPDIR= can name another directory)", u->dir,
+				       strerror(errno), human(u->data, a, sizeof(a)),
+				       human(u->pos, b, sizeof(b)));
 		if (w <= 0)
 			return ps_fail(w < 0 ? -errno : -EIO, u->detail, u->ndetail,
-				    "cannot write the decompressed core in %s: %s", u->dir,
-				    strerror(w < 0 ? errno : EIO));
+				       "cannot write the decompressed core in %s: %s", u->dir,
+				       strerror(w < 0 ? errno : EIO));
 		p += w;
 		n -= (size_t)w;
 		at += (uint64_t)w;
@@ -158,9 +158,9 @@ static int sink(struct unpack *u, const unsigned char *p, size_t n)
 
 	if (n > u->limit - u->pos)
 		return ps_fail(-PS_E_BAD_CORE, u->detail, u->ndetail,
-			    "the %s data decompresses to more than %s, more than any core: given "
-			    "up after %s of it", u->format, human(u->limit, a, sizeof(a)),
-			    human(u->inpos, b, sizeof(b)));
+			       "the %s data decompresses to more than %s, more than any core: given "
+			       "up after %s of it", u->format, human(u->limit, a, sizeof(a)),
+			       human(u->inpos, b, sizeof(b)));
 	while (n) {
 		size_t len = BLOCK - u->pos % BLOCK;
 
@@ -199,7 +199,7 @@ static int load(struct unpack *u, void **lib, const char *soname, const char *pa
 	*lib = dlib_load(NULL, libs, syms, n, package, why, sizeof(why));
 	if (!*lib)
 		return ps_fail(-ENOPKG, u->detail, u->ndetail,
-			    "compressed with %s, which no library here reads: %s", u->format, why);
+			       "compressed with %s, which no library here reads: %s", u->format, why);
 	return 0;
 }
 
@@ -233,7 +233,7 @@ static int unpack_zstd(struct unpack *u)
 	d = zstd.create();
 	if (!d)
 		return ps_fail(-ENOMEM, u->detail, u->ndetail, "cannot start decompressing: %s",
-			    strerror(ENOMEM));
+			       strerror(ENOMEM));
 	for (;;) {
 		ZSTD_outBuffer out = { .dst = u->obuf, .size = BUF_SIZE };
 		size_t before = in.pos;
@@ -309,7 +309,7 @@ static int unpack_xz(struct unpack *u)
 	r = xz.decoder(&s, XZ_MEMLIMIT, LZMA_CONCATENATED);
 	if (r != LZMA_OK)
 		return ps_fail(-ENOMEM, u->detail, u->ndetail, "cannot start decompressing: %s",
-			    strerror(ENOMEM));
+			       strerror(ENOMEM));
 	for (;;) {
 		if (s.avail_in == 0 && action == LZMA_RUN) {
 			ssize_t n = fill(u);
@@ -339,11 +339,11 @@ static int unpack_xz(struct unpack *u)
 			err = cut_short(u);
 		else if (r == LZMA_MEMLIMIT_ERROR)
 			err = ps_fail(-PS_E_BAD_CORE, u->detail, u->ndetail,
-				   "the xz data needs more than %s of memory to decompress, more than "
-				   "xz ever asks", human(XZ_MEMLIMIT, a, sizeof(a)));
+				      "the xz data needs more than %s of memory to decompress, more than "
+				      "xz ever asks", human(XZ_MEMLIMIT, a, sizeof(a)));
 		else if (r == LZMA_MEM_ERROR)
 			err = ps_fail(-ENOMEM, u->detail, u->ndetail, "cannot decompress it: %s",
-				   strerror(ENOMEM));
+				      strerror(ENOMEM));
 		else
 			err = corrupt(u, s.avail_in, lzma_reason(r));
 		break;
@@ -379,7 +379,7 @@ static int unpack_gzip(struct unpack *u)
 	/* 16 + 15: a gzip header and trailer around deflate data with a 32 KiB window. */
 	if (zlib.init(&z, 16 + MAX_WBITS, ZLIB_VERSION, (int)sizeof(z)) != Z_OK)
 		return ps_fail(-ENOMEM, u->detail, u->ndetail, "cannot start decompressing: %s",
-			    strerror(ENOMEM));
+			       strerror(ENOMEM));
 	for (;;) {
 		uInt in_before;
 		int r;
@@ -430,7 +430,7 @@ static int unpack_gzip(struct unpack *u)
 		}
 		if (r == Z_MEM_ERROR)
 			err = ps_fail(-ENOMEM, u->detail, u->ndetail, "cannot decompress it: %s",
-				   strerror(ENOMEM));
+				      strerror(ENOMEM));
 		else
 			err = corrupt(u, z.avail_in, r == Z_NEED_DICT ? "it needs a preset dictionary"
 				      : z.msg ? z.msg : "zlib failed");
@@ -470,7 +470,7 @@ static int unpack_lz4(struct unpack *u)
 		return err;
 	if (lz4.is_error(lz4.create(&d, LZ4F_VERSION)))
 		return ps_fail(-ENOMEM, u->detail, u->ndetail, "cannot start decompressing: %s",
-			    strerror(ENOMEM));
+			       strerror(ENOMEM));
 	for (;;) {
 		size_t took, made = BUF_SIZE;
 
@@ -609,7 +609,7 @@ static int make_tmpfile(const char **dir, char *detail, size_t ndetail)
 			first = -errno;
 	}
 	return ps_fail(first, detail, ndetail, "cannot make a temporary file for the decompressed "
-		    "core (in $TMPDIR, /var/tmp or /tmp): %s", strerror(-first));
+		       "core (in $TMPDIR, /var/tmp or /tmp): %s", strerror(-first));
 }
 
 int corecompress_unpack(const char *path, int *fd, struct stat *st, uint64_t limit,
@@ -633,7 +633,7 @@ int corecompress_unpack(const char *path, int *fd, struct stat *st, uint64_t lim
 	u.format = f->name;
 	if (!f->unpack)
 		return ps_fail(-EOPNOTSUPP, detail, ndetail, "compressed with %s, which pystack does "
-			    "not read: decompress it first (%s)", f->name, f->instead);
+			       "not read: decompress it first (%s)", f->name, f->instead);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	u.out = make_tmpfile(&u.dir, detail, ndetail);
 	if (u.out < 0)
@@ -646,10 +646,10 @@ int corecompress_unpack(const char *path, int *fd, struct stat *st, uint64_t lim
 	/* The zero blocks at the end were never written: the size says they are there. */
 	if (!err && ftruncate(u.out, (off_t)u.pos) < 0)
 		err = ps_fail(-errno, detail, ndetail, "cannot size the decompressed core in %s: %s",
-			   u.dir, strerror(errno));
+			      u.dir, strerror(errno));
 	if (!err && fstat(u.out, &nst) < 0)
 		err = ps_fail(-errno, detail, ndetail, "cannot stat the decompressed core: %s",
-			   strerror(errno));
+			      strerror(errno));
 	if (err) {
 		close(u.out);
 		return err;

@@ -123,9 +123,10 @@ static int check_header(const unsigned char *d, size_t size, char *detail, size_
 			snprintf(num, sizeof(num), "machine %u", machine);
 			name = num;
 		}
-		return ps_fail(-PS_E_NOT_CORE, detail, nd, "a core of another architecture: %s, %s, %s",
-			    name, d[EI_CLASS] == ELFCLASS64 ? "64-bit" : "32-bit",
-			    big ? "big-endian" : "little-endian");
+		return ps_fail(-PS_E_NOT_CORE, detail, nd, "a core of another architecture: %s, %s, %s "
+			       "(this pystack reads x86-64 cores: read it with a pystack built for that "
+			       "machine)", name, d[EI_CLASS] == ELFCLASS64 ? "64-bit" : "32-bit",
+			       big ? "big-endian" : "little-endian");
 	}
 	if (size < sizeof(Elf64_Ehdr))
 		return ps_fail(-PS_E_BAD_CORE, detail, nd, "truncated inside its ELF header");
@@ -259,8 +260,8 @@ static int note_file(struct corefile *c, const unsigned char *desc, size_t len,
 	memcpy(&page, desc + 8, 8);
 	if (count > (len - 16) / 24)
 		return ps_fail(-PS_E_BAD_CORE, detail, nd,
-			    "NT_FILE: %llu entries do not fit in %zu bytes",
-			    (unsigned long long)count, len);
+			       "NT_FILE: %llu entries do not fit in %zu bytes",
+			       (unsigned long long)count, len);
 	c->fmap = xcalloc(count ? count : 1, sizeof(*c->fmap));
 	s = (const char *)desc + 16 + count * 24;
 	for (size_t i = 0; i < count; i++) {
@@ -313,8 +314,8 @@ static int parse_notes(struct corefile *c, const unsigned char *p, uint64_t segl
 		next = desc + (((uint64_t)h.n_descsz + 3) & ~3ull);
 		if (desc + h.n_descsz > seglen)
 			return ps_fail(-PS_E_BAD_CORE, detail, nd,
-				    "note at +0x%llx (type %u): name %u, desc %u bytes exceed its segment",
-				    (unsigned long long)pos, h.n_type, h.n_namesz, h.n_descsz);
+				       "note at +0x%llx (type %u): name %u, desc %u bytes exceed its segment",
+				       (unsigned long long)pos, h.n_type, h.n_namesz, h.n_descsz);
 		if (desc + h.n_descsz > have) {
 			c->truncated = true;
 			return 0;
@@ -352,7 +353,7 @@ static int parse_notes(struct corefile *c, const unsigned char *p, uint64_t segl
 		}
 		if (err)
 			return ps_fail(-PS_E_BAD_CORE, detail, nd, "note type %u of %u bytes: too short",
-				    h.n_type, h.n_descsz);
+				       h.n_type, h.n_descsz);
 	}
 	return 0;
 }
@@ -385,8 +386,8 @@ static int parse_phdrs(struct corefile *c, char *detail, size_t nd)
 	}
 	if (eh.e_phoff > c->size || (c->size - eh.e_phoff) / sizeof(Elf64_Phdr) < phnum)
 		return ps_fail(-PS_E_BAD_CORE, detail, nd,
-			    "%llu program headers at 0x%llx beyond the end of the file (%zu bytes)",
-			    (unsigned long long)phnum, (unsigned long long)eh.e_phoff, c->size);
+			       "%llu program headers at 0x%llx beyond the end of the file (%zu bytes)",
+			       (unsigned long long)phnum, (unsigned long long)eh.e_phoff, c->size);
 	for (uint64_t i = 0; i < phnum; i++) {
 		Elf64_Phdr ph;
 		uint64_t end, have;
@@ -399,7 +400,7 @@ static int parse_phdrs(struct corefile *c, char *detail, size_t nd)
 		    (ph.p_type == PT_LOAD && (__builtin_add_overflow(ph.p_vaddr, ph.p_memsz, &end) ||
 					      ph.p_filesz > ph.p_memsz)))
 			return ps_fail(-PS_E_BAD_CORE, detail, nd, "segment %llu is not a range",
-				    (unsigned long long)i);
+				       (unsigned long long)i);
 		have = ph.p_offset >= c->size ? 0 : c->size - ph.p_offset;
 		if (have < ph.p_filesz)
 			c->truncated = true;
@@ -511,7 +512,7 @@ int corefile_open(const char *path, struct corefile **out, char *detail, size_t 
 	if (st.st_size < EI_NIDENT + 4) {
 		close(fd);
 		return ps_fail(-PS_E_NOT_CORE, detail, ndetail, "not an ELF file (%lld bytes)",
-			    (long long)st.st_size);
+			       (long long)st.st_size);
 	}
 	data = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (data == MAP_FAILED) {
