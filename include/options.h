@@ -22,6 +22,7 @@ struct common_opts {
 	const char *format;	/* "text", "json" or "collapsed" */
 	bool nonblocking;
 	bool locals;		/* arguments and locals of every Python frame */
+	bool tasks;		/* asyncio's tasks too */
 	bool subprocesses;	/* the Python processes descended from each PID too */
 	enum native_mode native;
 	enum color_mode color;

@@ -53,6 +53,21 @@ int pyobj_dict_get_str(struct rmem *m, const struct pyruntime *rt, uint64_t dict
 int pyobj_getattr_str(struct rmem *m, const struct pyruntime *rt, uint64_t obj, const char *name,
 		      uint64_t *value);
 
+/*
+ * Each key of the set or frozenset (3.x) at set, in table order: fn(key, arg), which returns
+ * nonzero to stop.  At most max keys.  0, or a negative error (-PS_E_BAD_DATA for anything
+ * that does not validate as a set).
+ */
+int pyobj_set_items(struct rmem *m, const struct pyruntime *rt, uint64_t set, size_t max,
+		    int (*fn)(uint64_t key, void *arg), void *arg);
+
+/*
+ * The first items (at most max) of the list or tuple at obj into items, how many in *n.
+ * 0, or a negative error (-PS_E_BAD_DATA when obj is neither).
+ */
+int pyobj_seq_items(struct rmem *m, const struct pyruntime *rt, uint64_t obj, uint64_t *items,
+		    size_t max, size_t *n);
+
 /* An int (3.x int, 2.7 int or long) that fits in 0..UINT64_MAX; -ERANGE otherwise, -PS_E_BAD_DATA if not an int. */
 int pyobj_u64(struct rmem *m, const struct pyruntime *rt, uint64_t obj, uint64_t *out);
 

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct frame;
 struct pycode_cache;
 struct pyruntime;
 struct rmem;
@@ -48,10 +49,26 @@ struct pyread {
  */
 int pyread_snapshot(const struct pyread *r, struct snapshot *snap);
 
+/* A Python frame on no thread's chain: a suspended coroutine's or generator's. */
+struct pyread_frame {
+	uint64_t frame;		/* the PyFrameObject (<=3.10) or the _PyInterpreterFrame (3.11+) */
+	uint64_t code;		/* the code object it runs */
+	int64_t pos;		/* f_lasti (<=3.10) or the instruction pointer (3.11+) */
+};
+
+/*
+ * Such frames as snapshot frames, as a thread's are made (their variables with --locals),
+ * into out (n of them); a frame whose code could not be read is left zeroed
+ * (kind FRAME_PYTHON, code 0).  Returns how many were.  pyread_lines() gives them
+ * their lines once they are the snapshot's tasks' frames.
+ */
+size_t pyread_frames(const struct pyread *r, struct snapshot *snap, const struct pyread_frame *v,
+		     size_t n, struct frame *out);
+
 /*
  * Each Python frame's line, from the instruction it is at: pure work over
- * the decoded code objects, left out of pyread_snapshot() so that it is
- * done after the threads run again.  Call it after every pyread_snapshot()
+ * the decoded code objects (of the threads' frames and the tasks'), left
+ * out of pyread_snapshot() so that it is done after the threads run again.  Call it after every pyread_snapshot()
  * whose frames are kept.
  */
 void pyread_lines(const struct pyread *r, struct snapshot *snap);

@@ -71,6 +71,13 @@ struct pyruntime {
 	uint64_t type_instance27;	/* &PyInstance_Type, their instances */
 	uint64_t type_staticmethod;	/* &PyStaticMethod_Type */
 	uint64_t type_classmethod;	/* &PyClassMethod_Type */
+	uint64_t type_gen;		/* &PyGen_Type */
+	uint64_t type_coro;		/* &PyCoro_Type */
+	uint64_t type_asyncgen;		/* &PyAsyncGen_Type */
+	uint64_t type_asend;		/* &_PyAsyncGenASend_Type: what awaiting __anext__() gives */
+	uint64_t type_athrow;		/* &_PyAsyncGenAThrow_Type: athrow(), aclose() */
+	uint64_t type_corowrapper;	/* &_PyCoroWrapper_Type: a coroutine's __await__() */
+	uint64_t type_weakref;		/* &_PyWeakref_RefType */
 	uint64_t obj_none;		/* &_Py_NoneStruct; each object is 0 if unknown */
 	uint64_t obj_true;		/* &_Py_TrueStruct */
 	uint64_t obj_false;		/* &_Py_FalseStruct (3.x), &_Py_ZeroStruct (2.7) */

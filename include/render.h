@@ -19,6 +19,7 @@ struct render_opts {
 	/* Text, to fit a screen: */
 	size_t max_frames;	/* only the innermost frames of each thread (0: all) */
 	bool hide_source;	/* leave out the source lines */
+	unsigned indent;	/* spaces before each frame's lines (a task under the one awaiting it) */
 };
 
 struct renderer {

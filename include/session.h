@@ -21,6 +21,7 @@ struct session_opts {
 	bool nonblocking;	/* read without stopping the target */
 	bool source_lines;	/* read the source line of each Python frame */
 	bool locals;		/* and its arguments and local variables */
+	bool tasks;		/* asyncio's tasks too (see pytasks.h) */
 	enum native_mode native; /* native frames too (needs the target stopped) */
 };
 

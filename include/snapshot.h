@@ -69,6 +69,7 @@ struct thread {
 	const char *name;	/* NULL when unknown */
 	long long interp_id;	/* interpreter id, -1 when the version has none */
 	uint64_t interp;	/* the address of its interpreter state, for later readers */
+	uint64_t tstate;	/* the address of its thread state, for later readers */
 	bool main;
 	bool no_gil;		/* its interpreter runs without a GIL (free-threaded): no GIL claim */
 	bool holds_gil;
@@ -89,6 +90,37 @@ struct thread {
 	/* Set by watch: how long the stack has stayed the same (-1: not watched). */
 	double unchanged_s;
 	bool changed;		/* different from the previous snapshot */
+};
+
+/* An asyncio task (with --tasks). */
+enum task_state {
+	TASK_PENDING,
+	TASK_CANCELLED,
+	TASK_FINISHED,
+};
+
+struct task {
+	uint64_t id;		/* the Task object's address */
+	uint64_t loop;		/* its event loop's address */
+	const char *name;	/* raw (escape it); NULL when the version has no names */
+	enum task_state state;
+	pid_t tid;		/* the OS thread running its loop, 0 when none runs it */
+	bool current;		/* the task its loop is running right now */
+	struct frame *frames;	/* its coroutine chain down the awaits, innermost first */
+	size_t nframes;
+	const char *error;	/* why its chain is not all there, or NULL */
+	/* Who waits for whom, as indices into the snapshot's tasks. */
+	size_t *awaiting, nawaiting;
+	size_t *awaited_by, nawaited_by;
+	const char *waits_on;	/* repr of the future it awaits when that is no task (raw), or NULL */
+	/* Set by watch, as for threads. */
+	double unchanged_s;
+	bool changed;
+};
+
+/* Tasks that await each other in a ring: indices into the snapshot's tasks, in ring order. */
+struct task_cycle {
+	size_t *v, n;
 };
 
 /* Watch with --subprocesses: how a descendant joined or left the watch. */
@@ -120,6 +152,14 @@ struct snapshot {
 	struct thread *threads;
 	size_t nthreads, cap;
 	unsigned partial;	/* how many things could not be read */
+	/* With --tasks: asyncio's tasks, and the loops they are on. */
+	bool tasks_read;	/* --tasks was asked */
+	const char *tasks_error;	/* why they could not be read, or NULL */
+	struct task *tasks;
+	size_t ntasks;
+	size_t nloops;		/* distinct event loops among the tasks */
+	struct task_cycle *deadlocks;
+	size_t ndeadlocks;
 	/* Watch: the snapshot's number (from 1; 0 outside a watch), and how many
 	 * intervals were skipped before it because a read overran. */
 	unsigned long seq, skipped;

@@ -96,6 +96,7 @@ int cmd_core(int argc, char **argv)
 	ro.color = r == &render_text && color_enabled(a.common.color, STDOUT_FILENO);
 	so = (struct session_opts){
 		.locals = a.common.locals,
+		.tasks = a.common.tasks,
 		.source_lines = r == &render_text,
 		.native = a.common.native,
 	};

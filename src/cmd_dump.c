@@ -113,6 +113,7 @@ static enum outcome dump_one(pid_t pid, pid_t ancestor, const struct dump_args *
 	struct session_opts so = {
 		.nonblocking = a->common.nonblocking,
 		.locals = a->common.locals,
+		.tasks = a->common.tasks,
 		.source_lines = r == &render_text,
 		.native = a->common.native,
 	};

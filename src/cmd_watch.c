@@ -941,6 +941,7 @@ int cmd_watch(int argc, char **argv)
 		.nonblocking = a.common.nonblocking,
 		.source_lines = r == &render_text,
 		.locals = a.common.locals,
+		.tasks = a.common.tasks,
 		.native = a.common.native,
 	};
 	/* From here a signal waits for the watch's next pause: the first snapshot is always taken. */

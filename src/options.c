@@ -23,6 +23,7 @@ enum {
 	OPT_NATIVE_ALL,
 	OPT_LOCALS,
 	OPT_SUBPROCESSES,
+	OPT_TASKS,
 };
 
 static const struct argp_option common_options[] = {
@@ -42,6 +43,10 @@ static const struct argp_option common_options[] = {
 	  "as --native, keeping the interpreter's frames, and showing threads that run no Python", 2 },
 	{ "locals", OPT_LOCALS, NULL, 0,
 	  "also the arguments and local variables of each Python frame, as bounded reprs", 2 },
+	{ "tasks", OPT_TASKS, NULL, 0,
+	  "also every pending asyncio task (CPython 3.7-3.13): its coroutine stack down the "
+	  "awaits, who awaits whom, which thread runs its loop; rings of tasks awaiting each "
+	  "other are named as deadlocks", 2 },
 	{ "subprocesses", OPT_SUBPROCESSES, NULL, 0,
 	  "also the Python processes descended from the process named (for dump, from every one named)", 2 },
 	{ "nonblocking", OPT_NONBLOCKING, NULL, 0,
@@ -86,6 +91,9 @@ static error_t common_parse(int key, char *arg, struct argp_state *state)
 		return 0;
 	case OPT_LOCALS:
 		o->locals = true;
+		return 0;
+	case OPT_TASKS:
+		o->tasks = true;
 		return 0;
 	case OPT_SUBPROCESSES:
 		o->subprocesses = true;

@@ -1051,6 +1051,92 @@ static size_t to_decimal(uint32_t *d, size_t n, unsigned bits, char *out)
 	return len;
 }
 
+int pyobj_set_items(struct rmem *m, const struct pyruntime *rt, uint64_t set, size_t max,
+		    int (*fn)(uint64_t key, void *arg), void *arg)
+{
+	const struct py_offsets *o = &rt->off;
+	unsigned char buf[CHUNK * MAX_ENTRY];
+	uint64_t type, table, esize = o->set_entry_size, seen = 0;
+	int64_t fill, used, mask;
+	int err = type_of(m, rt, set, &type);
+
+	if (err)
+		return err;
+	if ((type != rt->type_set && type != rt->type_frozenset) || rt->ver.major < 3)
+		return -PS_E_BAD_DATA;
+	err = read_i64(m, set + o->set_fill, &fill);
+	if (!err)
+		err = read_i64(m, set + o->set_used, &used);
+	if (!err)
+		err = read_i64(m, set + o->set_mask, &mask);
+	if (!err)
+		err = rmem_read_u64(m, set + o->set_table, &table);
+	if (err)
+		return err;
+	if (mask < 0 || mask >= (int64_t)1 << MAX_LOG2_TABLE || (mask & (mask + 1)) || used < 0 ||
+	    fill < used || fill > mask + 1 || !table || esize > MAX_ENTRY ||
+	    o->set_entry_key + 8 > esize || o->set_entry_hash + 8 > esize)
+		return -PS_E_BAD_DATA;
+	for (uint64_t i = 0; i <= (uint64_t)mask && seen < (uint64_t)used && seen < max;) {
+		size_t c = (uint64_t)mask + 1 - i < CHUNK ? (size_t)((uint64_t)mask + 1 - i) : CHUNK;
+
+		err = rmem_read(m, table + i * esize, buf, c * esize);
+		if (err)
+			return err;
+		for (size_t j = 0; j < c && seen < max; j++) {
+			uint64_t key = get64(buf + j * esize + o->set_entry_key);
+			int64_t hash = (int64_t)get64(buf + j * esize + o->set_entry_hash);
+
+			/* An empty slot holds no key; a deleted one, the dummy with hash -1. */
+			if (!key || hash == -1)
+				continue;
+			seen++;
+			if (fn(key, arg))
+				return 0;
+		}
+		i += c;
+	}
+	return 0;
+}
+
+int pyobj_seq_items(struct rmem *m, const struct pyruntime *rt, uint64_t obj, uint64_t *items,
+		    size_t max, size_t *n)
+{
+	const struct py_offsets *o = &rt->off;
+	uint64_t type, base;
+	int64_t len, allocated;
+	int err = type_of(m, rt, obj, &type);
+
+	*n = 0;
+	if (err)
+		return err;
+	if (type != rt->type_list && type != rt->type_tuple)
+		return -PS_E_BAD_DATA;
+	err = read_i64(m, obj + o->varobject_size, &len);
+	if (err)
+		return err;
+	if (len < 0 || len > MAX_CLAIMED_LEN)
+		return -PS_E_BAD_DATA;
+	allocated = len;
+	if (type == rt->type_tuple) {
+		base = obj + o->tuple_item;
+	} else {
+		err = rmem_read_u64(m, obj + o->list_item, &base);
+		if (!err && has(o->list_allocated))
+			err = read_i64(m, obj + o->list_allocated, &allocated);
+		if (err)
+			return err;
+		if (allocated < len || (len && !base))
+			return -PS_E_BAD_DATA;
+	}
+	if ((uint64_t)len > max)
+		len = (int64_t)max;
+	if (len && (err = rmem_read(m, base, items, (size_t)len * sizeof(*items))))
+		return err;
+	*n = (size_t)len;
+	return 0;
+}
+
 int pyobj_u64(struct rmem *m, const struct pyruntime *rt, uint64_t obj, uint64_t *out)
 {
 	uint32_t d[MAX_SMALL_DIGITS];

@@ -671,6 +671,33 @@ static void read_vars(const struct pyread *r, struct snapshot *snap, struct fram
 	*budget -= code->nvars;
 }
 
+/*
+ * The snapshot frame of raw frame v into f: the code object it runs (NULL or not valid
+ * when it could not be read, and f is left alone).
+ */
+static const struct pycode *fill_frame(const struct pyread *r, struct snapshot *snap,
+				       struct codestrs *cs, const struct rawframe *v,
+				       struct frame *f, size_t *var_budget)
+{
+	const struct pycode *code = v->code ? pycode_get(r->codes, v->code) : NULL;
+	const struct codestr *s;
+
+	if (!code || !code->valid)
+		return code;
+	s = codestr_get(cs, snap, code);
+	f->kind = FRAME_PYTHON;
+	f->function = s->name;
+	f->qualname = s->qualname;
+	f->file = s->file;
+	f->code = code->addr;
+	/* The line is worked out from this after the detach (pyread_lines). */
+	f->address = (uint64_t)frame_addr(r, code, v);
+	f->entry = v->entry;
+	if (r->locals)
+		read_vars(r, snap, f, code, v->frame, var_budget);
+	return code;
+}
+
 static void fill_thread(const struct pyread *r, struct snapshot *snap, struct thread *t,
 			const struct walk *w, struct codestrs *cs, size_t *var_budget)
 {
@@ -681,27 +708,13 @@ static void fill_thread(const struct pyread *r, struct snapshot *snap, struct th
 	unsigned bad = 0;
 
 	for (size_t i = 0; i < w->n; i++) {
-		const struct pycode *code = w->v[i].code ? pycode_get(r->codes, w->v[i].code) : NULL;
-		struct frame *f = &frames[nf];
-		const struct codestr *s;
+		const struct pycode *code = fill_frame(r, snap, cs, &w->v[i], &frames[nf], var_budget);
 
-		if (!code || !code->valid) {
-			if (!bad++)
-				first_bad = code;
-			continue;
+		if (code && code->valid) {
+			nf++;
+		} else if (!bad++) {
+			first_bad = code;
 		}
-		s = codestr_get(cs, snap, code);
-		f->kind = FRAME_PYTHON;
-		f->function = s->name;
-		f->qualname = s->qualname;
-		f->file = s->file;
-		f->code = code->addr;
-		/* The line is worked out from this after the detach (pyread_lines). */
-		f->address = (uint64_t)frame_addr(r, code, &w->v[i]);
-		f->entry = w->v[i].entry;
-		if (r->locals)
-			read_vars(r, snap, f, code, w->v[i].frame, var_budget);
-		nf++;
 	}
 	t->frames = nf ? frames : NULL;
 	t->nframes = nf;
@@ -919,6 +932,36 @@ static bool not_started(const struct pyread *r, const struct tinfo *ti, const st
 	return false;
 }
 
+size_t pyread_frames(const struct pyread *r, struct snapshot *snap, const struct pyread_frame *v,
+		     size_t n, struct frame *out)
+{
+	struct rawframe *raw = xmalloc((n ? n : 1) * sizeof(*raw));
+	struct walk w = { .v = raw, .n = n };
+	struct codestrs cs;
+	uint64_t *codes;
+	size_t ncodes, budget = PYREAD_MAX_VARS, bad = 0;
+
+	for (size_t i = 0; i < n; i++)
+		raw[i] = (struct rawframe){ .frame = v[i].frame, .code = v[i].code, .pos = v[i].pos };
+	codes = collect_codes(&w, 1, &ncodes, &cs.cap);
+	pycode_load(r->codes, r->mem, r->rt, codes, ncodes, r->gen);
+	if (r->locals)
+		pycode_load_vars(r->codes, r->mem, r->rt, codes, ncodes);
+	cs.v = xcalloc(cs.cap, sizeof(*cs.v));
+	for (size_t i = 0; i < n; i++) {
+		const struct pycode *code = fill_frame(r, snap, &cs, &raw[i], &out[i], &budget);
+
+		if (!code || !code->valid) {
+			out[i] = (struct frame){ 0 };
+			bad++;
+		}
+	}
+	free(cs.v);
+	free(codes);
+	free(raw);
+	return bad;
+}
+
 int pyread_snapshot(const struct pyread *r, struct snapshot *snap)
 {
 	struct tinfo *ti = NULL;
@@ -962,6 +1005,7 @@ int pyread_snapshot(const struct pyread *r, struct snapshot *snap)
 		t = snapshot_add_thread(snap);
 		t->thread_id = ti[i].thread_id;
 		t->interp = ti[i].interp;
+		t->tstate = ti[i].tstate;
 		t->interp_id = ti[i].interp_id;
 		t->holds_gil = ti[i].holds_gil;
 		t->no_gil = ti[i].no_gil;
@@ -984,22 +1028,26 @@ int pyread_snapshot(const struct pyread *r, struct snapshot *snap)
 	return 0;
 }
 
+static void frame_lines(const struct pyread *r, struct frame *frames, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		struct frame *f = &frames[k];
+		const struct pycode *code;
+		int line;
+
+		if (f->kind != FRAME_PYTHON || f->line)
+			continue;
+		code = pycode_get(r->codes, f->code);
+		line = code && (long)f->address != ADDR_UNKNOWN ?
+			       pycode_line(code, r->rt, (long)f->address) : 0;
+		f->line = line > 0 ? line : 0;
+	}
+}
+
 void pyread_lines(const struct pyread *r, struct snapshot *snap)
 {
-	for (size_t i = 0; i < snap->nthreads; i++) {
-		struct thread *t = &snap->threads[i];
-
-		for (size_t k = 0; k < t->nframes; k++) {
-			struct frame *f = &t->frames[k];
-			const struct pycode *code;
-			int line;
-
-			if (f->kind != FRAME_PYTHON || f->line)
-				continue;
-			code = pycode_get(r->codes, f->code);
-			line = code && (long)f->address != ADDR_UNKNOWN ?
-				       pycode_line(code, r->rt, (long)f->address) : 0;
-			f->line = line > 0 ? line : 0;
-		}
-	}
+	for (size_t i = 0; i < snap->nthreads; i++)
+		frame_lines(r, snap->threads[i].frames, snap->threads[i].nframes);
+	for (size_t i = 0; i < snap->ntasks; i++)
+		frame_lines(r, snap->tasks[i].frames, snap->tasks[i].nframes);
 }

@@ -133,6 +133,68 @@ static void thread(FILE *f, const struct thread *t, bool gil_waits_known)
 	fputc('}', f);
 }
 
+static void ids(FILE *f, const char *key, const struct snapshot *s, const size_t *v, size_t n)
+{
+	fprintf(f, ", \"%s\": [", key);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s%" PRIu64, i ? ", " : "", s->tasks[v[i]].id);
+	fputc(']', f);
+}
+
+static void task(FILE *f, const struct snapshot *s, const struct task *t)
+{
+	static const char *const state[] = {
+		[TASK_PENDING] = "pending",
+		[TASK_CANCELLED] = "cancelled",
+		[TASK_FINISHED] = "finished",
+	};
+
+	fprintf(f, "{\"id\": %" PRIu64 ", ", t->id);
+	str(f, "name", t->name);
+	fprintf(f, ", \"state\": \"%s\", \"loop\": %" PRIu64, state[t->state], t->loop);
+	if (t->tid)
+		fprintf(f, ", \"thread\": %d", (int)t->tid);
+	else
+		fputs(", \"thread\": null", f);
+	fprintf(f, ", \"current\": %s", t->current ? "true" : "false");
+	if (t->unchanged_s >= 0)
+		fprintf(f, ", \"unchanged_s\": %.3f, \"changed\": %s", t->unchanged_s,
+			t->changed ? "true" : "false");
+	fputs(", ", f);
+	str(f, "waits_on", t->waits_on);
+	if (t->error) {
+		fputs(", ", f);
+		str(f, "error", t->error);
+	}
+	ids(f, "awaiting", s, t->awaiting, t->nawaiting);
+	ids(f, "awaited_by", s, t->awaited_by, t->nawaited_by);
+	frames(f, "frames", t->frames, t->nframes);
+	fputc('}', f);
+}
+
+/* "tasks" and "deadlocks" (with --tasks). */
+static void tasks(FILE *f, const struct snapshot *s)
+{
+	if (s->tasks_error) {
+		fputs(", ", f);
+		str(f, "tasks_error", s->tasks_error);
+	}
+	fputs(", \"tasks\": [", f);
+	for (size_t i = 0; i < s->ntasks; i++) {
+		if (i)
+			fputs(", ", f);
+		task(f, s, &s->tasks[i]);
+	}
+	fputs("], \"deadlocks\": [", f);
+	for (size_t i = 0; i < s->ndeadlocks; i++) {
+		fputs(i ? ", [" : "[", f);
+		for (size_t k = 0; k < s->deadlocks[i].n; k++)
+			fprintf(f, "%s%" PRIu64, k ? ", " : "", s->tasks[s->deadlocks[i].v[k]].id);
+		fputc(']', f);
+	}
+	fputc(']', f);
+}
+
 /* "events": the descendants that joined or left a watch since the snapshot before. */
 static void family_events(FILE *f, const struct snapshot *s)
 {
@@ -201,7 +263,10 @@ static void json_snapshot(const struct snapshot *s, const struct render_opts *o)
 			fputs(", ", f);
 		thread(f, &s->threads[i], s->gil_waits_known);
 	}
-	fputs("]}\n", f);
+	fputc(']', f);
+	if (s->tasks_read)
+		tasks(f, s);
+	fputs("}\n", f);
 }
 
 const struct renderer render_json = {

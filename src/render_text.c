@@ -129,10 +129,17 @@ static const char *basename_of(const char *path)
 	return b ? b + 1 : path;
 }
 
+/* The indent of the lines of a task nested under the task that awaits it. */
+static void pad(const struct render_opts *o)
+{
+	fprintf(o->out, "%*s", (int)o->indent, "");
+}
+
 static void print_native(const struct frame *fr, const struct render_opts *o)
 {
 	FILE *f = o->out;
 
+	pad(o);
 	fputs("  Native ", f);
 	paint(o, YELLOW);
 	if (fr->function) {
@@ -165,6 +172,7 @@ static void print_vars(const struct frame *fr, const struct render_opts *o)
 	FILE *f = o->out;
 
 	if (fr->vars_missing) {
+		pad(o);
 		paint(o, DIM);
 		fputs("    (variables unreadable)\n", f);
 		paint(o, RESET);
@@ -179,11 +187,13 @@ static void print_vars(const struct frame *fr, const struct render_opts *o)
 			if (v->arg != args)
 				continue;
 			if (!header) {
+				pad(o);
 				paint(o, DIM);
 				fputs(args ? "    Arguments:\n" : "    Locals:\n", f);
 				paint(o, RESET);
 				header = true;
 			}
+			pad(o);
 			fputs("      ", f);
 			escape_text(f, v->name);
 			fputs(" = ", f);
@@ -202,6 +212,7 @@ static void print_frame(const struct frame *fr, const struct render_opts *o)
 		return;
 	}
 
+	pad(o);
 	fputs("  File ", f);
 	paint(o, CYAN);
 	fputc('"', f);
@@ -217,6 +228,7 @@ static void print_frame(const struct frame *fr, const struct render_opts *o)
 	paint(o, RESET);
 	fputc('\n', f);
 	if (fr->source && !o->hide_source) {
+		pad(o);
 		fputs("    ", f);
 		escape_text(f, fr->source);
 		fputc('\n', f);
@@ -239,6 +251,7 @@ static bool program_frame(const struct frame *fr)
 
 static void print_left_out(const struct render_opts *o, size_t run, bool outer)
 {
+	pad(o);
 	paint(o, DIM);
 	fprintf(o->out, "  ... %zu %sframe%s\n", run, outer ? "outer " : "", run == 1 ? "" : "s");
 	paint(o, RESET);
@@ -326,6 +339,132 @@ static void print_core(const struct core_info *c, FILE *f)
 		fputs("The core is truncated: what it lost is not shown\n", f);
 }
 
+/* Tasks nested deeper than this under the tasks awaiting them are not shown. */
+#define MAX_TASK_DEPTH 32
+
+static void print_task_name(const struct task *t, FILE *f)
+{
+	fputc('"', f);
+	escape_text(f, t->name ? t->name : "?");
+	fputc('"', f);
+}
+
+/*
+ * Task i at depth (under the tasks awaiting it), then the tasks it awaits under it.
+ * A task already shown (awaited by several, or in a ring) is named, not shown again.
+ */
+static void print_task(const struct snapshot *s, size_t i, unsigned depth, bool *shown,
+		       const struct render_opts *o)
+{
+	const struct task *t = &s->tasks[i];
+	struct render_opts in = *o;
+	FILE *f = o->out;
+
+	in.indent = 4 * depth;
+	pad(&in);
+	paint(o, BOLD);
+	fprintf(f, "Task 0x%llx ", (unsigned long long)t->id);
+	print_task_name(t, f);
+	paint(o, RESET);
+	if (shown[i]) {
+		fputs(": shown above\n", f);
+		return;
+	}
+	shown[i] = true;
+	fputs(" (pending", f);
+	if (t->tid)
+		fprintf(f, ", thread %d", (int)t->tid);
+	else
+		fputs(", its loop runs on no thread", f);
+	if (t->current) {
+		paint(o, GREEN);
+		fputs(", running", f);
+		paint(o, RESET);
+	}
+	if (t->nawaited_by > 1)
+		fprintf(f, ", awaited by %zu tasks", t->nawaited_by);
+	if (t->unchanged_s >= 0 && o->stuck_after > 0 && t->unchanged_s >= o->stuck_after) {
+		paint(o, RED);
+		fprintf(f, ", unchanged for %.1fs", t->unchanged_s);
+		paint(o, RESET);
+	} else if (t->unchanged_s >= 0) {
+		fprintf(f, ", unchanged for %.1fs", t->unchanged_s);
+	}
+	fputs(")\n", f);
+	if (!t->nframes && !t->error) {
+		pad(&in);
+		paint(o, DIM);
+		fputs("  (no Python frames)\n", f);
+		paint(o, RESET);
+	}
+	print_frames(t->frames, t->nframes, &in);
+	if (t->error) {
+		pad(&in);
+		paint(o, RED);
+		fputs("  (incomplete: ", f);
+		escape_text(f, t->error);
+		fputs(")\n", f);
+		paint(o, RESET);
+	}
+	if (t->waits_on && !t->nawaiting) {
+		pad(&in);
+		paint(o, DIM);
+		fputs("  Awaiting ", f);
+		escape_text(f, t->waits_on);
+		fputc('\n', f);
+		paint(o, RESET);
+	}
+	if (depth + 1 >= MAX_TASK_DEPTH && t->nawaiting) {
+		pad(&in);
+		fprintf(f, "    ... %zu awaited task%s nested deeper\n", t->nawaiting,
+			t->nawaiting == 1 ? "" : "s");
+		return;
+	}
+	for (size_t k = 0; k < t->nawaiting; k++)
+		print_task(s, t->awaiting[k], depth + 1, shown, o);
+}
+
+static void print_tasks(const struct snapshot *s, const struct render_opts *o)
+{
+	FILE *f = o->out;
+	bool *shown = xcalloc(s->ntasks ? s->ntasks : 1, sizeof(*shown));
+
+	fputc('\n', f);
+	paint(o, BOLD);
+	fprintf(f, "Asyncio: %zu pending task%s", s->ntasks, s->ntasks == 1 ? "" : "s");
+	if (s->nloops)
+		fprintf(f, " in %zu event loop%s", s->nloops, s->nloops == 1 ? "" : "s");
+	paint(o, RESET);
+	fputc('\n', f);
+	if (s->tasks_error) {
+		paint(o, RED);
+		fputs("  (", f);
+		escape_text(f, s->tasks_error);
+		fputs(")\n", f);
+		paint(o, RESET);
+	}
+	for (size_t i = 0; i < s->ndeadlocks; i++) {
+		const struct task_cycle *c = &s->deadlocks[i];
+
+		paint(o, RED);
+		fputs("Deadlock: ", f);
+		for (size_t k = 0; k < c->n; k++) {
+			fputs(!k ? "" : k + 1 < c->n ? ", " : " and ", f);
+			print_task_name(&s->tasks[c->v[k]], f);
+		}
+		fputs(" await each other: none of them can finish\n", f);
+		paint(o, RESET);
+	}
+	/* The tasks nobody awaits, each with what it awaits under it; then any left (rings). */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < s->ntasks; i++)
+			if (!shown[i] && (pass || !s->tasks[i].nawaited_by)) {
+				fputc('\n', f);
+				print_task(s, i, 0, shown, o);
+			}
+	free(shown);
+}
+
 static void text_snapshot(const struct snapshot *s, const struct render_opts *o)
 {
 	FILE *f = o->out;
@@ -376,6 +515,8 @@ static void text_snapshot(const struct snapshot *s, const struct render_opts *o)
 			paint(o, RESET);
 		}
 	}
+	if (s->tasks_read)
+		print_tasks(s, o);
 	fputc('\n', f);
 }
 

@@ -17,6 +17,7 @@
 #include "proc.h"
 #include "pycode.h"
 #include "pyread.h"
+#include "pytasks.h"
 #include "pyruntime.h"
 #include "pythreading.h"
 #include "rmem.h"
@@ -363,6 +364,8 @@ static int snapshot_core(struct session *s, const struct session_opts *opts,
 	err = s->rt.heads_unconfirmed ? pyruntime_confirm(s->mem, &s->rt) : 0;
 	if (!err)
 		err = pyread_snapshot(&r, snap);
+	if (!err && opts->tasks)
+		pytasks_read(&r, snap);
 	if (!err && opts->native)
 		native_unwind(s->native, r.target);
 	pyread_lines(&r, snap);
@@ -494,7 +497,8 @@ static void prepass(struct session *s, const struct session_opts *opts)
 	struct snapshot *scratch = snapshot_new(s->pid);
 
 	rmem_set_recording(s->mem, true);
-	pyread_snapshot(&r, scratch);
+	if (!pyread_snapshot(&r, scratch) && opts->tasks)
+		pytasks_read(&r, scratch);
 	rmem_set_recording(s->mem, false);
 	snapshot_free(scratch);
 }
@@ -556,6 +560,8 @@ static int snapshot_stopped(struct session *s, const struct session_opts *opts,
 	err = s->rt.heads_unconfirmed ? pyruntime_confirm(s->mem, &s->rt) : 0;
 	if (!err)
 		err = pyread_snapshot(&r, snap);
+	if (!err && opts->tasks)
+		pytasks_read(&r, snap);
 	if (!err && opts->native)
 		native_unwind(s->native, t);
 	target_resume(t);
@@ -753,6 +759,8 @@ int session_snapshot(struct session *s, const struct session_opts *opts, struct 
 		err = s->rt.heads_unconfirmed ? pyruntime_confirm(s->mem, &s->rt) : 0;
 		if (!err)
 			err = pyread_snapshot(&r, snap);
+		if (!err && opts->tasks)
+			pytasks_read(&r, snap);
 		pyread_lines(&r, snap);
 		free(tids.v);
 		if (err)

@@ -258,18 +258,22 @@ static const char *line_of(struct source_cache *c, struct snapshot *snap, struct
 	return m->text ? snapshot_strdup(snap, m->text) : NULL;
 }
 
+static void annotate(struct source_cache *c, struct snapshot *snap, struct frame *v, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		struct frame *f = &v[k];
+
+		if (f->kind == FRAME_PYTHON && f->file && f->line > 0)
+			f->source = line_of(c, snap, get_file(c, f->file), f->line);
+	}
+}
+
 void source_annotate(struct source_cache *c, struct snapshot *snap)
 {
-	for (size_t i = 0; i < snap->nthreads; i++) {
-		struct thread *t = &snap->threads[i];
-
-		for (size_t k = 0; k < t->nframes; k++) {
-			struct frame *f = &t->frames[k];
-
-			if (f->kind == FRAME_PYTHON && f->file && f->line > 0)
-				f->source = line_of(c, snap, get_file(c, f->file), f->line);
-		}
-	}
+	for (size_t i = 0; i < snap->nthreads; i++)
+		annotate(c, snap, snap->threads[i].frames, snap->threads[i].nframes);
+	for (size_t i = 0; i < snap->ntasks; i++)
+		annotate(c, snap, snap->tasks[i].frames, snap->tasks[i].nframes);
 	/* The files are read again only for lines not yet shown: none is held open. */
 	c->rd.fd = -1;
 	for (size_t i = 0; i < c->n; i++) {
