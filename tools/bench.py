@@ -28,7 +28,18 @@ Starts its own targets (tools/bench/target.py) with the interpreter given
   that wrote every page of a 1 GiB bytearray, its max RSS and wall.  The
   cores go to $BENCH_COREDIR (default: the temporary directory), only when
   it has room for all the process's readable memory, and are deleted
-  whatever happens.  --only core runs these rows alone.
+  whatever happens.  --only core runs these rows alone;
+- asyncio tasks (--tasks): a process of 10,000 pending tasks
+  (tools/bench/tasks_target.py: most asleep on their own, some awaiting
+  gathers), on pyenv's newest 3.13 (else the --python interpreter) and
+  pyenv's 3.8 (3.7-3.11 keep the tasks in asyncio's _all_tasks WeakSet,
+  3.12+ in _scheduled_tasks and _eager_tasks): dump against dump --tasks
+  in turns (wall, and the ratio), max RSS, stopped_us, the reads and bytes
+  while held (pystack -v), and dump --tasks --format=json.  No other tool
+  is compared: py-spy and Austin do not read asyncio tasks, and the one
+  peer, CPython 3.14's `python -m asyncio pstree PID`, needs a 3.14 target
+  and interpreter (none is installed on the machine the figures in the
+  README come from).  --only tasks runs these rows alone.
 
 Nothing here is a pass/fail test: the last column is the goal, for the
 reader to compare.
@@ -45,13 +56,14 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TARGET = os.path.join(HERE, "bench", "target.py")
+TASKS_TARGET = os.path.join(HERE, "bench", "tasks_target.py")
 LAUNCH = None       # the launcher, built by make bench (tools/bench/launch.c)
 
 
 class Target:
-    def __init__(self, python, threads, depth=1, probe=False, heap_mb=0):
-        self.proc = subprocess.Popen([python, TARGET, str(threads), str(depth), str(int(probe)),
-                                      str(heap_mb)],
+    def __init__(self, python, threads, depth=1, probe=False, heap_mb=0, argv=None):
+        self.proc = subprocess.Popen(argv or [python, TARGET, str(threads), str(depth),
+                                              str(int(probe)), str(heap_mb)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         if not line.startswith("READY"):
@@ -193,13 +205,20 @@ def newer_builds():
     return [keep[k] for k in sorted(keep)]
 
 
-def held_bytes(pystack, target):
-    """Bytes pystack -v reports reading while the target was held."""
-    p = subprocess.run([pystack, "dump", "-v", str(target.pid)], capture_output=True, text=True)
+def held_reads(pystack, target, *options):
+    """Reads and bytes pystack -v reports while the target was held: (reads, bytes)."""
+    p = subprocess.run([pystack, "dump", "-v"] + list(options) + [str(target.pid)],
+                       capture_output=True, text=True)
     for line in p.stderr.splitlines():
         if "while stopped" in line:
-            return int(line.split("while stopped")[1].split(" reads, ")[1].split()[0])
-    return 0
+            words = line.split("while stopped")[1].split(" reads, ")
+            return int(words[0].split()[-1]), int(words[1].split()[0])
+    return 0, 0
+
+
+def held_bytes(pystack, target):
+    """Bytes pystack -v reports reading while the target was held."""
+    return held_reads(pystack, target)[1]
 
 
 def builds(pystack, runs, rounds=4):
@@ -312,6 +331,76 @@ def core_rows(pystack, python, runs, row):
             if target:
                 target.close()
             shutil.rmtree(work, ignore_errors=True)
+
+
+def tasks_check(pystack, target, want):
+    """Why pystack dump --tasks does not show want tasks of target, or "" when it does."""
+    p = subprocess.run([pystack, "dump", "--tasks", "--json", str(target.pid)],
+                       capture_output=True, text=True)
+    if p.returncode not in (0, 1):
+        return "pystack dump --tasks exited %d: %s" % (
+            p.returncode, (p.stderr.strip().splitlines() or ["?"])[-1])
+    try:
+        got = len(json.loads(p.stdout.splitlines()[0])["tasks"])
+    except (ValueError, KeyError, IndexError):
+        return "no \"tasks\" in pystack dump --tasks --json"
+    return "" if got == want else "pystack dump --tasks shows %d tasks of %d" % (got, want)
+
+
+def tasks_rows(pystack, python, runs, row, ntasks=10000, gathers=200):
+    """dump --tasks on a process of ntasks pending asyncio tasks (gathers of them awaiting a
+    gather of 9 children each), on pyenv's newest 3.13 and on 3.8; there is nothing to compare
+    with: the one peer, 3.14's `python -m asyncio pstree`, needs a 3.14 (none installed)."""
+    py13 = pyenv_python("3.13")
+    chosen = [("3.13" if py13 else os.path.basename(python), py13 or python)]
+    py8 = pyenv_python("3.8")
+    if py8:
+        chosen.append(("3.8", py8))
+    else:
+        row("tasks rows on 3.8 (the _all_tasks WeakSet)", "not run", "no pyenv 3.8")
+    for label, py in chosen:
+        what = "%d asyncio tasks (%s)" % (ntasks, label)
+        target = Target(py, 0, argv=[py, TASKS_TARGET, str(ntasks), str(gathers)])
+        try:
+            why = tasks_check(pystack, target, ntasks)
+            if why:
+                row(what, "not run", why)
+                continue
+            plain = [pystack, "dump", str(target.pid)]
+            tasks = [pystack, "dump", "--tasks", str(target.pid)]
+            as_json = [pystack, "dump", "--tasks", "--format=json", str(target.pid)]
+            for argv in (plain, tasks, as_json):
+                launch(5, argv)
+            (plain_ms, tasks_ms), ratio = side_by_side([plain, tasks], runs // 2)
+            json_runs = launch(max(runs // 2, 10), as_json)
+            rss = {}
+            for name, argv in (("plain", plain), ("tasks", tasks)):
+                rss[name] = max(k for _, k in launch(20, argv)) / 1024
+            rss["json"] = max(k for _, k in json_runs) / 1024
+            stopped = {}
+            for name, opts in (("plain", []), ("tasks", ["--tasks"])):
+                stopped[name] = statistics.median(
+                    json.loads(run_once([pystack, "dump", "--json"] + opts + [str(target.pid)],
+                                        capture=True)[1].splitlines()[0])["stopped_us"]
+                    for _ in range(max(runs // 4, 10)))
+            held = {name: held_reads(pystack, target, *opts)
+                    for name, opts in (("plain", []), ("tasks", ["--tasks"]))}
+        finally:
+            target.close()
+        row(what + ": wall, dump / dump --tasks", "%.2f / %.2f ms" % (plain_ms, tasks_ms),
+            "--tasks <= 30 ms")
+        row(what + ": dump --tasks over dump", "%.2fx" % ratio)
+        row(what + ": dump --tasks --format=json: wall (median)",
+            "%.2f ms" % (statistics.median(w for w, _ in json_runs) * 1e3), "<= 30 ms")
+        row(what + ": max RSS, dump / --tasks / --tasks json",
+            "%.1f / %.1f / %.1f MB" % (rss["plain"], rss["tasks"], rss["json"]))
+        row(what + ": stopped, dump / dump --tasks", "%d / %d us" % (stopped["plain"],
+                                                                       stopped["tasks"]),
+            "dump + the task reads")
+        row(what + ": reads / bytes while held, dump",
+            "%d / %d B" % held["plain"])
+        row(what + ": reads / bytes while held, --tasks",
+            "%d / %d B" % held["tasks"])
 
 
 def find_austin():
@@ -445,7 +534,8 @@ def main():
     ap.add_argument("--python", default="/usr/bin/python3" if os.path.exists("/usr/bin/python3")
                     else "python3")
     ap.add_argument("--runs", type=int, default=200, help="dumps per figure (default 200)")
-    ap.add_argument("--only", choices=["core"], help="only the start-up row and these rows")
+    ap.add_argument("--only", choices=["core", "tasks"],
+                    help="only the start-up row and these rows")
     args = ap.parse_args()
     global LAUNCH
     pystack, python, runs = os.path.abspath(args.pystack), args.python, args.runs
@@ -462,17 +552,21 @@ def main():
     # The floor under every figure: starting and ending a process on this machine.
     start = statistics.median(w for w, _ in launch(runs, [pystack, "--version"])) * 1e3
     row("start-up alone (pystack --version): wall (median)", "%.2f ms" % start)
-    if args.only != "core":
+    if not args.only:
         other_rows(pystack, python, runs, row)
-    core_rows(pystack, python, runs, row)
+    if args.only in (None, "tasks"):
+        tasks_rows(pystack, python, runs, row)
+    if args.only in (None, "core"):
+        core_rows(pystack, python, runs, row)
 
     width = max(len(r[0]) for r in rows)
     print("\npystack bench: Python %s (%s), %d runs a figure, %s\n" %
           (version, python, runs, time.strftime("%Y-%m-%d")))
-    print("| %-*s | %-14s | %-22s |" % (width, "measure", "value", "goal"))
-    print("|%s|%s|%s|" % ("-" * (width + 2), "-" * 16, "-" * 24))
+    vwidth = max([14] + [len(r[1]) for r in rows])
+    print("| %-*s | %-*s | %-22s |" % (width, "measure", vwidth, "value", "goal"))
+    print("|%s|%s|%s|" % ("-" * (width + 2), "-" * (vwidth + 2), "-" * 24))
     for what, value, goal in rows:
-        print("| %-*s | %-14s | %-22s |" % (width, what, value, goal))
+        print("| %-*s | %-*s | %-22s |" % (width, what, vwidth, value, goal))
 
 
 if __name__ == "__main__":
