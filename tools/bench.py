@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """make bench: the figures that matter, measured on this machine, as one table.
 
-    tools/bench.py PYSTACK LAUNCH [--python EXE] [--runs N] [--only core]
+    tools/bench.py PYSTACK LAUNCH [--python EXE] [--runs N] [--only core|tasks]
 
 Starts its own targets (tools/bench/target.py) with the interpreter given
 (default: the system's python3) and measures pystack from the outside:
