@@ -443,7 +443,9 @@ static int callback_refs(const struct ctx *c, uint64_t cb, uint64_t *refs, size_
 	if (type == c->rt->type_method) {
 		err = rmem_read_u64(c->m, cb + o->method_self, &v);
 		add_ref(refs, n, v);
-		if (!err && v && attr(c, v, "_parent_task", &v) == 0)
+		if (!err && v)
+			err = attr(c, v, "_parent_task", &v);
+		if (!err)
 			add_ref(refs, n, none_to_0(c, v));
 	} else if (type == c->rt->type_cfunction || type == c->rt->type_cmethod) {
 		err = rmem_read_u64(c->m, cb + o->cfunction_self, &v);
@@ -453,16 +455,21 @@ static int callback_refs(const struct ctx *c, uint64_t cb, uint64_t *refs, size_
 		add_ref(refs, n, v);
 		if (!err)
 			err = rmem_read_u64(c->m, cb + PARTIAL_ARGS, &v);
-		if (!err && v && pyobj_seq_items(c->m, c->rt, v, items, MAX_CELLS, &k) == 0)
-			for (size_t i = 0; i < k; i++)
-				add_ref(refs, n, items[i]);
+		if (!err && v)
+			err = pyobj_seq_items(c->m, c->rt, v, items, MAX_CELLS, &k);
+		for (size_t i = 0; !err && i < k; i++)
+			add_ref(refs, n, items[i]);
 	} else if (type == c->rt->type_function) {
 		err = rmem_read_u64(c->m, cb + c->l->func_closure, &v);
 		if (!err && v && v != c->rt->obj_none)
 			err = pyobj_seq_items(c->m, c->rt, v, items, MAX_CELLS, &k);
-		for (size_t i = 0; !err && i < k; i++)
-			if (pyobj_cell_get(c->m, c->rt, items[i], &v) == 0)
+		for (size_t i = 0; !err && i < k; i++) {
+			err = pyobj_cell_get(c->m, c->rt, items[i], &v);
+			if (!err)
 				add_ref(refs, n, v);
+			else if (err != -PS_E_DEFERRED)
+				err = 0;	/* an empty cell */
+		}
 	}
 	return err == -PS_E_DEFERRED ? err : 0;
 }
