@@ -1100,9 +1100,11 @@ void pytasks_read(const struct pyread *r, struct snapshot *snap)
 		if (layouts[i].vkey == r->rt->vkey)
 			c.l = &layouts[i];
 	if (!c.l) {
-		snap->tasks_error = snapshot_printf(snap, "--tasks reads the asyncio of CPython "
-						    "3.7 to 3.13, not of %s", r->rt->version);
-		snap->partial++;
+		snap->tasks_error = snapshot_printf(snap, "--tasks reads the asyncio of CPython 3.7 "
+						    "to 3.13, not of %s%s", r->rt->version,
+						    r->rt->vkey >= PY_VER(3, 14) ?
+						    " (there, python -m asyncio pstree PID shows "
+						    "them)" : "");
 		return;
 	}
 	if (o->interp_modules == PYO_NONE || o->module_dict == PYO_NONE)
@@ -1122,6 +1124,7 @@ void pytasks_read(const struct pyread *r, struct snapshot *snap)
 		if (rmem_read_u64(c.m, interps[k] + o->interp_modules, &modules) || !modules ||
 		    module_dict(&c, modules, "asyncio.tasks", &md))
 			continue;	/* asyncio not imported there */
+		snap->asyncio = true;
 		c.ctask = global(&c, modules, "_asyncio", "Task");
 		c.pytask = global(&c, modules, "asyncio.tasks", "_PyTask");
 		c.gathering = global(&c, modules, "asyncio.tasks", "_GatheringFuture");
