@@ -146,11 +146,6 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int read_i32(struct rmem *m, uint64_t addr, int32_t *v)
-{
-	return rmem_read(m, addr, v, sizeof(*v));
-}
-
 static int type_of(const struct ctx *c, uint64_t obj, uint64_t *type)
 {
 	int err = obj ? rmem_read_u64(c->m, obj + c->rt->off.object_type, type) : -PS_E_BAD_DATA;
@@ -270,18 +265,27 @@ static int gen_step(const struct ctx *c, uint64_t gen, struct pyread_frame *f, b
 	*has = false;
 	*yf = 0;
 	if (c->rt->vkey < PY_VER(3, 11)) {
-		uint64_t frame, bytes = 0, top = 0;
+		/* The frame's fields, from its code object to its last instruction, in one read. */
+		unsigned char buf[128];
+		uint64_t frame, bytes = 0, top = 0, from = o->frame_code;
+		uint64_t len = o->frame_lasti + 4 - from;
 		int32_t lasti;
 		unsigned char op = 0;
 
+		if (o->frame_lasti < from || len > sizeof(buf) ||
+		    (l->frame_stacktop && (l->frame_stacktop < from ||
+					   l->frame_stacktop + 8u > from + len)) ||
+		    (l->frame_valuestack && (l->frame_valuestack < from ||
+					     l->frame_stackdepth + 4u > from + len)))
+			return -PS_E_BAD_DATA;
 		err = rmem_read_u64(c->m, gen + l->gen_frame, &frame);
 		if (err || !frame)
 			return err;	/* no frame: finished */
-		err = rmem_read_u64(c->m, frame + o->frame_code, &f->code);
-		if (!err)
-			err = read_i32(c->m, frame + o->frame_lasti, &lasti);
+		err = rmem_read(c->m, frame + from, buf, (size_t)len);
 		if (err)
 			return err;
+		memcpy(&f->code, buf, 8);
+		memcpy(&lasti, buf + o->frame_lasti - from, 4);
 		f->frame = frame;
 		f->pos = lasti;
 		*has = true;
@@ -297,16 +301,15 @@ static int gen_step(const struct ctx *c, uint64_t gen, struct pyread_frame *f, b
 		if (err || op != YIELD_FROM)
 			return err == -PS_E_DEFERRED ? err : 0;
 		if (l->frame_stacktop) {
-			err = rmem_read_u64(c->m, frame + l->frame_stacktop, &top);
-			if (!err && top)
+			memcpy(&top, buf + l->frame_stacktop - from, 8);
+			if (top)
 				err = rmem_read_u64(c->m, top - 8, yf);
 		} else {
-			int32_t depth = 0;
+			int32_t depth;
 
-			err = read_i32(c->m, frame + l->frame_stackdepth, &depth);
-			if (!err)
-				err = rmem_read_u64(c->m, frame + l->frame_valuestack, &top);
-			if (!err && top && depth > 0 && depth < (1 << 20))
+			memcpy(&depth, buf + l->frame_stackdepth - from, 4);
+			memcpy(&top, buf + l->frame_valuestack - from, 8);
+			if (top && depth > 0 && depth < (1 << 20))
 				err = rmem_read_u64(c->m, top + (uint64_t)(depth - 1) * 8, yf);
 		}
 		return err == -PS_E_DEFERRED ? err : 0;
