@@ -154,6 +154,7 @@ struct snapshot {
 	unsigned partial;	/* how many things could not be read */
 	/* With --tasks: asyncio's tasks, and the loops they are on. */
 	bool tasks_read;	/* --tasks was asked */
+	bool asyncio;		/* ... and an interpreter had imported asyncio */
 	const char *tasks_error;	/* why they could not be read, or NULL */
 	struct task *tasks;
 	size_t ntasks;

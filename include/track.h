@@ -4,7 +4,7 @@
  * the same.  A stack is the same when every frame is: the same code object
  * at the same line for a Python frame, the same function (or address, when
  * unknown) for a native one.  Threads are matched by OS thread id and
- * Python thread ident.
+ * Python thread ident; asyncio tasks (--tasks), by their address.
  */
 #ifndef PYSTACK_TRACK_H
 #define PYSTACK_TRACK_H
@@ -21,7 +21,7 @@ void tracker_free(struct tracker *tr);
 
 /*
  * Compare s with the previous snapshot, taken now_ns on a monotonic clock:
- * set each thread's changed and unchanged_s.  A thread seen for the first
+ * set each thread's and each task's changed and unchanged_s.  A thread seen for the first
  * time counts as changed, except in the first snapshot.
  */
 void tracker_update(struct tracker *tr, struct snapshot *s, uint64_t now_ns);

@@ -48,6 +48,7 @@
 /* Bytes fetched ahead of each key and value object: a short str entire, a small object's header. */
 #define PREFETCH_LEN	64
 #define MAX_ENTRY	32
+#define SET_CHUNK	4096		/* entries of a set table read at once by pyobj_set_items() */
 
 /* A repr visits at most this many objects, and table slots. */
 #define REPR_OBJECTS	4096
@@ -1055,7 +1056,7 @@ int pyobj_set_items(struct rmem *m, const struct pyruntime *rt, uint64_t set, si
 		    int (*fn)(uint64_t key, void *arg), void *arg)
 {
 	const struct py_offsets *o = &rt->off;
-	unsigned char buf[CHUNK * MAX_ENTRY];
+	unsigned char *buf;
 	uint64_t type, table, esize = o->set_entry_size, seen = 0;
 	int64_t fill, used, mask;
 	int err = type_of(m, rt, set, &type);
@@ -1077,12 +1078,15 @@ int pyobj_set_items(struct rmem *m, const struct pyruntime *rt, uint64_t set, si
 	    fill < used || fill > mask + 1 || !table || esize > MAX_ENTRY ||
 	    o->set_entry_key + 8 > esize || o->set_entry_hash + 8 > esize)
 		return -PS_E_BAD_DATA;
+	/* A table of thousands of entries is read in large pieces, each one read. */
+	buf = xmalloc(SET_CHUNK * MAX_ENTRY);
 	for (uint64_t i = 0; i <= (uint64_t)mask && seen < (uint64_t)used && seen < max;) {
-		size_t c = (uint64_t)mask + 1 - i < CHUNK ? (size_t)((uint64_t)mask + 1 - i) : CHUNK;
+		size_t c = (uint64_t)mask + 1 - i < SET_CHUNK ? (size_t)((uint64_t)mask + 1 - i) :
+								  SET_CHUNK;
 
 		err = rmem_read(m, table + i * esize, buf, c * esize);
 		if (err)
-			return err;
+			break;
 		for (size_t j = 0; j < c && seen < max; j++) {
 			uint64_t key = get64(buf + j * esize + o->set_entry_key);
 			int64_t hash = (int64_t)get64(buf + j * esize + o->set_entry_hash);
@@ -1091,12 +1095,15 @@ int pyobj_set_items(struct rmem *m, const struct pyruntime *rt, uint64_t set, si
 			if (!key || hash == -1)
 				continue;
 			seen++;
-			if (fn(key, arg))
+			if (fn(key, arg)) {
+				free(buf);
 				return 0;
+			}
 		}
 		i += c;
 	}
-	return 0;
+	free(buf);
+	return err;
 }
 
 int pyobj_seq_items(struct rmem *m, const struct pyruntime *rt, uint64_t obj, uint64_t *items,

@@ -7,6 +7,7 @@
  * thousands of tasks is one vectored read, not one read each.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,6 +91,8 @@ enum stage {
 	ST_TASK,
 	ST_CHAIN,
 	ST_CALLBACKS,
+	ST_WAITER,
+	ST_NAME,
 	ST_DONE,
 };
 
@@ -107,19 +110,40 @@ struct tk {
 	const char *error;	/* static text */
 	uint64_t *refs;		/* what its done-callbacks hold */
 	size_t nrefs;
+	bool waits_gather;	/* its waiter is a gather's future */
+	char *waits_on;		/* repr of its waiter when that is no task, or NULL */
+	char *name_text;	/* its name, or NULL */
+};
+
+#define MEMO 16
+
+struct type_memo {
+	uint64_t type, base;
+	bool yes;
+};
+
+struct repr_memo {
+	uint64_t type;
+	char prefix[160];	/* "<asyncio.Future" */
 };
 
 struct ctx {
 	const struct pyread *r;
+	struct type_memo *memo;	/* MEMO answers of derives() */
+	struct repr_memo *reprs;	/* MEMO forms of waiters' reprs */
 	struct rmem *m;
 	const struct pyruntime *rt;
 	const struct aio_layout *l;
 	uint64_t ctask, pytask, gathering, partial;
+	const uint64_t *candidates;	/* every object of the registries, sorted */
+	size_t ncandidates;
 };
 
-static int read_i32(struct rmem *m, uint64_t addr, int32_t *v)
+static int cmp_u64(const void *a, const void *b)
 {
-	return rmem_read(m, addr, v, sizeof(*v));
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
 }
 
 static int type_of(const struct ctx *c, uint64_t obj, uint64_t *type)
@@ -129,16 +153,28 @@ static int type_of(const struct ctx *c, uint64_t obj, uint64_t *type)
 	return !err && !*type ? -PS_E_BAD_DATA : err;
 }
 
-/* Whether type is base or derives from it: tp_base, which sits just before tp_dict in 3.x. */
-static bool derives(const struct ctx *c, uint64_t type, uint64_t base)
+/*
+ * Whether type is base or derives from it (1 or 0), or a negative error: tp_base, which
+ * sits just before tp_dict in 3.x.  Answers are remembered: a process has few types of
+ * task and future, and thousands of each.
+ */
+static int derives(const struct ctx *c, uint64_t type, uint64_t base)
 {
-	for (int depth = 0; type && base && depth < 32; depth++) {
-		if (type == base)
-			return true;
-		if (rmem_read_u64(c->m, type + c->rt->off.type_dict - 8, &type))
-			return false;
+	struct type_memo *memo = &c->memo[(type >> 4 ^ base >> 6) % MEMO];
+	uint64_t t = type;
+	int err;
+
+	if (memo->type == type && memo->base == base)
+		return memo->yes;
+	for (int depth = 0; t && base && depth < 32; depth++) {
+		if (t == base)
+			break;
+		err = rmem_read_u64(c->m, t + c->rt->off.type_dict - 8, &t);
+		if (err)
+			return err == -PS_E_DEFERRED ? err : 0;
 	}
-	return false;
+	*memo = (struct type_memo){ type, base, t && t == base };
+	return memo->yes;
 }
 
 /* An attribute of a pure-Python Task; absent is 0. */
@@ -166,7 +202,10 @@ static int read_task(const struct ctx *c, struct tk *t)
 
 	if (err)
 		return err;
-	t->py = !derives(c, type, c->ctask);
+	err = derives(c, type, c->ctask);
+	if (err < 0)
+		return err;
+	t->py = !err;
 	if (!t->py) {
 		unsigned char buf[256];
 		size_t len = (size_t)(l->task_name ? l->task_name : l->task_coro) + 8;
@@ -226,18 +265,27 @@ static int gen_step(const struct ctx *c, uint64_t gen, struct pyread_frame *f, b
 	*has = false;
 	*yf = 0;
 	if (c->rt->vkey < PY_VER(3, 11)) {
-		uint64_t frame, bytes = 0, top = 0;
+		/* The frame's fields, from its code object to its last instruction, in one read. */
+		unsigned char buf[128];
+		uint64_t frame, bytes = 0, top = 0, from = o->frame_code;
+		uint64_t len = o->frame_lasti + 4 - from;
 		int32_t lasti;
 		unsigned char op = 0;
 
+		if (o->frame_lasti < from || len > sizeof(buf) ||
+		    (l->frame_stacktop && (l->frame_stacktop < from ||
+					   l->frame_stacktop + 8u > from + len)) ||
+		    (l->frame_valuestack && (l->frame_valuestack < from ||
+					     l->frame_stackdepth + 4u > from + len)))
+			return -PS_E_BAD_DATA;
 		err = rmem_read_u64(c->m, gen + l->gen_frame, &frame);
 		if (err || !frame)
 			return err;	/* no frame: finished */
-		err = rmem_read_u64(c->m, frame + o->frame_code, &f->code);
-		if (!err)
-			err = read_i32(c->m, frame + o->frame_lasti, &lasti);
+		err = rmem_read(c->m, frame + from, buf, (size_t)len);
 		if (err)
 			return err;
+		memcpy(&f->code, buf, 8);
+		memcpy(&lasti, buf + o->frame_lasti - from, 4);
 		f->frame = frame;
 		f->pos = lasti;
 		*has = true;
@@ -253,16 +301,15 @@ static int gen_step(const struct ctx *c, uint64_t gen, struct pyread_frame *f, b
 		if (err || op != YIELD_FROM)
 			return err == -PS_E_DEFERRED ? err : 0;
 		if (l->frame_stacktop) {
-			err = rmem_read_u64(c->m, frame + l->frame_stacktop, &top);
-			if (!err && top)
+			memcpy(&top, buf + l->frame_stacktop - from, 8);
+			if (top)
 				err = rmem_read_u64(c->m, top - 8, yf);
 		} else {
-			int32_t depth = 0;
+			int32_t depth;
 
-			err = read_i32(c->m, frame + l->frame_stackdepth, &depth);
-			if (!err)
-				err = rmem_read_u64(c->m, frame + l->frame_valuestack, &top);
-			if (!err && top && depth > 0 && depth < (1 << 20))
+			memcpy(&depth, buf + l->frame_stackdepth - from, 4);
+			memcpy(&top, buf + l->frame_valuestack - from, 8);
+			if (top && depth > 0 && depth < (1 << 20))
 				err = rmem_read_u64(c->m, top + (uint64_t)(depth - 1) * 8, yf);
 		}
 		return err == -PS_E_DEFERRED ? err : 0;
@@ -273,14 +320,23 @@ static int gen_step(const struct ctx *c, uint64_t gen, struct pyread_frame *f, b
 		int32_t top = 0;
 		bool yielding_from;
 
-		err = rmem_read(c->m, gen + l->gen_frame_state, &state, 1);
-		if (err || state > 0)
-			return err;	/* completed or cleared: no frame */
-		err = rmem_read_u64(c->m, frame + o->iframe_code, &code);
-		if (!err)
-			err = rmem_read_u64(c->m, frame + o->iframe_instr, &instr);
+		/* The state and the frame's fields (all before its variables), in one read. */
+		unsigned char buf[256];
+		uint64_t from = l->gen_frame_state, len = l->gen_iframe + o->iframe_localsplus - from;
+
+		if (len > sizeof(buf) || o->iframe_code + 8 > o->iframe_localsplus ||
+		    o->iframe_instr + 8 > o->iframe_localsplus ||
+		    l->iframe_stacktop + 4u > o->iframe_localsplus)
+			return -PS_E_BAD_DATA;
+		err = rmem_read(c->m, gen + from, buf, (size_t)len);
 		if (err)
 			return err;
+		state = (int8_t)buf[0];
+		if (state > 0)
+			return 0;	/* completed or cleared: no frame */
+		memcpy(&code, buf + l->gen_iframe - from + o->iframe_code, 8);
+		memcpy(&instr, buf + l->gen_iframe - from + o->iframe_instr, 8);
+		memcpy(&top, buf + l->gen_iframe - from + l->iframe_stacktop, 4);
 		/* 3.13's f_executable may carry the tag bit of a stack reference. */
 		f->code = c->rt->vkey >= PY_VER(3, 13) ? code & ~(uint64_t)1 : code;
 		f->frame = frame;
@@ -306,8 +362,7 @@ static int gen_step(const struct ctx *c, uint64_t gen, struct pyread_frame *f, b
 		}
 		if (!yielding_from)
 			return 0;
-		err = read_i32(c->m, frame + l->iframe_stacktop, &top);
-		if (!err && top > 0 && top < (1 << 20))
+		if (top > 0 && top < (1 << 20))
 			err = rmem_read_u64(c->m, frame + o->iframe_localsplus + (uint64_t)(top - 1) * 8,
 					    yf);
 		return err == -PS_E_DEFERRED ? err : 0;
@@ -391,7 +446,9 @@ static int callback_refs(const struct ctx *c, uint64_t cb, uint64_t *refs, size_
 	if (type == c->rt->type_method) {
 		err = rmem_read_u64(c->m, cb + o->method_self, &v);
 		add_ref(refs, n, v);
-		if (!err && v && attr(c, v, "_parent_task", &v) == 0)
+		if (!err && v)
+			err = attr(c, v, "_parent_task", &v);
+		if (!err)
 			add_ref(refs, n, none_to_0(c, v));
 	} else if (type == c->rt->type_cfunction || type == c->rt->type_cmethod) {
 		err = rmem_read_u64(c->m, cb + o->cfunction_self, &v);
@@ -401,16 +458,21 @@ static int callback_refs(const struct ctx *c, uint64_t cb, uint64_t *refs, size_
 		add_ref(refs, n, v);
 		if (!err)
 			err = rmem_read_u64(c->m, cb + PARTIAL_ARGS, &v);
-		if (!err && v && pyobj_seq_items(c->m, c->rt, v, items, MAX_CELLS, &k) == 0)
-			for (size_t i = 0; i < k; i++)
-				add_ref(refs, n, items[i]);
+		if (!err && v)
+			err = pyobj_seq_items(c->m, c->rt, v, items, MAX_CELLS, &k);
+		for (size_t i = 0; !err && i < k; i++)
+			add_ref(refs, n, items[i]);
 	} else if (type == c->rt->type_function) {
 		err = rmem_read_u64(c->m, cb + c->l->func_closure, &v);
 		if (!err && v && v != c->rt->obj_none)
 			err = pyobj_seq_items(c->m, c->rt, v, items, MAX_CELLS, &k);
-		for (size_t i = 0; !err && i < k; i++)
-			if (pyobj_cell_get(c->m, c->rt, items[i], &v) == 0)
+		for (size_t i = 0; !err && i < k; i++) {
+			err = pyobj_cell_get(c->m, c->rt, items[i], &v);
+			if (!err)
 				add_ref(refs, n, v);
+			else if (err != -PS_E_DEFERRED)
+				err = 0;	/* an empty cell */
+		}
 	}
 	return err == -PS_E_DEFERRED ? err : 0;
 }
@@ -441,6 +503,56 @@ static int callbacks_step(const struct ctx *c, struct tk *t)
 		memcpy(t->refs, refs, n * sizeof(*refs));
 		t->nrefs = n;
 	}
+	t->stage = ST_WAITER;
+	return 0;
+}
+
+static bool candidate(const struct ctx *c, uint64_t obj)
+{
+	return bsearch(&obj, c->candidates, c->ncandidates, sizeof(obj), cmp_u64) != NULL;
+}
+
+/* Whether t's waiter, when it is no task, is a gather's (read what its repr needs too). */
+static int waiter_step(const struct ctx *c, struct tk *t)
+{
+	uint64_t type;
+	int err;
+
+	if (t->waiter && !candidate(c, t->waiter)) {
+		err = type_of(c, t->waiter, &type);
+		if (!err)
+			err = derives(c, type, c->gathering);
+		if (err == -PS_E_DEFERRED)
+			return err;
+		t->waits_gather = err > 0;
+	}
+	t->stage = ST_NAME;
+	return 0;
+}
+
+/* A task's name: a str, or (3.12+, until asked for) the number of "Task-N". */
+static int name_step(const struct ctx *c, struct tk *t)
+{
+	char buf[PYSTR_MAX];
+	uint64_t type, num;
+	long len = 0;
+	int err = 0;
+
+	if (t->name) {
+		err = type_of(c, t->name, &type);
+		if (!err && type == c->rt->type_long) {
+			err = pyobj_u64(c->m, c->rt, t->name, &num);
+			if (!err)
+				len = snprintf(buf, sizeof(buf), "Task-%llu", (unsigned long long)num);
+		} else if (!err) {
+			len = pystr_read(c->m, c->rt, t->name, buf, sizeof(buf));
+			err = len < 0 ? (int)len : 0;
+		}
+		if (err == -PS_E_DEFERRED)
+			return err;
+		t->name_text = xstrdup(err ? "<unreadable name>" : buf);
+	}
+	(void)len;
 	t->stage = ST_DONE;
 	return 0;
 }
@@ -471,6 +583,12 @@ static int chase(const struct ctx *c, struct tk *t)
 		case ST_CALLBACKS:
 			err = callbacks_step(c, t);
 			break;
+		case ST_WAITER:
+			err = waiter_step(c, t);
+			break;
+		case ST_NAME:
+			err = name_step(c, t);
+			break;
 		case ST_DONE:
 			break;
 		}
@@ -478,23 +596,79 @@ static int chase(const struct ctx *c, struct tk *t)
 	return err;
 }
 
-static void chase_all(const struct ctx *c, struct tk *v, size_t n)
+/*
+ * repr() of a future a task waits on.  The futures of a type all have the same form,
+ * "<asyncio.Future object at 0x...>": once one has given it, the others of its type
+ * are written from it, not decoded again.
+ */
+static void waiter_repr(const struct ctx *c, uint64_t obj, char *buf, size_t size)
 {
-	for (int round = 0; round <= ROUNDS; round++) {
-		bool pending = false;
+	struct repr_memo *memo;
+	char tail[48];
+	uint64_t type;
+	size_t len, n;
 
-		rmem_defer(c->m, round < ROUNDS);
-		for (size_t i = 0; i < n; i++)
-			if (v[i].stage != ST_DONE)
-				pending |= chase(c, &v[i]) == -PS_E_DEFERRED;
-		rmem_defer(c->m, false);
-		if (!pending || !rmem_fetch_deferred(c->m))
-			break;
+	if (type_of(c, obj, &type)) {
+		pyobj_repr(c->m, c->rt, obj, buf, size);
+		return;
 	}
-	/* What is left (memory that failed to arrive) is chased the ordinary way. */
-	for (size_t i = 0; i < n; i++)
-		if (v[i].stage != ST_DONE)
-			chase(c, &v[i]);
+	memo = &c->reprs[(type >> 4) % MEMO];
+	if (memo->type == type) {
+		snprintf(buf, size, "%s object at 0x%llx>", memo->prefix, (unsigned long long)obj);
+		return;
+	}
+	len = pyobj_repr(c->m, c->rt, obj, buf, size);
+	n = (size_t)snprintf(tail, sizeof(tail), " object at 0x%llx>", (unsigned long long)obj);
+	if (len > n && len - n < sizeof(memo->prefix) && !strcmp(buf + len - n, tail)) {
+		memo->type = type;
+		memcpy(memo->prefix, buf, len - n);
+		memo->prefix[len - n] = '\0';
+	}
+}
+
+/*
+ * Tasks chased together, at most: what a batch reads (a few blocks on a few pages
+ * each) must stay in the cache between its rounds.
+ */
+#define BATCH 1024
+
+static void chase_all(const struct ctx *c, struct tk *all, size_t nall)
+{
+	for (size_t start = 0; start < nall; start += BATCH) {
+		struct tk *v = all + start;
+		size_t n = nall - start < BATCH ? nall - start : BATCH;
+
+		/*
+		 * Each batch starts the cache afresh: it reuses the memory the one before
+		 * filled, where taking more would cost a page fault for every page of it.
+		 */
+		if (start)
+			rmem_invalidate(c->m);
+
+		for (int round = 0; round <= ROUNDS; round++) {
+			bool pending = false;
+
+			rmem_defer(c->m, round < ROUNDS);
+			for (size_t i = 0; i < n; i++)
+				if (v[i].stage != ST_DONE)
+					pending |= chase(c, &v[i]) == -PS_E_DEFERRED;
+			rmem_defer(c->m, false);
+			if (!pending || !rmem_fetch_deferred(c->m))
+				break;
+		}
+		/* What is left (memory that failed to arrive) is chased the ordinary way; the
+		 * reprs of the waiters, while what they read is at hand. */
+		for (size_t i = 0; i < n; i++) {
+			char repr[256];
+
+			if (v[i].stage != ST_DONE)
+				chase(c, &v[i]);
+			if (v[i].keep && v[i].waiter && !candidate(c, v[i].waiter)) {
+				waiter_repr(c, v[i].waiter, repr, sizeof(repr));
+				v[i].waits_on = xstrdup(repr);
+			}
+		}
+	}
 }
 
 struct gather {
@@ -511,13 +685,6 @@ static int gather_key(uint64_t key, void *arg)
 	xgrow(&g->v, &g->cap, g->n + 1, sizeof(*g->v));
 	g->v[g->n++] = key;
 	return 0;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 /* The tasks of one interpreter's registries, their addresses appended to g. */
@@ -672,8 +839,10 @@ static void awaits(const struct ctx *c, const struct tk *t, size_t i, const stru
 		uint64_t type, children = 0, *items;
 		size_t n = 0;
 
-		if (type_of(c, frontier[f], &type) || !derives(c, type, c->gathering) ||
-		    attr(c, frontier[f], "_children", &children) || !children)
+		if (f ? type_of(c, frontier[f], &type) || derives(c, type, c->gathering) <= 0 :
+			!t->waits_gather)
+			continue;
+		if (attr(c, frontier[f], "_children", &children) || !children)
 			continue;
 		items = xmalloc(MAX_CHILDREN * sizeof(*items));
 		if (!pyobj_seq_items(c->m, c->rt, children, items, MAX_CHILDREN, &n)) {
@@ -781,22 +950,6 @@ static void find_cycles(struct snapshot *snap)
 	free(index);
 }
 
-/* A task's name: a str, or (3.12+, until asked for) the number of "Task-N". */
-static const char *task_name(const struct ctx *c, struct snapshot *snap, uint64_t name)
-{
-	char buf[PYSTR_MAX];
-	uint64_t type, num;
-
-	if (!name)
-		return NULL;
-	if (!type_of(c, name, &type) && type == c->rt->type_long &&
-	    !pyobj_u64(c->m, c->rt, name, &num))
-		return snapshot_printf(snap, "Task-%llu", (unsigned long long)num);
-	if (pystr_read(c->m, c->rt, name, buf, sizeof(buf)) < 0)
-		return snapshot_strdup(snap, "<unreadable name>");
-	return snapshot_strdup(snap, buf);
-}
-
 struct current {
 	uint64_t *loops, *tasks;
 	size_t n, cap, cap2;
@@ -859,7 +1012,7 @@ static void build(const struct ctx *c, struct snapshot *snap, struct tk *v, size
 		t->loop = keep[i]->loop;
 		t->state = TASK_PENDING;
 		t->unchanged_s = -1;
-		t->name = task_name(c, snap, keep[i]->name);
+		t->name = keep[i]->name_text ? snapshot_strdup(snap, keep[i]->name_text) : NULL;
 		t->frames = frames + at;
 		for (size_t f = 0; f < keep[i]->nfr; f++) {
 			if (frames[at + f].code)
@@ -910,12 +1063,8 @@ static void build(const struct ctx *c, struct snapshot *snap, struct tk *v, size
 			for (size_t j = 0; j < t->nawaiting; j++)
 				count[t->awaiting[j]]++;
 			free(e.v);
-			if (keep[i]->waiter && find(tasks, nk, keep[i]->waiter) < 0) {
-				char repr[256];
-
-				pyobj_repr(c->m, c->rt, keep[i]->waiter, repr, sizeof(repr));
-				t->waits_on = snapshot_strdup(snap, repr);
-			}
+			if (keep[i]->waits_on)
+				t->waits_on = snapshot_strdup(snap, keep[i]->waits_on);
 		}
 		for (size_t i = 0; i < nk; i++)
 			if (count[i])
@@ -938,7 +1087,9 @@ static void build(const struct ctx *c, struct snapshot *snap, struct tk *v, size
 
 void pytasks_read(const struct pyread *r, struct snapshot *snap)
 {
-	struct ctx c = { .r = r, .m = r->mem, .rt = r->rt };
+	struct type_memo memo[MEMO] = { 0 };
+	struct repr_memo reprs[MEMO] = { 0 };
+	struct ctx c = { .r = r, .memo = memo, .reprs = reprs, .m = r->mem, .rt = r->rt };
 	const struct py_offsets *o = &r->rt->off;
 	struct gather g = { 0 };
 	struct current cur = { 0 };
@@ -952,9 +1103,11 @@ void pytasks_read(const struct pyread *r, struct snapshot *snap)
 		if (layouts[i].vkey == r->rt->vkey)
 			c.l = &layouts[i];
 	if (!c.l) {
-		snap->tasks_error = snapshot_printf(snap, "--tasks reads the asyncio of CPython "
-						    "3.7 to 3.13, not of %s", r->rt->version);
-		snap->partial++;
+		snap->tasks_error = snapshot_printf(snap, "--tasks reads the asyncio of CPython 3.7 "
+						    "to 3.13, not of %s%s", r->rt->version,
+						    r->rt->vkey >= PY_VER(3, 14) ?
+						    " (there, python -m asyncio pstree PID shows "
+						    "them)" : "");
 		return;
 	}
 	if (o->interp_modules == PYO_NONE || o->module_dict == PYO_NONE)
@@ -974,6 +1127,7 @@ void pytasks_read(const struct pyread *r, struct snapshot *snap)
 		if (rmem_read_u64(c.m, interps[k] + o->interp_modules, &modules) || !modules ||
 		    module_dict(&c, modules, "asyncio.tasks", &md))
 			continue;	/* asyncio not imported there */
+		snap->asyncio = true;
 		c.ctask = global(&c, modules, "_asyncio", "Task");
 		c.pytask = global(&c, modules, "asyncio.tasks", "_PyTask");
 		c.gathering = global(&c, modules, "asyncio.tasks", "_GatheringFuture");
@@ -1006,14 +1160,20 @@ void pytasks_read(const struct pyread *r, struct snapshot *snap)
 
 		for (size_t i = 0; i < g.n; i++)
 			if (!i || g.v[i] != g.v[i - 1])
-				v[n++].obj = g.v[i];
+				g.v[n++] = g.v[i];
 		g.n = n;
+		for (size_t i = 0; i < n; i++)
+			v[i].obj = g.v[i];
 	}
-	chase_all(&c, v, g.n);
-	build(&c, snap, v, g.n, &cur, loops, loop_tids, nloops);
-	for (size_t i = 0; i < g.n; i++) {
+	c.candidates = g.v;
+	c.ncandidates = g.n;
+		chase_all(&c, v, g.n);
+		build(&c, snap, v, g.n, &cur, loops, loop_tids, nloops);
+		for (size_t i = 0; i < g.n; i++) {
 		free(v[i].fr);
 		free(v[i].refs);
+		free(v[i].waits_on);
+		free(v[i].name_text);
 	}
 	free(v);
 	free(g.v);

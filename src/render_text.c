@@ -431,7 +431,12 @@ static void print_tasks(const struct snapshot *s, const struct render_opts *o)
 
 	fputc('\n', f);
 	paint(o, BOLD);
-	fprintf(f, "Asyncio: %zu pending task%s", s->ntasks, s->ntasks == 1 ? "" : "s");
+	if (!s->asyncio && !s->tasks_error)
+		fputs("Asyncio: not imported, no tasks", f);
+	else if (s->asyncio)
+		fprintf(f, "Asyncio: %zu pending task%s", s->ntasks, s->ntasks == 1 ? "" : "s");
+	else
+		fputs("Asyncio: not read", f);
 	if (s->nloops)
 		fprintf(f, " in %zu event loop%s", s->nloops, s->nloops == 1 ? "" : "s");
 	paint(o, RESET);

@@ -583,42 +583,88 @@ static int live_readv_mem(struct rmem_live *l, struct rmem_range *r, size_t n)
 	return 0;
 }
 
+/*
+ * Ranges closer than this are fetched as one remote range, the bytes between them
+ * dropped: less than a page, so those bytes lie on the pages of the two ranges, mapped.
+ * The kernel's cost is per remote range as well as per page, and the objects of many
+ * independent chases (thousands of tasks) lie close together in the allocator's pools.
+ */
+#define MAX_GAP		2048
+
+static int by_range_addr(const void *a, const void *b)
+{
+	const struct rmem_range *x = *(const struct rmem_range *const *)a;
+	const struct rmem_range *y = *(const struct rmem_range *const *)b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
 static int live_readv(struct rmem *m, struct rmem_range *r, size_t n)
 {
+	static unsigned char gap_sink[MAX_GAP];
 	struct rmem_live *l = (struct rmem_live *)m;
 	struct iovec local[MAX_IOV], remote[MAX_IOV];
+	struct rmem_range **v;
 	size_t i = 0;
 
 	if (l->no_vm_readv)
 		return live_readv_mem(l, r, n);
+	v = xmalloc((n ? n : 1) * sizeof(*v));
+	for (size_t k = 0; k < n; k++)
+		v[k] = &r[k];
+	qsort(v, n, sizeof(*v), by_range_addr);
 	while (i < n) {
-		size_t cnt = n - i < MAX_IOV ? n - i : MAX_IOV;
-		size_t end = i + cnt;
+		size_t nl = 0, nr = 0, end = i;
+		uint64_t run_end = 0;
 		ssize_t got;
 
-		for (size_t k = 0; k < cnt; k++) {
-			local[k] = (struct iovec){ r[i + k].buf, r[i + k].len };
-			remote[k] = (struct iovec){ (void *)(uintptr_t)r[i + k].addr, r[i + k].len };
+		/* Each range, and a gap before it, is a local buffer: at most two each. */
+		while (end < n && nl + 2 <= MAX_IOV) {
+			uint64_t a = v[end]->addr;
+
+			if (nr && a >= run_end && a - run_end <= MAX_GAP) {
+				if (a > run_end)
+					local[nl++] = (struct iovec){ gap_sink, (size_t)(a - run_end) };
+				remote[nr - 1].iov_len += (size_t)(a - run_end) + v[end]->len;
+			} else {
+				remote[nr++] = (struct iovec){ (void *)(uintptr_t)a, v[end]->len };
+			}
+			local[nl++] = (struct iovec){ v[end]->buf, v[end]->len };
+			run_end = a + v[end]->len;
+			end++;
 		}
-		got = process_vm_readv(l->pid, local, cnt, remote, cnt, 0);
+		got = process_vm_readv(l->pid, local, nl, remote, nr, 0);
 		if (got < 0) {
 			if (errno == ENOSYS) {
+				free(v);
 				l->no_vm_readv = true;
-				return live_readv_mem(l, r + i, n - i);
+				return live_readv_mem(l, r, n);
 			}
-			if (errno != EFAULT)
+			if (errno != EFAULT) {
+				free(v);
 				return errno_to_err(errno);
+			}
 			got = 0;
 		}
-		/* Whole ranges succeed in order until the first that fails. */
-		while (i < end && got >= (ssize_t)r[i].len) {
-			r[i].err = 0;
-			got -= (ssize_t)r[i].len;
-			i++;
+		/* Whole ranges succeed in address order until the first that fails. */
+		for (size_t k = i, nk = 0; k < end; k++) {
+			uint64_t need = v[k]->len;
+
+			/* The gap before a range of the same remote range is read with it. */
+			if (k > i && nk < nl && local[nk].iov_base == gap_sink)
+				need += local[nk++].iov_len;
+			nk++;
+			if (got < (ssize_t)need) {
+				v[k]->err = -PS_E_BAD_READ;
+				end = k + 1;
+				break;
+			}
+			v[k]->err = 0;
+			got -= (ssize_t)need;
 		}
-		if (i < end)
-			r[i++].err = -PS_E_BAD_READ;
+		i = end;
 	}
+	free(v);
 	return 0;
 }
 

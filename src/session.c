@@ -497,8 +497,7 @@ static void prepass(struct session *s, const struct session_opts *opts)
 	struct snapshot *scratch = snapshot_new(s->pid);
 
 	rmem_set_recording(s->mem, true);
-	if (!pyread_snapshot(&r, scratch) && opts->tasks)
-		pytasks_read(&r, scratch);
+	pyread_snapshot(&r, scratch);
 	rmem_set_recording(s->mem, false);
 	snapshot_free(scratch);
 }

@@ -1,5 +1,6 @@
 /*
- * Stack change tracking across the snapshots of a watch (see track.h).
+ * Stack change tracking across the snapshots of a watch (see track.h), of
+ * threads and of asyncio tasks.
  */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -16,9 +17,18 @@ struct tracked {
 	uint64_t since_ns;	/* when the stack became what it is */
 };
 
+/* An asyncio task of the last snapshot, by its address. */
+struct tracked_task {
+	uint64_t id;
+	uint64_t sig;
+	uint64_t since_ns;
+};
+
 struct tracker {
 	struct tracked *v;	/* in the order of the last snapshot */
 	size_t n;
+	struct tracked_task *tasks;	/* sorted by id */
+	size_t ntasks;
 	uint64_t first_ns;	/* the first snapshot */
 	unsigned long updates;
 };
@@ -33,6 +43,7 @@ void tracker_free(struct tracker *tr)
 	if (!tr)
 		return;
 	free(tr->v);
+	free(tr->tasks);
 	free(tr);
 }
 
@@ -81,6 +92,38 @@ static struct tracked *find(struct tracker *tr, const struct thread *t, size_t h
 	return NULL;
 }
 
+static int by_id(const void *a, const void *b)
+{
+	const struct tracked_task *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* As threads, the tasks: matched by address, the same while their coroutine stack is. */
+static void update_tasks(struct tracker *tr, struct snapshot *s, uint64_t now_ns, bool first)
+{
+	struct tracked_task *next = xcalloc(s->ntasks ? s->ntasks : 1, sizeof(*next));
+
+	for (size_t i = 0; i < s->ntasks; i++) {
+		struct task *t = &s->tasks[i];
+		struct tracked_task key = { .id = t->id }, *old;
+
+		old = tr->ntasks ? bsearch(&key, tr->tasks, tr->ntasks, sizeof(key), by_id) : NULL;
+		next[i] = (struct tracked_task){ t->id, frames_sig(1, t->frames, t->nframes), now_ns };
+		if (old && old->sig == next[i].sig) {
+			next[i].since_ns = old->since_ns;
+			t->changed = false;
+		} else {
+			t->changed = !first;
+		}
+		t->unchanged_s = (double)(now_ns - next[i].since_ns) / 1e9;
+	}
+	qsort(next, s->ntasks, sizeof(*next), by_id);
+	free(tr->tasks);
+	tr->tasks = next;
+	tr->ntasks = s->ntasks;
+}
+
 void tracker_update(struct tracker *tr, struct snapshot *s, uint64_t now_ns)
 {
 	struct tracked *next = xcalloc(s->nthreads ? s->nthreads : 1, sizeof(*next));
@@ -107,6 +150,7 @@ void tracker_update(struct tracker *tr, struct snapshot *s, uint64_t now_ns)
 	free(tr->v);
 	tr->v = next;
 	tr->n = s->nthreads;
+	update_tasks(tr, s, now_ns, first);
 }
 
 size_t tracker_unchanged_throughout(const struct tracker *tr, pid_t *tids, size_t max)
