@@ -369,6 +369,21 @@ static int gen_step(const struct ctx *c, uint64_t gen, struct pyread_frame *f, b
 	}
 }
 
+/*
+ * A chain found to loop is cut where it first comes back, so that nothing is shown
+ * twice.  Brent's detection finds a loop within twice its length and the part before
+ * it, so the frames compared are few.
+ */
+static void cut_repeat(struct tk *t)
+{
+	for (size_t i = 1; i < t->nfr; i++)
+		for (size_t k = 0; k < i; k++)
+			if (t->fr[k].frame == t->fr[i].frame) {
+				t->nfr = i;
+				return;
+			}
+}
+
 /* One step down t's chain of awaits; ST_CALLBACKS once it ends. */
 static int chain_step(const struct ctx *c, struct tk *t)
 {
@@ -385,6 +400,8 @@ static int chain_step(const struct ctx *c, struct tk *t)
 	if (t->cur == t->mark || t->steps >= PYTASKS_MAX_AWAITS) {
 		t->error = t->cur == t->mark ? "its chain of awaits loops" :
 					       "more than 10000 awaits: the rest are not shown";
+		if (t->cur == t->mark)
+			cut_repeat(t);
 		t->stage = ST_CALLBACKS;
 		return 0;
 	}
