@@ -1052,6 +1052,29 @@ static size_t to_decimal(uint32_t *d, size_t n, unsigned bits, char *out)
 	return len;
 }
 
+/* A set's (or frozenset's) counts and table, checked for a table walk. */
+static int set_header(struct rmem *m, const struct pyruntime *rt, uint64_t set, int64_t *fill,
+		      int64_t *used, int64_t *mask, uint64_t *table)
+{
+	const struct py_offsets *o = &rt->off;
+	uint64_t esize = o->set_entry_size;
+	int err = read_i64(m, set + o->set_fill, fill);
+
+	if (!err)
+		err = read_i64(m, set + o->set_used, used);
+	if (!err)
+		err = read_i64(m, set + o->set_mask, mask);
+	if (!err)
+		err = rmem_read_u64(m, set + o->set_table, table);
+	if (err)
+		return err;
+	if (*mask < 0 || *mask >= (int64_t)1 << MAX_LOG2_TABLE || (*mask & (*mask + 1)) ||
+	    *used < 0 || *fill < *used || *fill > *mask + 1 || !*table || esize > MAX_ENTRY ||
+	    o->set_entry_key + 8 > esize || o->set_entry_hash + 8 > esize)
+		return -PS_E_BAD_DATA;
+	return 0;
+}
+
 int pyobj_set_items(struct rmem *m, const struct pyruntime *rt, uint64_t set, size_t max,
 		    int (*fn)(uint64_t key, void *arg), void *arg)
 {
@@ -1065,19 +1088,9 @@ int pyobj_set_items(struct rmem *m, const struct pyruntime *rt, uint64_t set, si
 		return err;
 	if ((type != rt->type_set && type != rt->type_frozenset) || rt->ver.major < 3)
 		return -PS_E_BAD_DATA;
-	err = read_i64(m, set + o->set_fill, &fill);
-	if (!err)
-		err = read_i64(m, set + o->set_used, &used);
-	if (!err)
-		err = read_i64(m, set + o->set_mask, &mask);
-	if (!err)
-		err = rmem_read_u64(m, set + o->set_table, &table);
+	err = set_header(m, rt, set, &fill, &used, &mask, &table);
 	if (err)
 		return err;
-	if (mask < 0 || mask >= (int64_t)1 << MAX_LOG2_TABLE || (mask & (mask + 1)) || used < 0 ||
-	    fill < used || fill > mask + 1 || !table || esize > MAX_ENTRY ||
-	    o->set_entry_key + 8 > esize || o->set_entry_hash + 8 > esize)
-		return -PS_E_BAD_DATA;
 	/* A table of thousands of entries is read in large pieces, each one read. */
 	buf = xmalloc(SET_CHUNK * MAX_ENTRY);
 	for (uint64_t i = 0; i <= (uint64_t)mask && seen < (uint64_t)used && seen < max;) {
@@ -1932,19 +1945,9 @@ static int repr_set(struct repr *r, uint64_t obj, bool frozen)
 	uint64_t table, dummies, shown = 0, esize = o->set_entry_size;
 	int err;
 
-	err = read_i64(r->m, obj + o->set_fill, &fill);
-	if (!err)
-		err = read_i64(r->m, obj + o->set_used, &used);
-	if (!err)
-		err = read_i64(r->m, obj + o->set_mask, &mask);
-	if (!err)
-		err = rmem_read_u64(r->m, obj + o->set_table, &table);
+	err = set_header(r->m, r->rt, obj, &fill, &used, &mask, &table);
 	if (err)
 		return err;
-	if (mask < 0 || mask >= (int64_t)1 << MAX_LOG2_TABLE || (mask & (mask + 1)) || used < 0 ||
-	    fill < used || fill > mask + 1 || !table || esize > MAX_ENTRY ||
-	    o->set_entry_key + 8 > esize || o->set_entry_hash + 8 > esize)
-		return -PS_E_BAD_DATA;
 	if (!used) {
 		putf(r, "%s(%s)", name, py2 ? "[]" : "");
 		return 0;

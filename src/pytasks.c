@@ -113,6 +113,7 @@ struct tk {
 	bool waits_gather;	/* its waiter is a gather's future */
 	char *waits_on;		/* repr of its waiter when that is no task, or NULL */
 	char *name_text;	/* its name, or NULL */
+	size_t rank;		/* where its loop's thread is among the snapshot's (SIZE_MAX: none) */
 };
 
 #define MEMO 16
@@ -369,6 +370,21 @@ static int gen_step(const struct ctx *c, uint64_t gen, struct pyread_frame *f, b
 	}
 }
 
+/*
+ * A chain found to loop is cut where it first comes back, so that nothing is shown
+ * twice.  Brent's detection finds a loop within twice its length and the part before
+ * it, so the frames compared are few.
+ */
+static void cut_repeat(struct tk *t)
+{
+	for (size_t i = 1; i < t->nfr; i++)
+		for (size_t k = 0; k < i; k++)
+			if (t->fr[k].frame == t->fr[i].frame) {
+				t->nfr = i;
+				return;
+			}
+}
+
 /* One step down t's chain of awaits; ST_CALLBACKS once it ends. */
 static int chain_step(const struct ctx *c, struct tk *t)
 {
@@ -385,6 +401,8 @@ static int chain_step(const struct ctx *c, struct tk *t)
 	if (t->cur == t->mark || t->steps >= PYTASKS_MAX_AWAITS) {
 		t->error = t->cur == t->mark ? "its chain of awaits loops" :
 					       "more than 10000 awaits: the rest are not shown";
+		if (t->cur == t->mark)
+			cut_repeat(t);
 		t->stage = ST_CALLBACKS;
 		return 0;
 	}
@@ -966,17 +984,20 @@ static int add_current(uint64_t loop, uint64_t task, void *arg)
 	return 0;
 }
 
+/* The tasks of each thread's loop in the order of the threads, then those of no thread. */
 static int by_thread(const void *a, const void *b)
 {
 	const struct tk *x = *(const struct tk *const *)a, *y = *(const struct tk *const *)b;
 
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
 	return x->obj < y->obj ? -1 : x->obj > y->obj;
 }
 
 /* Everything of snap's tasks once the chases are done: frames, names, threads, the graph. */
 static void build(const struct ctx *c, struct snapshot *snap, struct tk *v, size_t n,
 		  const struct current *cur, const uint64_t *loops, const pid_t *loop_tids,
-		  size_t nloops)
+		  const size_t *loop_ranks, size_t nloops)
 {
 	struct tk **keep = xmalloc((n ? n : 1) * sizeof(*keep));
 	struct addr_ix *tasks, *refs = NULL;
@@ -985,9 +1006,15 @@ static void build(const struct ctx *c, struct snapshot *snap, struct tk *v, size
 	size_t nk = 0, nall = 0, nrefs = 0, caprefs = 0, at = 0;
 	uint64_t *task_loops;
 
-	for (size_t i = 0; i < n; i++)
-		if (v[i].keep)
-			keep[nk++] = &v[i];
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i].keep)
+			continue;
+		v[i].rank = SIZE_MAX;
+		for (size_t l = 0; l < nloops; l++)
+			if (loops[l] == v[i].loop)
+				v[i].rank = loop_ranks[l];
+		keep[nk++] = &v[i];
+	}
 	qsort(keep, nk, sizeof(*keep), by_thread);
 	snap->tasks = nk ? snapshot_alloc(snap, nk * sizeof(*snap->tasks)) : NULL;
 	snap->ntasks = nk;
@@ -1095,6 +1122,7 @@ void pytasks_read(const struct pyread *r, struct snapshot *snap)
 	struct current cur = { 0 };
 	uint64_t interps[64], loops[1024];
 	pid_t loop_tids[1024];
+	size_t loop_ranks[1024];
 	size_t ninterps = 0, nloops = 0;
 	struct tk *v;
 
@@ -1148,6 +1176,7 @@ void pytasks_read(const struct pyread *r, struct snapshot *snap)
 			loop = running_loop(&c, snap->threads[i].tstate);
 			if (loop) {
 				loops[nloops] = loop;
+				loop_ranks[nloops] = i;
 				loop_tids[nloops++] = snap->threads[i].tid;
 			}
 		}
@@ -1168,7 +1197,7 @@ void pytasks_read(const struct pyread *r, struct snapshot *snap)
 	c.candidates = g.v;
 	c.ncandidates = g.n;
 		chase_all(&c, v, g.n);
-		build(&c, snap, v, g.n, &cur, loops, loop_tids, nloops);
+		build(&c, snap, v, g.n, &cur, loops, loop_tids, loop_ranks, nloops);
 		for (size_t i = 0; i < g.n; i++) {
 		free(v[i].fr);
 		free(v[i].refs);

@@ -532,6 +532,71 @@ static void dict_items_and_lookup(void)
 	}
 }
 
+static int collect_key(uint64_t key, void *arg)
+{
+	return collect(key, 0, arg);
+}
+
+/* pyobj_set_items(), pyobj_seq_items(): the readers of asyncio's registries and callbacks. */
+static void set_and_sequence_items(void)
+{
+	for (size_t v = 0; v < N_VERSIONS; v++) {
+		struct fakepy fp;
+		uint64_t it[5], set, empty, frozen, tup, lst, got[8], str;
+		struct seen s = { .stop_at = 0 };
+		size_t n;
+		struct rmem *m;
+
+		if (versions[v].major < 3)
+			continue;
+		init(&fp, v);
+		for (int i = 0; i < 5; i++)
+			it[i] = fakepy_int(&fp, 100 + i);
+		set = fakepy_set(&fp, false, 5, it);
+		empty = fakepy_set(&fp, false, 0, NULL);
+		frozen = fakepy_set(&fp, true, 2, it);
+		tup = fakepy_tuple(&fp, 3, it);
+		lst = fakepy_list(&fp, 5, it);
+		str = fakepy_str(&fp, "not a container");
+		m = fakepy_map(&fp);
+
+		CHECK_INT(pyobj_set_items(m, &fp.rt, set, 16, collect_key, &s), 0);
+		CHECK_INT(s.n, 5);
+		for (int i = 0; i < 5; i++) {
+			bool found = false;
+
+			for (size_t k = 0; k < s.n; k++)
+				found |= s.keys[k] == it[i];
+			CHECK(found);
+		}
+		s = (struct seen){ .stop_at = 0 };
+		CHECK_INT(pyobj_set_items(m, &fp.rt, set, 2, collect_key, &s), 0);
+		CHECK_INT(s.n, 2);
+		s = (struct seen){ .stop_at = 3 };
+		CHECK_INT(pyobj_set_items(m, &fp.rt, set, 16, collect_key, &s), 0);
+		CHECK_INT(s.n, 3);
+		s = (struct seen){ .stop_at = 0 };
+		CHECK_INT(pyobj_set_items(m, &fp.rt, empty, 16, collect_key, &s), 0);
+		CHECK_INT(s.n, 0);
+		CHECK_INT(pyobj_set_items(m, &fp.rt, frozen, 16, collect_key, &s), 0);
+		CHECK_INT(s.n, 2);
+		CHECK_INT(pyobj_set_items(m, &fp.rt, lst, 16, collect_key, &s), -PS_E_BAD_DATA);
+		CHECK_INT(pyobj_set_items(m, &fp.rt, str, 16, collect_key, &s), -PS_E_BAD_DATA);
+
+		CHECK_INT(pyobj_seq_items(m, &fp.rt, tup, got, 8, &n), 0);
+		CHECK(n == 3 && got[0] == it[0] && got[2] == it[2]);
+		CHECK_INT(pyobj_seq_items(m, &fp.rt, lst, got, 8, &n), 0);
+		CHECK(n == 5 && got[4] == it[4]);
+		CHECK_INT(pyobj_seq_items(m, &fp.rt, lst, got, 2, &n), 0);
+		CHECK(n == 2 && got[1] == it[1]);
+		CHECK_INT(pyobj_seq_items(m, &fp.rt, set, got, 8, &n), -PS_E_BAD_DATA);
+		CHECK_INT(n, 0);
+		CHECK_INT(pyobj_seq_items(m, &fp.rt, 0, got, 8, &n), -PS_E_BAD_DATA);
+		rmem_free(m);
+		fakepy_free(&fp);
+	}
+}
+
 static void attributes(void)
 {
 	for (size_t v = 0; v < N_VERSIONS; v++) {
@@ -1037,6 +1102,7 @@ const struct unit_test pyobj_tests[] = {
 	{ "pyobj_bounds_of_nesting", bounds_of_nesting },
 	{ "pyobj_split_dicts", split_dicts },
 	{ "pyobj_dict_items_and_lookup", dict_items_and_lookup },
+	{ "pyobj_set_and_sequence_items", set_and_sequence_items },
 	{ "pyobj_attributes", attributes },
 	{ "pyobj_inline_values", inline_values },
 	{ "pyobj_u64_and_cells", u64_and_cells },
