@@ -8,6 +8,7 @@
 # $PYSTACK_ORACLE.tasks.json a JSON list of every task of asyncio.all_tasks()
 # of each loop: its id, name (3.8+), the OS thread id of the thread running
 # its loop (null if none), get_stack()'s frames, and its coroutine chain
+# ([file, line, function, qualname (3.11+)])
 # innermost first, walked down cr_await / gi_yieldfrom / ag_await (through
 # async_generator_asend and coroutine_wrapper objects by gc.get_referents)
 # until a frame-less object such as a Future.  The dump runs as a loop
@@ -46,7 +47,8 @@ def tids():
 
 
 def where(frame):
-    return [frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name]
+    code = frame.f_code
+    return [code.co_filename, frame.f_lineno, code.co_name, getattr(code, "co_qualname", None)]
 
 
 def chain(coro):
