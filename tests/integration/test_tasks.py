@@ -11,7 +11,9 @@ frames, line by line, and say who awaits whom as the program built it.
 import json
 import os
 import re
+import shutil
 import signal
+import subprocess
 import time
 
 import pytest
@@ -332,6 +334,28 @@ def test_watch_tasks(py):
             assert isinstance(task["unchanged_s"], (int, float)) and task["unchanged_s"] >= 0, task
     # Nothing moved between the two: each stack stayed the same for at least the interval.
     assert all(task["unchanged_s"] >= 0.15 for task in snaps[1]["tasks"]), snaps[1]["tasks"]
+
+
+@pytest.mark.skipif(not shutil.which("gcore"), reason="no gcore (gdb) here: make deps installs it")
+def test_core_tasks(py, tmp_path):
+    """pystack core --tasks reads the same tasks from a core of the process."""
+    with start(py, "gather") as t:
+        facts = json.loads(t.info)
+        oracle = task_oracle(t)
+        prefix = str(tmp_path / "core")
+        r = subprocess.run([shutil.which("gcore"), "-o", prefix, str(t.pid)],
+                           capture_output=True, timeout=120)
+        core = "%s.%d" % (prefix, t.pid)
+        assert r.returncode == 0 and os.path.exists(core), r.stderr[-2000:]
+        t.finish()
+    try:
+        snaps = pystack_json("core", "--tasks", "--format", "json", core)
+    finally:
+        os.unlink(core)                           # cores are large
+    assert len(snaps) == 1
+    assert_tasks_match(oracle, snaps[0])
+    tasks = by_id(snaps[0])
+    assert sorted(tasks[facts["request"]]["awaiting"]) == sorted(facts["lookups"])
 
 
 def test_no_asyncio(py):
