@@ -263,12 +263,17 @@ def test_executor(py):
     assert frames_of(task)[0] == oracle[facts["offload"]]["frames"][0]
 
 
-def test_async_generator(py):
+def test_async_generator_and_generator(py):
     facts, oracle, snap, text = oracle_run(py, "agen")
     want = oracle[facts["consumer"]]["frames"]
     # The oracle itself: Event.wait, inside agen, inside consumer.
     assert [f[2] for f in want] == ["wait", "agen", "consumer"], want
     assert frames_of(by_id(snap)[facts["consumer"]]) == want
+    # A generator-based coroutine (types.coroutine) in the chain, and below it the
+    # coroutine its coroutine_wrapper (__await__) holds.
+    want = oracle[facts["generator"]]["frames"]
+    assert [f[2] for f in want] == ["wait", "legacy", "old_style"], want
+    assert frames_of(by_id(snap)[facts["generator"]]) == want
 
 
 def test_pure_python_task(py):

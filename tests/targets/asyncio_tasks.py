@@ -23,6 +23,7 @@ import signal
 import sys
 import threading
 import time
+import types
 
 import oracle
 
@@ -229,12 +230,23 @@ async def consumer(ev):
         return x
 
 
+@types.coroutine
+def legacy(ev):
+    # A generator-based coroutine, suspended in a coroutine_wrapper (__await__).
+    yield from ev.wait().__await__()
+
+
+async def old_style(ev):
+    await legacy(ev)
+
+
 async def agen_mode():
     ev = asyncio.Event()
     keep.append(ev)
     t = spawn(consumer(ev), "consumer")
+    g = spawn(old_style(ev), "old-style")
     await ticks()
-    facts.update(consumer=id(t))
+    facts.update(consumer=id(t), generator=id(g))
 
 
 async def pytask_mode():
