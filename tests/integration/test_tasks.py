@@ -18,6 +18,7 @@ import time
 
 import pytest
 
+import pythons
 from harness import Target, run_pystack
 
 
@@ -27,6 +28,18 @@ def py(python):
     if python.version < (3, 7):
         pytest.skip("asyncio tasks need 3.7+ (this is Python %s)" % python.version_text)
     return python
+
+
+def _old_params():
+    old = [p for p in pythons.discover() if p.version < (3, 7)]
+    return [pytest.param(p, id=p.label) for p in old] or [pytest.param(
+        None, id="before-3.7-missing", marks=pytest.mark.skip(reason="no Python before 3.7 found"))]
+
+
+@pytest.fixture(params=_old_params())
+def old_python(request):
+    """Each interpreter found before 3.7, whose asyncio --tasks does not read."""
+    return request.param
 
 
 def need(python, version, what):
@@ -170,7 +183,8 @@ def test_gather_text(py):
     m = re.search(r"^Asyncio: (\d+) pending task", text, re.M)
     assert m, text
     assert int(m.group(1)) == len(oracle)
-    assert text.index("Asyncio:") > text.rindex("Thread"), "the task section comes after the threads"
+    threads = [t.start() for t in re.finditer(r"^Thread \d+ ", text, re.M)]
+    assert threads and m.start() > threads[-1], "the task section comes after the threads"
     heads = task_headers(text[m.start():])
     indent = {}
     for level, tid, name in heads:
@@ -375,3 +389,15 @@ def test_no_asyncio(py):
     assert "Task 0x" not in text.stdout, text.stdout
     section = [line for line in text.stdout.splitlines() if line.startswith("Asyncio")]
     assert not section, "a task section for a program without asyncio: %r" % section
+
+
+def test_before_3_7_is_refused(old_python):
+    """--tasks on an interpreter before 3.7: refused, in one line on stderr (the threads
+    are still dumped); the reason names the versions it reads."""
+    with Target(old_python, "threads.py", 2) as t:
+        r = t.pystack("--tasks")
+        t.finish()
+    assert r.returncode != 0, r.stdout
+    assert len(r.stderr.splitlines()) == 1, r.stderr
+    assert "3.7" in r.stdout + r.stderr, (r.stdout, r.stderr)
+    assert "Thread" in r.stdout
