@@ -100,11 +100,21 @@ def by_id(snap):
     return tasks
 
 
+TASK_KEYS = {"id", "name", "state", "loop", "thread", "current", "frames", "awaiting",
+             "awaited_by", "waits_on"}
+
+
 def assert_tasks_match(oracle, snap):
     """The same tasks as the program's, each with its name, thread and frames;
     none running (the dump was taken from a loop callback); awaiting and
     awaited_by the two sides of one relation."""
     ours = by_id(snap)
+    frame_keys = {tuple(sorted(f)) for th in snap["threads"] for f in th["frames"]
+                  if f["kind"] == "python"}
+    for task in ours.values():
+        assert TASK_KEYS <= set(task), sorted(TASK_KEYS - set(task))
+        for f in task["frames"]:
+            assert f["kind"] != "python" or tuple(sorted(f)) in frame_keys, (f, frame_keys)
     only_ours = sorted(set(ours) - set(oracle))
     only_theirs = sorted(set(oracle) - set(ours))
     assert not only_ours and not only_theirs, (
@@ -170,9 +180,11 @@ def test_gather(py):
     assert facts["finished"] not in tasks, "a finished task is listed"
     req = tasks[facts["request"]]
     assert sorted(req["awaiting"]) == sorted(facts["lookups"])
+    assert isinstance(req["waits_on"], str), req["waits_on"]      # the gather's future
     for lid in facts["lookups"]:
         assert facts["request"] in tasks[lid]["awaited_by"], hex(lid)
         assert tasks[lid]["awaiting"] == []
+        assert isinstance(tasks[lid]["waits_on"], str)            # the Event's future
     assert snap["deadlocks"] == []
     assert all(task["loop"] == req["loop"] for task in tasks.values())
 
@@ -237,6 +249,8 @@ def test_deadlock(py):
     tasks = by_id(snap)
     a, b = facts["ring"]
     assert tasks[a]["awaiting"] == [b] and tasks[b]["awaiting"] == [a]
+    # What they await is a task: no future to name.
+    assert tasks[a]["waits_on"] is None and tasks[b]["waits_on"] is None
     assert tasks[facts["bystander"]]["awaiting"] == [a]
     lines = [line for line in text.splitlines() if line.startswith("Deadlock:")]
     assert len(lines) == 1, text
