@@ -218,7 +218,11 @@ def test_taskgroup(py):
     need(py, (3, 11), "asyncio.TaskGroup")
     facts, oracle, snap, text = oracle_run(py, "taskgroup")
     tasks = by_id(snap)
-    assert sorted(tasks[facts["parent"]]["awaiting"]) == sorted(facts["children"])
+    parent = tasks[facts["parent"]]
+    assert sorted(parent["awaiting"]) == sorted(facts["children"]), (
+        "the TaskGroup's parent awaits %s, not its children %s (waits_on %r)"
+        % ([hex(x) for x in parent["awaiting"]], [hex(x) for x in facts["children"]],
+           parent["waits_on"]))
     for cid in facts["children"]:
         assert facts["parent"] in tasks[cid]["awaited_by"]
     assert snap["deadlocks"] == []
@@ -229,10 +233,10 @@ def test_shield_wait_for_wait(py):
     facts, oracle, snap, text = oracle_run(py, "shield")
     tasks = by_id(snap)
     missed = []
-    for outer, inner in facts["pairs"]:
+    for how, (outer, inner) in zip(("shield", "wait_for", "wait"), facts["pairs"]):
         if inner not in tasks[outer]["awaiting"]:
-            missed.append("%s awaiting %s (waits_on %r)" % (
-                tasks[outer]["name"] or hex(outer), tasks[outer]["awaiting"],
+            missed.append("%s: task 0x%x awaiting %s, not 0x%x (waits_on %r)" % (
+                how, outer, [hex(x) for x in tasks[outer]["awaiting"]], inner,
                 tasks[outer]["waits_on"]))
         elif outer not in tasks[inner]["awaited_by"]:
             missed.append("%s not awaited_by %s" % (hex(inner), hex(outer)))
@@ -364,6 +368,8 @@ def test_watch_tasks(py):
         tasks = by_id(snap)
         assert facts["request"] in tasks and set(facts["lookups"]) <= set(tasks)
         for task in tasks.values():
+            assert "unchanged_s" in task, "snapshot %d: task %r has no unchanged_s (keys %s)" % (
+                snap["snapshot"], task["name"], sorted(task))
             assert isinstance(task["unchanged_s"], (int, float)) and task["unchanged_s"] >= 0, task
     # Nothing moved between the two: each stack stayed the same for at least the interval.
     assert all(task["unchanged_s"] >= 0.15 for task in snaps[1]["tasks"]), snaps[1]["tasks"]
