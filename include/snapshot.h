@@ -155,7 +155,7 @@ struct snapshot {
 	/* With --tasks: asyncio's tasks, and the loops they are on. */
 	bool tasks_read;	/* --tasks was asked */
 	bool asyncio;		/* ... and an interpreter had imported asyncio */
-	const char *tasks_error;	/* why they could not be read, or NULL */
+	const char *tasks_error;	/* why they could not be read (one of partial), or NULL */
 	struct task *tasks;
 	size_t ntasks;
 	size_t nloops;		/* distinct event loops among the tasks */

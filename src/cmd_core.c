@@ -111,9 +111,12 @@ int cmd_core(int argc, char **argv)
 		return EXIT_NOTHING;
 	}
 	r->snapshot(snap, &ro);
-	if (snap->partial)
+	if (snap->tasks_error)
+		error_msg("%s: %s", a.core, snap->tasks_error);
+	if (snap->partial > (snap->tasks_error != NULL))
 		error_msg("%s: %u part%s could not be read (marked in the output)", a.core,
-			  snap->partial, snap->partial == 1 ? "" : "s");
+			  snap->partial - (snap->tasks_error != NULL),
+			  snap->partial - (snap->tasks_error != NULL) == 1 ? "" : "s");
 	status = snap->partial ? EXIT_PARTIAL : EXIT_ALL;
 	snapshot_free(snap);
 	session_close(s);

@@ -149,10 +149,13 @@ static enum outcome dump_one(pid_t pid, pid_t ancestor, const struct dump_args *
 		return FAILED;
 	}
 	r->snapshot(snap, ro);
-	if (snap->partial)
+	if (snap->tasks_error)
+		error_msg("process %d: %s", (int)pid, snap->tasks_error);
+	if (snap->partial > (snap->tasks_error != NULL))
 		error_msg("process %d: %u part%s could not be read (marked in the output); "
-			  "run again, or use -v for details", (int)pid, snap->partial,
-			  snap->partial == 1 ? "" : "s");
+			  "run again, or use -v for details", (int)pid,
+			  snap->partial - (snap->tasks_error != NULL),
+			  snap->partial - (snap->tasks_error != NULL) == 1 ? "" : "s");
 	o = snap->partial ? READ_PARTIAL : READ_ALL;
 	snapshot_free(snap);
 	session_close(s);

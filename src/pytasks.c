@@ -1132,10 +1132,11 @@ void pytasks_read(const struct pyread *r, struct snapshot *snap)
 			c.l = &layouts[i];
 	if (!c.l) {
 		snap->tasks_error = snapshot_printf(snap, "--tasks reads the asyncio of CPython 3.7 "
-						    "to 3.13, not of %s%s", r->rt->version,
+						    "to 3.13, not of %s: the threads alone are shown%s", r->rt->version,
 						    r->rt->vkey >= PY_VER(3, 14) ?
 						    " (there, python -m asyncio pstree PID shows "
 						    "them)" : "");
+		snap->partial++;
 		return;
 	}
 	if (o->interp_modules == PYO_NONE || o->module_dict == PYO_NONE)

@@ -342,10 +342,15 @@ static void print_core(const struct core_info *c, FILE *f)
 /* Tasks nested deeper than this under the tasks awaiting them are not shown. */
 #define MAX_TASK_DEPTH 32
 
+/* A task by its name, or (3.7, which has none) by its address. */
 static void print_task_name(const struct task *t, FILE *f)
 {
+	if (!t->name) {
+		fprintf(f, "0x%llx", (unsigned long long)t->id);
+		return;
+	}
 	fputc('"', f);
-	escape_text(f, t->name ? t->name : "?");
+	escape_text(f, t->name);
 	fputc('"', f);
 }
 
@@ -363,8 +368,11 @@ static void print_task(const struct snapshot *s, size_t i, unsigned depth, bool 
 	in.indent = 4 * depth;
 	pad(&in);
 	paint(o, BOLD);
-	fprintf(f, "Task 0x%llx ", (unsigned long long)t->id);
-	print_task_name(t, f);
+	fprintf(f, "Task 0x%llx", (unsigned long long)t->id);
+	if (t->name) {
+		fputc(' ', f);
+		print_task_name(t, f);
+	}
 	paint(o, RESET);
 	if (shown[i]) {
 		fputs(": shown above\n", f);
