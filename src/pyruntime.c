@@ -622,9 +622,7 @@ static int examine(pid_t pid, const struct maps *maps, const struct map *mp, str
 	/* interp_head (2.7, 3.6) is static: only .symtab has it, if anything. */
 	if (!q[S_RUNTIME].found && !q[S_VERSION].found)
 		elffile_lookup(ef, q, S_COUNT, true);
-	/* 3.13 made some types of a chain of awaits static: only .symtab has them. */
-	else if (!q[S_COROWRAPPER_TYPE].found || !q[S_ATHROW_TYPE].found)
-		elffile_lookup(ef, q, S_COUNT, true);
+
 	if (elffile_bias(ef, mp->start, mp->offset, &bias)) {
 		elffile_free(ef);
 		return 0;

@@ -128,8 +128,18 @@ struct repr_memo {
 	char prefix[160];	/* "<asyncio.Future" */
 };
 
+#define CB_MEMO	64
+#define CB_REFS	40
+
+struct cb_memo {
+	uint64_t cb;
+	size_t n;
+	uint64_t refs[CB_REFS];
+};
+
 struct ctx {
 	const struct pyread *r;
+	struct cb_memo *cbs;	/* CB_MEMO callbacks' references */
 	struct type_memo *memo;	/* MEMO answers of derives() */
 	struct repr_memo *reprs;	/* MEMO forms of waiters' reprs */
 	struct rmem *m;
@@ -385,6 +395,45 @@ static void cut_repeat(struct tk *t)
 			}
 }
 
+/*
+ * Whether type is one of the wrappers that 3.13 made private (so no dynamic symbol
+ * gives their address): a static type (no heap type can pass for it) named
+ * coroutine_wrapper or async_generator_athrow, remembered.  1, 0 or a negative error.
+ */
+static int hidden_wrapper(const struct ctx *c, uint64_t type)
+{
+	struct type_memo *memo = &c->memo[(type >> 4) % MEMO];
+	uint64_t flags = 0, name = 0;
+	char buf[32];
+	bool trunc;
+	int err;
+
+	if (c->rt->type_corowrapper && c->rt->type_athrow)
+		return 0;
+	/* Remembered with base 1, which no type is at (derives() has real bases). */
+	if (memo->type == type && memo->base == 1)
+		return memo->yes;
+	err = rmem_read_u64(c->m, type + c->rt->off.type_flags, &flags);
+	if (!err)
+		err = rmem_read_u64(c->m, type + c->rt->off.type_name, &name);
+	if (err)
+		return err == -PS_E_DEFERRED ? err : 0;
+	buf[0] = '\0';
+	if (!(flags & c->rt->off.tpflags_heaptype)) {
+		long len = rmem_read_cstr(c->m, name, buf, sizeof(buf) - 1, &trunc);
+
+		if (len == -PS_E_DEFERRED)
+			return (int)len;
+		if (len < 0)
+			buf[0] = '\0';
+	}
+	*memo = (struct type_memo){ type, 1, (!c->rt->type_corowrapper &&
+					      !strcmp(buf, "coroutine_wrapper")) ||
+					     (!c->rt->type_athrow &&
+					      !strcmp(buf, "async_generator_athrow")) };
+	return memo->yes;
+}
+
 /* One step down t's chain of awaits; ST_CALLBACKS once it ends. */
 static int chain_step(const struct ctx *c, struct tk *t)
 {
@@ -417,7 +466,7 @@ static int chain_step(const struct ctx *c, struct tk *t)
 	if (type == rt->type_coro || type == rt->type_gen || type == rt->type_asyncgen) {
 		err = gen_step(c, t->cur, &f, &has, &next);
 	} else if (type == rt->type_asend || type == rt->type_athrow ||
-		   type == rt->type_corowrapper) {
+		   type == rt->type_corowrapper || (err = hidden_wrapper(c, type)) > 0) {
 		err = rmem_read_u64(c->m, t->cur + FIRST_FIELD, &next);
 	}
 	/* Anything else (a future's iterator, a coroutine of another kind) ends the chain. */
@@ -495,6 +544,30 @@ static int callback_refs(const struct ctx *c, uint64_t cb, uint64_t *refs, size_
 	return err == -PS_E_DEFERRED ? err : 0;
 }
 
+/*
+ * callback_refs(), remembered: the children of one gather share one callback, and the
+ * tasks of one TaskGroup one bound method's object.
+ */
+static int callback_refs_memo(const struct ctx *c, uint64_t cb, uint64_t *refs, size_t *n)
+{
+	struct cb_memo *memo = &c->cbs[(cb >> 4) % CB_MEMO];
+	size_t before = *n;
+	int err;
+
+	if (memo->cb == cb) {
+		for (size_t i = 0; i < memo->n; i++)
+			add_ref(refs, n, memo->refs[i]);
+		return 0;
+	}
+	err = callback_refs(c, cb, refs, n);
+	if (!err && *n - before <= CB_REFS) {
+		memo->cb = cb;
+		memo->n = *n - before;
+		memcpy(memo->refs, refs + before, memo->n * sizeof(*refs));
+	}
+	return err;
+}
+
 /* What t's done-callbacks hold (the whole step, again from its start after a deferral). */
 static int callbacks_step(const struct ctx *c, struct tk *t)
 {
@@ -503,14 +576,14 @@ static int callbacks_step(const struct ctx *c, struct tk *t)
 	int err = 0;
 
 	if (t->cb0)
-		err = callback_refs(c, t->cb0, refs, &n);
+		err = callback_refs_memo(c, t->cb0, refs, &n);
 	if (!err && t->cbs)
 		err = pyobj_seq_items(c->m, c->rt, t->cbs, items, MAX_CALLBACKS, &k);
 	/* Each further callback is a (callback, context) tuple. */
 	for (size_t i = 0; !err && i < k; i++) {
 		err = pyobj_seq_items(c->m, c->rt, items[i], pair, 2, &two);
 		if (!err && two)
-			err = callback_refs(c, pair[0], refs, &n);
+			err = callback_refs_memo(c, pair[0], refs, &n);
 		else if (err != -PS_E_DEFERRED)
 			err = 0;
 	}
@@ -648,7 +721,7 @@ static void waiter_repr(const struct ctx *c, uint64_t obj, char *buf, size_t siz
  * Tasks chased together, at most: what a batch reads (a few blocks on a few pages
  * each) must stay in the cache between its rounds.
  */
-#define BATCH 1024
+#define BATCH 256
 
 static void chase_all(const struct ctx *c, struct tk *all, size_t nall)
 {
@@ -839,7 +912,8 @@ static int cmp_size(const void *a, const void *b)
  * children of gathers nested in it), or to the task itself (a TaskGroup's children).
  */
 static void awaits(const struct ctx *c, const struct tk *t, size_t i, const struct addr_ix *tasks,
-		   size_t ntasks, const struct addr_ix *refs, size_t nrefs, struct edges *e)
+		   size_t ntasks, const struct addr_ix *refs, size_t nrefs, uint64_t *items,
+		   struct edges *e)
 {
 	uint64_t frontier[MAX_FRONTIER + 1];
 	size_t nf = 0;
@@ -854,7 +928,7 @@ static void awaits(const struct ctx *c, const struct tk *t, size_t i, const stru
 	}
 	/* Gathers: their children, tasks or further gathers. */
 	for (size_t f = 0; f < nf && c->gathering; f++) {
-		uint64_t type, children = 0, *items;
+		uint64_t type, children = 0;
 		size_t n = 0;
 
 		if (f ? type_of(c, frontier[f], &type) || derives(c, type, c->gathering) <= 0 :
@@ -862,7 +936,6 @@ static void awaits(const struct ctx *c, const struct tk *t, size_t i, const stru
 			continue;
 		if (attr(c, frontier[f], "_children", &children) || !children)
 			continue;
-		items = xmalloc(MAX_CHILDREN * sizeof(*items));
 		if (!pyobj_seq_items(c->m, c->rt, children, items, MAX_CHILDREN, &n)) {
 			for (size_t j = 0; j < n; j++) {
 				k = find(tasks, ntasks, items[j]);
@@ -872,7 +945,6 @@ static void awaits(const struct ctx *c, const struct tk *t, size_t i, const stru
 					frontier[nf++] = items[j];
 			}
 		}
-		free(items);
 	}
 	frontier[nf++] = t->obj;
 	for (size_t f = 0; f < nf; f++)
@@ -889,6 +961,39 @@ static void awaits(const struct ctx *c, const struct tk *t, size_t i, const stru
 				e->v[u++] = e->v[j];
 		e->n = u;
 	}
+}
+
+/*
+ * What a wait can lead to, sorted: the tasks, the futures they wait on, and the futures
+ * gathered by those that are gathers.  A callback holding none of them leads nowhere.
+ */
+static uint64_t *wanted_refs(const struct ctx *c, struct tk *const *keep, size_t nk,
+			     uint64_t *items, size_t *n)
+{
+	uint64_t *v = NULL;
+	size_t cap = 0, k = 0;
+
+	for (size_t i = 0; i < nk; i++) {
+		uint64_t children = 0;
+		size_t nc = 0;
+
+		xgrow(&v, &cap, k + 2, sizeof(*v));
+		v[k++] = keep[i]->obj;
+		if (!keep[i]->waiter)
+			continue;
+		v[k++] = keep[i]->waiter;
+		if (!keep[i]->waits_gather || attr(c, keep[i]->waiter, "_children", &children) ||
+		    !children)
+			continue;
+		if (pyobj_seq_items(c->m, c->rt, children, items, MAX_CHILDREN, &nc))
+			continue;
+		xgrow(&v, &cap, k + nc, sizeof(*v));
+		memcpy(v + k, items, nc * sizeof(*items));
+		k += nc;
+	}
+	qsort(v, k, sizeof(*v), cmp_u64);
+	*n = k;
+	return v ? v : xmalloc(sizeof(*v));
 }
 
 /* Tarjan's strongly connected components, without recursion: each of two or more tasks is a ring. */
@@ -1003,8 +1108,8 @@ static void build(const struct ctx *c, struct snapshot *snap, struct tk *v, size
 	struct addr_ix *tasks, *refs = NULL;
 	struct pyread_frame *all;
 	struct frame *frames;
-	size_t nk = 0, nall = 0, nrefs = 0, caprefs = 0, at = 0;
-	uint64_t *task_loops;
+	size_t nk = 0, nall = 0, nrefs = 0, caprefs = 0, at = 0, nwanted;
+	uint64_t *task_loops, *wanted, *items;
 
 	for (size_t i = 0; i < n; i++) {
 		if (!v[i].keep)
@@ -1063,11 +1168,18 @@ static void build(const struct ctx *c, struct snapshot *snap, struct tk *v, size
 				t->current = true;
 		tasks[i] = (struct addr_ix){ t->id, i };
 		task_loops[i] = t->loop;
+	}
+	/* Of what the callbacks hold, only what a wait can lead to is looked up. */
+	items = xmalloc(MAX_CHILDREN * sizeof(*items));	/* a gather's children */
+	wanted = wanted_refs(c, keep, nk, items, &nwanted);
+	for (size_t i = 0; i < nk; i++)
 		for (size_t r = 0; r < keep[i]->nrefs; r++) {
+			if (!bsearch(&keep[i]->refs[r], wanted, nwanted, sizeof(*wanted), cmp_u64))
+				continue;
 			xgrow(&refs, &caprefs, nrefs + 1, sizeof(*refs));
 			refs[nrefs++] = (struct addr_ix){ keep[i]->refs[r], i };
 		}
-	}
+	free(wanted);
 	qsort(tasks, nk, sizeof(*tasks), by_addr);
 	qsort(refs, nrefs, sizeof(*refs), by_addr);
 	qsort(task_loops, nk, sizeof(*task_loops), cmp_u64);
@@ -1082,7 +1194,7 @@ static void build(const struct ctx *c, struct snapshot *snap, struct tk *v, size
 			struct task *t = &snap->tasks[i];
 
 			/* Task i of the snapshot is keep[i]; the edges name the snapshot's tasks. */
-			awaits(c, keep[i], i, tasks, nk, refs, nrefs, &e);
+			awaits(c, keep[i], i, tasks, nk, refs, nrefs, items, &e);
 			t->awaiting = e.n ? snapshot_alloc(snap, e.n * sizeof(*t->awaiting)) : NULL;
 			for (size_t j = 0; j < e.n; j++)
 				if (e.v[j] != i)
@@ -1106,6 +1218,7 @@ static void build(const struct ctx *c, struct snapshot *snap, struct tk *v, size
 		free(count);
 	}
 	find_cycles(snap);
+	free(items);
 	free(task_loops);
 	free(refs);
 	free(tasks);
@@ -1116,7 +1229,8 @@ void pytasks_read(const struct pyread *r, struct snapshot *snap)
 {
 	struct type_memo memo[MEMO] = { 0 };
 	struct repr_memo reprs[MEMO] = { 0 };
-	struct ctx c = { .r = r, .memo = memo, .reprs = reprs, .m = r->mem, .rt = r->rt };
+	struct ctx c = { .r = r, .memo = memo, .reprs = reprs, .m = r->mem,
+			 .rt = r->rt };
 	const struct py_offsets *o = &r->rt->off;
 	struct gather g = { 0 };
 	struct current cur = { 0 };
@@ -1136,6 +1250,14 @@ void pytasks_read(const struct pyread *r, struct snapshot *snap)
 						    r->rt->vkey >= PY_VER(3, 14) ?
 						    " (there, python -m asyncio pstree PID shows "
 						    "them)" : "");
+		snap->partial++;
+		return;
+	}
+	if (r->rt->free_threaded) {
+		/* Every object's fields move in such a build: no layout here was read off one. */
+		snap->tasks_error = snapshot_printf(snap, "--tasks does not read a free-threaded "
+						    "build's asyncio (%s): the threads alone are "
+						    "shown", r->rt->version);
 		snap->partial++;
 		return;
 	}
@@ -1197,6 +1319,7 @@ void pytasks_read(const struct pyread *r, struct snapshot *snap)
 	}
 	c.candidates = g.v;
 	c.ncandidates = g.n;
+	c.cbs = xcalloc(CB_MEMO, sizeof(*c.cbs));
 		chase_all(&c, v, g.n);
 		build(&c, snap, v, g.n, &cur, loops, loop_tids, loop_ranks, nloops);
 		for (size_t i = 0; i < g.n; i++) {
@@ -1209,4 +1332,5 @@ void pytasks_read(const struct pyread *r, struct snapshot *snap)
 	free(g.v);
 	free(cur.loops);
 	free(cur.tasks);
+	free(c.cbs);
 }
