@@ -9,7 +9,7 @@
 #                   core-file reader from tests/fuzz/seeds-core (FUZZ_ARGS= more options)
 #   make demo       start a hung Python program, dump it, stop it
 #   make bench      measure dump, watch and core on this machine (BENCH_PYTHON=,
-#                   BENCH_RUNS=, AUSTIN=; BENCH_ONLY=core: only the core rows;
+#                   BENCH_RUNS=, AUSTIN=; BENCH_ONLY=core or tasks: only those rows;
 #                   BENCH_COREDIR= where the cores go, default $TMPDIR or /tmp)
 #   make deps       install missing Debian packages (as root)
 #   make offsets    regenerate src/offsets/ from the installed CPython headers
