@@ -1028,7 +1028,16 @@ int pyread_snapshot(const struct pyread *r, struct snapshot *snap)
 	return 0;
 }
 
-static void frame_lines(const struct pyread *r, struct frame *frames, size_t n)
+/* Lines worked out, by code and instruction: thousands of tasks suspended at one await share one. */
+#define LINE_MEMO 64
+
+struct line_memo {
+	uint64_t code, address;
+	int line;
+};
+
+static void frame_lines(const struct pyread *r, struct frame *frames, size_t n,
+			struct line_memo *memo)
 {
 	for (size_t k = 0; k < n; k++) {
 		struct frame *f = &frames[k];
@@ -1037,17 +1046,27 @@ static void frame_lines(const struct pyread *r, struct frame *frames, size_t n)
 
 		if (f->kind != FRAME_PYTHON || f->line)
 			continue;
+		struct line_memo *m = &memo[(f->code >> 4 ^ f->address * 0x9e3779b97f4a7c15ull >> 58) %
+					    LINE_MEMO];
+
+		if (m->code == f->code && m->address == f->address) {
+			f->line = m->line;
+			continue;
+		}
 		code = pycode_get(r->codes, f->code);
 		line = code && (long)f->address != ADDR_UNKNOWN ?
 			       pycode_line(code, r->rt, (long)f->address) : 0;
 		f->line = line > 0 ? line : 0;
+		*m = (struct line_memo){ f->code, f->address, f->line };
 	}
 }
 
 void pyread_lines(const struct pyread *r, struct snapshot *snap)
 {
+	struct line_memo memo[LINE_MEMO] = { 0 };
+
 	for (size_t i = 0; i < snap->nthreads; i++)
-		frame_lines(r, snap->threads[i].frames, snap->threads[i].nframes);
+		frame_lines(r, snap->threads[i].frames, snap->threads[i].nframes, memo);
 	for (size_t i = 0; i < snap->ntasks; i++)
-		frame_lines(r, snap->tasks[i].frames, snap->tasks[i].nframes);
+		frame_lines(r, snap->tasks[i].frames, snap->tasks[i].nframes, memo);
 }
