@@ -600,7 +600,8 @@ static int callbacks_step(const struct ctx *c, struct tk *t)
 
 static bool candidate(const struct ctx *c, uint64_t obj)
 {
-	return bsearch(&obj, c->candidates, c->ncandidates, sizeof(obj), cmp_u64) != NULL;
+	return c->ncandidates &&
+	       bsearch(&obj, c->candidates, c->ncandidates, sizeof(obj), cmp_u64) != NULL;
 }
 
 /* Whether t's waiter, when it is no task, is a gather's (read what its repr needs too). */
@@ -991,7 +992,8 @@ static uint64_t *wanted_refs(const struct ctx *c, struct tk *const *keep, size_t
 		memcpy(v + k, items, nc * sizeof(*items));
 		k += nc;
 	}
-	qsort(v, k, sizeof(*v), cmp_u64);
+	if (k > 1)
+		qsort(v, k, sizeof(*v), cmp_u64);
 	*n = k;
 	return v ? v : xmalloc(sizeof(*v));
 }
@@ -1120,7 +1122,8 @@ static void build(const struct ctx *c, struct snapshot *snap, struct tk *v, size
 				v[i].rank = loop_ranks[l];
 		keep[nk++] = &v[i];
 	}
-	qsort(keep, nk, sizeof(*keep), by_thread);
+	if (nk > 1)
+		qsort(keep, nk, sizeof(*keep), by_thread);
 	snap->tasks = nk ? snapshot_alloc(snap, nk * sizeof(*snap->tasks)) : NULL;
 	snap->ntasks = nk;
 	/* Every frame of every chain, innermost first, read in one batch. */
@@ -1180,9 +1183,13 @@ static void build(const struct ctx *c, struct snapshot *snap, struct tk *v, size
 			refs[nrefs++] = (struct addr_ix){ keep[i]->refs[r], i };
 		}
 	free(wanted);
-	qsort(tasks, nk, sizeof(*tasks), by_addr);
-	qsort(refs, nrefs, sizeof(*refs), by_addr);
-	qsort(task_loops, nk, sizeof(*task_loops), cmp_u64);
+	/* (qsort() is given no null array, even of no elements.) */
+	if (nk > 1) {
+		qsort(tasks, nk, sizeof(*tasks), by_addr);
+		qsort(task_loops, nk, sizeof(*task_loops), cmp_u64);
+	}
+	if (nrefs > 1)
+		qsort(refs, nrefs, sizeof(*refs), by_addr);
 	for (size_t i = 0; i < nk; i++)
 		snap->nloops += !i || task_loops[i] != task_loops[i - 1];
 	/* Who awaits whom, and the other way round. */
@@ -1305,7 +1312,8 @@ void pytasks_read(const struct pyread *r, struct snapshot *snap)
 		}
 	}
 	/* A task in two registries (moving from one to the other) is one task. */
-	qsort(g.v, g.n, sizeof(*g.v), cmp_u64);
+	if (g.n > 1)
+		qsort(g.v, g.n, sizeof(*g.v), cmp_u64);
 	v = xcalloc(g.n ? g.n : 1, sizeof(*v));
 	{
 		size_t n = 0;
