@@ -145,7 +145,7 @@ struct ctx {
 	struct rmem *m;
 	const struct pyruntime *rt;
 	const struct aio_layout *l;
-	uint64_t ctask, pytask, gathering, partial;
+	uint64_t ctask, gathering, partial;	/* _asyncio.Task, gather's future, functools.partial */
 	const uint64_t *candidates;	/* every object of the registries, sorted */
 	size_t ncandidates;
 };
@@ -1287,7 +1287,6 @@ void pytasks_read(const struct pyread *r, struct snapshot *snap)
 			continue;	/* asyncio not imported there */
 		snap->asyncio = true;
 		c.ctask = global(&c, modules, "_asyncio", "Task");
-		c.pytask = global(&c, modules, "asyncio.tasks", "_PyTask");
 		c.gathering = global(&c, modules, "asyncio.tasks", "_GatheringFuture");
 		c.partial = global(&c, modules, "_functools", "partial");
 		err = registries(&c, md, &g);
