@@ -19,13 +19,22 @@ struct snapshot;
 #define PYTASKS_MAX_TASKS	1000000
 #define PYTASKS_MAX_AWAITS	10000
 
+struct pytasks;
+
 /*
  * Read the tasks of every interpreter of snap (whose threads pyread_snapshot()
- * has read) into snap->tasks, with their frames (lines after pyread_lines()).
- * A version whose tasks cannot be read, or registries that do not validate,
- * set snap->tasks_error; parts not read count in snap->partial.  A process
- * that never imported asyncio has no tasks.
+ * has read), with the target held: the registries, each task's fields, its
+ * chain of awaits, its done-callbacks and its name.  What needs no more of
+ * the target's moving state (the frames from the code objects, the graph of
+ * who awaits whom, its rings) is left for pytasks_finish(), after the detach.
+ * A version or build whose tasks are not read, or registries that do not
+ * validate, set snap->tasks_error (counted in snap->partial).  A process that
+ * never imported asyncio has no tasks.  Returns what pytasks_finish() needs,
+ * or NULL when there is nothing more to do.
  */
-void pytasks_read(const struct pyread *r, struct snapshot *snap);
+struct pytasks *pytasks_read(const struct pyread *r, struct snapshot *snap);
+
+/* Fill snap->tasks from t (frames' lines come with pyread_lines()), and free t; NULL is nothing. */
+void pytasks_finish(struct pytasks *t, const struct pyread *r, struct snapshot *snap);
 
 #endif

@@ -117,6 +117,7 @@ struct tk {
 };
 
 #define MEMO 16
+#define MAX_LOOPS 1024	/* running loops of the threads, at most */
 
 struct type_memo {
 	uint64_t type, base;
@@ -998,7 +999,7 @@ static uint64_t *wanted_refs(const struct ctx *c, struct tk *const *keep, size_t
 	return v ? v : xmalloc(sizeof(*v));
 }
 
-/* Tarjan's strongly connected components, without recursion: each of two or more tasks is a ring. */
+/* Tarjan's strongly connected components, without recursion: each of two or more is a ring. */
 static void find_cycles(struct snapshot *snap)
 {
 	size_t n = snap->ntasks, counter = 0, sp = 0, cs = 0, cap = 0;
@@ -1101,7 +1102,7 @@ static int by_thread(const void *a, const void *b)
 	return x->obj < y->obj ? -1 : x->obj > y->obj;
 }
 
-/* Everything of snap's tasks once the chases are done: frames, names, threads, the graph. */
+/* Everything of snap's tasks once the chases are done (after the detach): frames, the graph. */
 static void build(const struct ctx *c, struct snapshot *snap, struct tk *v, size_t n,
 		  const struct current *cur, const uint64_t *loops, const pid_t *loop_tids,
 		  const size_t *loop_ranks, size_t nloops)
@@ -1232,44 +1233,58 @@ static void build(const struct ctx *c, struct snapshot *snap, struct tk *v, size
 	free(keep);
 }
 
-void pytasks_read(const struct pyread *r, struct snapshot *snap)
-{
-	struct type_memo memo[MEMO] = { 0 };
-	struct repr_memo reprs[MEMO] = { 0 };
-	struct ctx c = { .r = r, .memo = memo, .reprs = reprs, .m = r->mem,
-			 .rt = r->rt };
-	const struct py_offsets *o = &r->rt->off;
-	struct gather g = { 0 };
-	struct current cur = { 0 };
-	uint64_t interps[64], loops[1024];
-	pid_t loop_tids[1024];
-	size_t loop_ranks[1024];
-	size_t ninterps = 0, nloops = 0;
-	struct tk *v;
+/* What the stopped read leaves for after the detach. */
+struct pytasks {
+	struct ctx c;
+	struct type_memo memo[MEMO];
+	struct repr_memo reprs[MEMO];
+	struct cb_memo cbs[CB_MEMO];
+	struct gather g;		/* every object of the registries, sorted */
+	struct current cur;
+	uint64_t loops[MAX_LOOPS];	/* each thread's running loop */
+	pid_t loop_tids[MAX_LOOPS];
+	size_t loop_ranks[MAX_LOOPS];
+	size_t nloops;
+	struct tk *v;			/* the chases, one for each of g */
+};
 
-	snap->tasks_read = true;
+/* Whether this version and build are read; if not, snap says why. */
+static const struct aio_layout *layout_for(const struct pyruntime *rt, struct snapshot *snap)
+{
 	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++)
-		if (layouts[i].vkey == r->rt->vkey)
-			c.l = &layouts[i];
-	if (!c.l) {
-		snap->tasks_error = snapshot_printf(snap, "--tasks reads the asyncio of CPython 3.7 "
-						    "to 3.13, not of %s: the threads alone are shown%s", r->rt->version,
-						    r->rt->vkey >= PY_VER(3, 14) ?
-						    " (there, python -m asyncio pstree PID shows "
-						    "them)" : "");
-		snap->partial++;
-		return;
-	}
-	if (r->rt->free_threaded) {
+		if (layouts[i].vkey == rt->vkey && !rt->free_threaded)
+			return &layouts[i];
+	if (rt->free_threaded)
 		/* Every object's fields move in such a build: no layout here was read off one. */
 		snap->tasks_error = snapshot_printf(snap, "--tasks does not read a free-threaded "
 						    "build's asyncio (%s): the threads alone are "
-						    "shown", r->rt->version);
-		snap->partial++;
-		return;
-	}
-	if (o->interp_modules == PYO_NONE || o->module_dict == PYO_NONE)
-		return;
+						    "shown", rt->version);
+	else
+		snap->tasks_error = snapshot_printf(snap, "--tasks reads the asyncio of CPython 3.7 "
+						    "to 3.13, not of %s: the threads alone are "
+						    "shown%s", rt->version, rt->vkey >= PY_VER(3, 14) ?
+						    " (there, python -m asyncio pstree PID shows "
+						    "them)" : "");
+	snap->partial++;
+	return NULL;
+}
+
+struct pytasks *pytasks_read(const struct pyread *r, struct snapshot *snap)
+{
+	const struct aio_layout *l = layout_for(r->rt, snap);
+	const struct py_offsets *o = &r->rt->off;
+	uint64_t interps[64];
+	size_t ninterps = 0, n = 0;
+	struct pytasks *pt;
+	struct ctx *c;
+
+	snap->tasks_read = true;
+	if (!l || o->interp_modules == PYO_NONE || o->module_dict == PYO_NONE)
+		return NULL;
+	pt = xcalloc(1, sizeof(*pt));
+	c = &pt->c;
+	*c = (struct ctx){ .r = r, .cbs = pt->cbs, .memo = pt->memo, .reprs = pt->reprs,
+			   .m = r->mem, .rt = r->rt, .l = l };
 	for (size_t i = 0; i < snap->nthreads; i++) {
 		bool seen = false;
 
@@ -1282,62 +1297,67 @@ void pytasks_read(const struct pyread *r, struct snapshot *snap)
 		uint64_t modules = 0, md = 0, current = 0;
 		int err;
 
-		if (rmem_read_u64(c.m, interps[k] + o->interp_modules, &modules) || !modules ||
-		    module_dict(&c, modules, "asyncio.tasks", &md))
+		if (rmem_read_u64(c->m, interps[k] + o->interp_modules, &modules) || !modules ||
+		    module_dict(c, modules, "asyncio.tasks", &md))
 			continue;	/* asyncio not imported there */
 		snap->asyncio = true;
-		c.ctask = global(&c, modules, "_asyncio", "Task");
-		c.gathering = global(&c, modules, "asyncio.tasks", "_GatheringFuture");
-		c.partial = global(&c, modules, "_functools", "partial");
-		err = registries(&c, md, &g);
+		c->ctask = global(c, modules, "_asyncio", "Task");
+		c->gathering = global(c, modules, "asyncio.tasks", "_GatheringFuture");
+		c->partial = global(c, modules, "_functools", "partial");
+		err = registries(c, md, &pt->g);
 		if (err) {
 			snap->tasks_error = snapshot_printf(snap, "asyncio's registry of tasks could "
 							    "not be read: %s", ps_strerror(err));
 			snap->partial++;
 		}
-		if (!pyobj_dict_get_str(c.m, c.rt, md, "_current_tasks", &current))
-			pyobj_dict_items(c.m, c.rt, current, PYTASKS_MAX_TASKS, add_current, &cur);
-		for (size_t i = 0; i < snap->nthreads && nloops < 1024; i++) {
+		if (!pyobj_dict_get_str(c->m, c->rt, md, "_current_tasks", &current))
+			pyobj_dict_items(c->m, c->rt, current, PYTASKS_MAX_TASKS, add_current,
+					 &pt->cur);
+		for (size_t i = 0; i < snap->nthreads && pt->nloops < MAX_LOOPS; i++) {
 			uint64_t loop;
 
 			if (snap->threads[i].interp != interps[k] || !snap->threads[i].tstate)
 				continue;
-			loop = running_loop(&c, snap->threads[i].tstate);
+			loop = running_loop(c, snap->threads[i].tstate);
 			if (loop) {
-				loops[nloops] = loop;
-				loop_ranks[nloops] = i;
-				loop_tids[nloops++] = snap->threads[i].tid;
+				pt->loops[pt->nloops] = loop;
+				pt->loop_ranks[pt->nloops] = i;
+				pt->loop_tids[pt->nloops++] = snap->threads[i].tid;
 			}
 		}
 	}
 	/* A task in two registries (moving from one to the other) is one task. */
-	if (g.n > 1)
-		qsort(g.v, g.n, sizeof(*g.v), cmp_u64);
-	v = xcalloc(g.n ? g.n : 1, sizeof(*v));
-	{
-		size_t n = 0;
+	if (pt->g.n > 1)
+		qsort(pt->g.v, pt->g.n, sizeof(*pt->g.v), cmp_u64);
+	for (size_t i = 0; i < pt->g.n; i++)
+		if (!i || pt->g.v[i] != pt->g.v[i - 1])
+			pt->g.v[n++] = pt->g.v[i];
+	pt->g.n = n;
+	pt->v = xcalloc(n ? n : 1, sizeof(*pt->v));
+	for (size_t i = 0; i < n; i++)
+		pt->v[i].obj = pt->g.v[i];
+	c->candidates = pt->g.v;
+	c->ncandidates = n;
+	chase_all(c, pt->v, n);
+	return pt;
+}
 
-		for (size_t i = 0; i < g.n; i++)
-			if (!i || g.v[i] != g.v[i - 1])
-				g.v[n++] = g.v[i];
-		g.n = n;
-		for (size_t i = 0; i < n; i++)
-			v[i].obj = g.v[i];
+void pytasks_finish(struct pytasks *pt, const struct pyread *r, struct snapshot *snap)
+{
+	if (!pt)
+		return;
+	pt->c.r = r;
+	build(&pt->c, snap, pt->v, pt->g.n, &pt->cur, pt->loops, pt->loop_tids, pt->loop_ranks,
+	      pt->nloops);
+	for (size_t i = 0; i < pt->g.n; i++) {
+		free(pt->v[i].fr);
+		free(pt->v[i].refs);
+		free(pt->v[i].waits_on);
+		free(pt->v[i].name_text);
 	}
-	c.candidates = g.v;
-	c.ncandidates = g.n;
-	c.cbs = xcalloc(CB_MEMO, sizeof(*c.cbs));
-		chase_all(&c, v, g.n);
-		build(&c, snap, v, g.n, &cur, loops, loop_tids, loop_ranks, nloops);
-		for (size_t i = 0; i < g.n; i++) {
-		free(v[i].fr);
-		free(v[i].refs);
-		free(v[i].waits_on);
-		free(v[i].name_text);
-	}
-	free(v);
-	free(g.v);
-	free(cur.loops);
-	free(cur.tasks);
-	free(c.cbs);
+	free(pt->v);
+	free(pt->g.v);
+	free(pt->cur.loops);
+	free(pt->cur.tasks);
+	free(pt);
 }

@@ -365,7 +365,7 @@ static int snapshot_core(struct session *s, const struct session_opts *opts,
 	if (!err)
 		err = pyread_snapshot(&r, snap);
 	if (!err && opts->tasks)
-		pytasks_read(&r, snap);
+		pytasks_finish(pytasks_read(&r, snap), &r, snap);
 	if (!err && opts->native)
 		native_unwind(s->native, r.target);
 	pyread_lines(&r, snap);
@@ -510,6 +510,7 @@ static int snapshot_stopped(struct session *s, const struct session_opts *opts,
 	};
 	uint64_t stopping, held, detaching;
 	struct rmem_stats before, held_reads;
+	struct pytasks *tasks = NULL;
 	struct tidmap tids = { 0 };
 	struct proc_info info;
 	struct target *t;
@@ -560,12 +561,14 @@ static int snapshot_stopped(struct session *s, const struct session_opts *opts,
 	if (!err)
 		err = pyread_snapshot(&r, snap);
 	if (!err && opts->tasks)
-		pytasks_read(&r, snap);
+		tasks = pytasks_read(&r, snap);
 	if (!err && opts->native)
 		native_unwind(s->native, t);
 	target_resume(t);
 	held_reads = *rmem_stats(s->mem);
 	snap->stopped_ns = target_stopped_ns(t);
+	/* The code objects of the tasks' frames, and who awaits whom: after the detach. */
+	pytasks_finish(tasks, &r, snap);
 	pyread_lines(&r, snap);
 	if (!err && opts->native)
 		native_merge(s->native, snap, opts->native);
@@ -759,7 +762,7 @@ int session_snapshot(struct session *s, const struct session_opts *opts, struct 
 		if (!err)
 			err = pyread_snapshot(&r, snap);
 		if (!err && opts->tasks)
-			pytasks_read(&r, snap);
+			pytasks_finish(pytasks_read(&r, snap), &r, snap);
 		pyread_lines(&r, snap);
 		free(tids.v);
 		if (err)
