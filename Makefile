@@ -14,12 +14,13 @@
 #   make deps       install missing Debian packages (as root)
 #   make offsets    regenerate src/offsets/ from the installed CPython headers
 #   make printable  regenerate src/unicode_printable.h (PYTHON_NEWEST=python3.15)
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (BASH_COMPLETION_DIR=, ZSH_COMPLETION_DIR=)
 #
 # V=1 shows the commands; WERROR=1 makes warnings errors;
 # SANITIZE=address,undefined builds into build-san/.
 
-VERSION     := 0.1.0
+# The version, in one place: VERSION (the package and the tarball take it from here).
+VERSION     := $(shell cat VERSION)
 PREFIX      ?= /usr/local
 BUILD       ?= build$(if $(SANITIZE),-san)
 CC          ?= cc
@@ -196,12 +197,17 @@ offsets:
 printable:
 	$(Q)$(PYTHON_NEWEST) tools/gen_printable.py > src/unicode_printable.h
 
+BASH_COMPLETION_DIR ?= $(PREFIX)/share/bash-completion/completions
+ZSH_COMPLETION_DIR  ?= $(PREFIX)/share/zsh/site-functions
 install: $(BIN)
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/pystack
 	install -D -m 0644 man/pystack.1 $(DESTDIR)$(PREFIX)/share/man/man1/pystack.1
+	install -D -m 0644 completion/pystack.bash $(DESTDIR)$(BASH_COMPLETION_DIR)/pystack
+	install -D -m 0644 completion/_pystack $(DESTDIR)$(ZSH_COMPLETION_DIR)/_pystack
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/pystack $(DESTDIR)$(PREFIX)/share/man/man1/pystack.1
+	rm -f $(DESTDIR)$(PREFIX)/bin/pystack $(DESTDIR)$(PREFIX)/share/man/man1/pystack.1 \
+		$(DESTDIR)$(BASH_COMPLETION_DIR)/pystack $(DESTDIR)$(ZSH_COMPLETION_DIR)/_pystack
 
 dist:
 	git archive --prefix=pystack-$(VERSION)/ -o pystack-$(VERSION).tar.gz HEAD
