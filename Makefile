@@ -1,6 +1,7 @@
 # pystack: build, test, demo, install.
 #
 #   make            build $(BUILD)/pystack
+#   make static     build-static/pystack: one static binary, every library inside
 #   make test       unit tests, then integration tests against every Python found
 #   make check      make test, then the same under AddressSanitizer and UBSan (CI)
 #   make fuzz       fuzz with clang's libFuzzer for FUZZ_TIME seconds (120) in all,
@@ -49,6 +50,19 @@ STATIC_ELF  ?= $(if $(and $(wildcard $(shell $(CC) -print-file-name=libelf.a)),\
 ELF_STATIC  := -Wl,-Bstatic -lelf -lz -Wl,-Bdynamic
 ELF_SHARED  := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lelf)
 PS_LDLIBS   := $(if $(filter 1,$(STATIC_ELF)),$(ELF_STATIC),$(ELF_SHARED))
+# make static: one statically linked binary with every library inside, for
+# hosts and containers that have none (README, Install).  dlib_static.c
+# stands for dlib.c: the libraries are linked in, never loaded.  Link
+# warnings are errors, so that nothing reaching glibc's NSS or dlopen() (the
+# parts of a static glibc that need its shared libraries at run time)
+# gets in.  libdw's debuginfod client does dlopen (only when DEBUGINFOD_URLS
+# is set): debuginfod_static.c takes its place.
+STATIC_BUILD := build-static
+ifeq ($(LINK),static)
+PS_LDFLAGS  += -static -Wl,--fatal-warnings
+PS_LDLIBS   := -Wl,--start-group -ldw -lelf -lbz2 -llzma -lzstd -lz -llz4 \
+               -lunwind-ptrace -lunwind-x86_64 -lunwind -lsupc++ -Wl,--end-group -pthread
+endif
 
 ifeq ($(V),1)
 Q :=
@@ -59,7 +73,8 @@ msg = @printf '  %-8s %s\n' $(1) $(2);
 endif
 
 SRCS        := $(wildcard src/*.c)
-LIB_SRCS    := $(filter-out src/main.c src/rmem_fake.c,$(SRCS))
+LIB_SRCS    := $(filter-out src/main.c src/rmem_fake.c $(if $(filter static,$(LINK)),\
+                  src/dlib.c,src/dlib_static.c src/debuginfod_static.c),$(SRCS))
 LIB_OBJS    := $(LIB_SRCS:src/%.c=$(BUILD)/%.o)
 BIN         := $(BUILD)/pystack
 UNIT_SRCS   := $(wildcard tests/unit/*.c)
@@ -84,9 +99,12 @@ FUZZ_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -fno-omit-frame-pointer \
                -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -fno-sanitize-recover=all
 FUZZ_RUN    := -timeout=5 -rss_limit_mb=2048 -print_final_stats=1
 
-.PHONY: all test check unit integration fuzz demo bench deps install uninstall clean dist offsets printable
+.PHONY: all static test check unit integration fuzz demo bench deps install uninstall clean dist offsets printable
 
 all: $(BIN)
+
+static:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(STATIC_BUILD) LINK=static SANITIZE= $(STATIC_BUILD)/pystack
 
 $(BUILD) $(BUILD)/unit $(BUILD)/fuzz $(FUZZ_BUILD) $(FUZZ_BUILD)/fuzz:
 	$(Q)mkdir -p $@
@@ -160,8 +178,10 @@ fuzz:
 # Two workers (pytest-xdist, installed by make deps): the tests mostly wait on
 # interpreters starting and settling.  TEST_JOBS=1 runs them one at a time.
 TEST_JOBS   ?= 2
-integration: $(BIN) $(UNIT_BIN)
+# The ordinary pass also builds the static binary, for tests/integration/test_static.py.
+integration: $(BIN) $(UNIT_BIN) $(if $(SANITIZE),,static)
 	$(Q)PYSTACK=$(abspath $(BIN)) PYSTACK_UNIT=$(abspath $(UNIT_BIN)) \
+		PYSTACK_STATIC=$(abspath $(STATIC_BUILD)/pystack) \
 		$(PYTHON_TEST) -m pytest -q -rs -p no:cacheprovider \
 		$(if $(filter-out 1,$(TEST_JOBS)),-n $(TEST_JOBS)) tests/integration $(PYTEST_ARGS)
 
@@ -172,11 +192,12 @@ test: deps
 # Everything, then again under AddressSanitizer and UBSan (what CI runs): the
 # unit tests and fuzz replay whole, the integration tests on a sample of the
 # interpreters (tests/integration/pythons.py, PYSTACK_TEST_SAMPLE), leaving
-# out the tests of speed and the long races (marked timing, soak).
+# out the tests of speed, the long races and the packaging (marked timing,
+# soak, packaging).
 check: deps
 	$(Q)$(MAKE) --no-print-directory test
 	$(Q)PYSTACK_TEST_SAMPLE=1 $(MAKE) --no-print-directory SANITIZE=address,undefined \
-		PYTEST_ARGS='-m "not timing and not soak" $(PYTEST_ARGS)' test
+		PYTEST_ARGS='-m "not timing and not soak and not packaging" $(PYTEST_ARGS)' test
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory $(BIN)

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -586,6 +587,8 @@ static int make_named(const char *dir)
  * An unlinked file to decompress into: O_TMPFILE, or where the file system
  * has none, mkstemp and unlink at once; so nothing is left behind, however
  * pystack ends.  /var/tmp before /tmp: /tmp is often a tmpfs, in memory.
+ * With none of them (a container or chroot holding only pystack), a memfd:
+ * in memory too, and as sparse.
  */
 static int make_tmpfile(const char **dir, char *detail, size_t ndetail)
 {
@@ -607,6 +610,14 @@ static int make_tmpfile(const char **dir, char *detail, size_t ndetail)
 		}
 		if (!first)
 			first = -errno;
+	}
+	if (first == -ENOENT) {
+		int fd = memfd_create("pystack-core", MFD_CLOEXEC);
+
+		if (fd >= 0) {
+			*dir = "memory (no $TMPDIR, /var/tmp or /tmp here)";
+			return fd;
+		}
 	}
 	return ps_fail(first, detail, ndetail, "cannot make a temporary file for the decompressed "
 		       "core (in $TMPDIR, /var/tmp or /tmp): %s", strerror(-first));

@@ -6,7 +6,6 @@
  * section header table after them.  Sections no symbolizer needs become
  * empty (SHT_NOBITS).
  */
-#include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +19,7 @@
 #include <unistd.h>
 
 #include "debuginfo.h"
+#include "dlib.h"
 #include "elffile.h"
 #include "msg.h"
 #include "proc.h"
@@ -59,20 +59,24 @@ static struct {
 
 static void load_inflaters(void)
 {
-	void *h;
+	static const char *const deflate[] = { "libdeflate.so.0", NULL };
+	static const char *const zlib[] = { "libz.so.1", NULL };
+	const struct dlib_sym deflate_syms[] = {
+		{ "libdeflate_alloc_decompressor", (void **)&z.alloc },
+		{ "libdeflate_zlib_decompress", (void **)&z.zlib },
+		{ "libdeflate_free_decompressor", (void **)&z.release },
+	};
+	const struct dlib_sym zlib_sym = { "uncompress", (void **)&z.uncompress };
+	char why[128];
 
 	if (z.tried)
 		return;
 	z.tried = true;
-	if ((h = dlopen("libdeflate.so.0", RTLD_NOW | RTLD_LOCAL))) {
-		*(void **)&z.alloc = dlsym(h, "libdeflate_alloc_decompressor");
-		*(void **)&z.zlib = dlsym(h, "libdeflate_zlib_decompress");
-		*(void **)&z.release = dlsym(h, "libdeflate_free_decompressor");
-		if (!z.alloc || !z.zlib || !z.release)
-			z.alloc = NULL;
-	}
-	if ((h = dlopen("libz.so.1", RTLD_NOW | RTLD_LOCAL)))
-		*(void **)&z.uncompress = dlsym(h, "uncompress");
+	if (!dlib_load(NULL, deflate, deflate_syms, sizeof(deflate_syms) / sizeof(deflate_syms[0]),
+		       "libdeflate0", why, sizeof(why)))
+		z.alloc = NULL;
+	if (!dlib_load(NULL, zlib, &zlib_sym, 1, "zlib1g", why, sizeof(why)))
+		z.uncompress = NULL;
 }
 
 static void *run(void *arg)

@@ -7,7 +7,6 @@
  * deleted library, the vDSO) is rebuilt from memory and handed over as an
  * anonymous file.
  */
-#include <dlfcn.h>
 #include <dwarf.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
@@ -109,11 +108,13 @@ static char *demangled(struct symbolizer *s, const char *name)
 	if (!name || name[0] != '_' || name[1] != 'Z')
 		return NULL;
 	if (!s->demangle_tried) {
-		void *h = dlopen("libstdc++.so.6", RTLD_NOW | RTLD_LOCAL);
+		static const char *const libs[] = { "libstdc++.so.6", NULL };
+		const struct dlib_sym sym = { "__cxa_demangle", (void **)&s->demangle };
+		char why[128];
 
 		s->demangle_tried = true;
-		if (h)
-			*(void **)&s->demangle = dlsym(h, "__cxa_demangle");
+		if (!dlib_load(NULL, libs, &sym, 1, "libstdc++6", why, sizeof(why)))
+			s->demangle = NULL;
 	}
 	if (!s->demangle)
 		return NULL;

@@ -61,6 +61,9 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "soak: runs a race hundreds of times (the sanitized pass of make check "
         "runs the shorter races of each build instead)")
+    config.addinivalue_line(
+        "markers", "packaging: the static binary, the package and the tarball, built and run "
+        "(left out of the sanitized pass of make check, which builds none of them)")
     if not os.access(harness.PYSTACK, os.X_OK):
         raise pytest.UsageError("pystack binary not found at %s (run make, or set PYSTACK)"
                                 % harness.PYSTACK)
