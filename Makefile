@@ -10,11 +10,12 @@
 #                   core-file reader from tests/fuzz/seeds-core (FUZZ_ARGS= more options)
 #   make demo       start a hung Python program, dump it, stop it
 #   make bench      measure dump, watch and core on this machine (BENCH_PYTHON=,
-#                   BENCH_RUNS=, AUSTIN=; BENCH_ONLY=core or tasks: only those rows;
+#                   BENCH_RUNS=, AUSTIN=; BENCH_ONLY=core, tasks or static: only those rows;
 #                   BENCH_COREDIR= where the cores go, default $TMPDIR or /tmp)
 #   make deps       install missing Debian packages (as root)
 #   make offsets    regenerate src/offsets/ from the installed CPython headers
 #   make printable  regenerate src/unicode_printable.h (PYTHON_NEWEST=python3.15)
+#   make dist       pystack-VERSION.tar.gz from HEAD (DIST_OUT= names another file)
 #   make install    PREFIX=/usr/local DESTDIR= (BASH_COMPLETION_DIR=, ZSH_COMPLETION_DIR=)
 #
 # V=1 shows the commands; WERROR=1 makes warnings errors;
@@ -59,7 +60,7 @@ PS_LDLIBS   := $(if $(filter 1,$(STATIC_ELF)),$(ELF_STATIC),$(ELF_SHARED))
 # is set): debuginfod_static.c takes its place.
 STATIC_BUILD := build-static
 ifeq ($(LINK),static)
-PS_LDFLAGS  += -static -Wl,--fatal-warnings
+PS_LDFLAGS  += -static -Wl,--fatal-warnings -Wl,--strip-debug
 PS_LDLIBS   := -Wl,--start-group -ldw -lelf -lbz2 -llzma -lzstd -lz -llz4 \
                -lunwind-ptrace -lunwind-x86_64 -lunwind -lsupc++ -Wl,--end-group -pthread
 endif
@@ -178,12 +179,14 @@ fuzz:
 # Two workers (pytest-xdist, installed by make deps): the tests mostly wait on
 # interpreters starting and settling.  TEST_JOBS=1 runs them one at a time.
 TEST_JOBS   ?= 2
+# TESTS= runs some of them (files or directories).
+TESTS       ?= tests/integration
 # The ordinary pass also builds the static binary, for tests/integration/test_static.py.
 integration: $(BIN) $(UNIT_BIN) $(if $(SANITIZE),,static)
 	$(Q)PYSTACK=$(abspath $(BIN)) PYSTACK_UNIT=$(abspath $(UNIT_BIN)) \
 		PYSTACK_STATIC=$(abspath $(STATIC_BUILD)/pystack) \
 		$(PYTHON_TEST) -m pytest -q -rs -p no:cacheprovider \
-		$(if $(filter-out 1,$(TEST_JOBS)),-n $(TEST_JOBS)) tests/integration $(PYTEST_ARGS)
+		$(if $(filter-out 1,$(TEST_JOBS)),-n $(TEST_JOBS)) $(TESTS) $(PYTEST_ARGS)
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory unit
@@ -203,8 +206,8 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory $(BIN)
 	$(Q)tools/demo.sh $(BIN)
 
-bench: $(BIN) $(BUILD)/bench-launch
-	$(Q)$(PYTHON_TEST) tools/bench.py $(BIN) $(BUILD)/bench-launch \
+bench: $(BIN) $(BUILD)/bench-launch static
+	$(Q)$(PYTHON_TEST) tools/bench.py $(BIN) $(BUILD)/bench-launch --static $(STATIC_BUILD)/pystack \
 		$(if $(BENCH_PYTHON),--python $(BENCH_PYTHON)) $(if $(BENCH_RUNS),--runs $(BENCH_RUNS)) \
 		$(if $(BENCH_ONLY),--only $(BENCH_ONLY))
 
@@ -230,8 +233,14 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/pystack $(DESTDIR)$(PREFIX)/share/man/man1/pystack.1 \
 		$(DESTDIR)$(BASH_COMPLETION_DIR)/pystack $(DESTDIR)$(ZSH_COMPLETION_DIR)/_pystack
 
+# The release tarball: the committed tree at HEAD, in pystack-VERSION/; it
+# builds and tests without git (tests/integration/test_dist.py builds it).
+DIST_OUT    ?= pystack-$(VERSION).tar.gz
 dist:
-	git archive --prefix=pystack-$(VERSION)/ -o pystack-$(VERSION).tar.gz HEAD
+	$(Q)git rev-parse --verify -q HEAD >/dev/null 2>&1 || \
+		{ echo "make dist: needs a git checkout (it packs the committed tree)" >&2; exit 1; }
+	$(Q)git archive --format=tar.gz --prefix=pystack-$(VERSION)/ -o $(DIST_OUT) HEAD
+	$(call msg,DIST,$(DIST_OUT))
 
 clean:
 	rm -rf build build-san $(FUZZ_BUILD)

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """make bench: the figures that matter, measured on this machine, as one table.
 
-    tools/bench.py PYSTACK LAUNCH [--python EXE] [--runs N] [--only core|tasks]
+    tools/bench.py PYSTACK LAUNCH [--python EXE] [--runs N] [--static PYSTACK]
+                   [--only core|tasks|static]
 
 Starts its own targets (tools/bench/target.py) with the interpreter given
 (default: the system's python3) and measures pystack from the outside:
@@ -40,6 +41,11 @@ Starts its own targets (tools/bench/target.py) with the interpreter given
   peer, CPython 3.14's `python -m asyncio pstree PID`, needs a 3.14 target
   and interpreter (none is installed on the machine the figures in the
   README come from).  --only tasks runs these rows alone.
+- the static binary (make static, given as --static): its size beside the
+  ordinary binary's, and the two in turns in one run, as a ratio: start-up
+  (--version), the 11-thread dump, and the same with --native (where the
+  ordinary binary loads libdw and libunwind, and the static one has them
+  inside), with the max RSS of each.  --only static runs these rows alone.
 
 Nothing here is a pass/fail test: the last column is the goal, for the
 reader to compare.
@@ -403,6 +409,27 @@ def tasks_rows(pystack, python, runs, row, ntasks=10000, gathers=200):
             "%d / %d B" % held["tasks"])
 
 
+def static_rows(pystack, static, python, runs, row):
+    """The static binary against the ordinary one: size, and wall in turns in one run."""
+    row("static binary: size, ordinary / static",
+        "%.2f / %.2f MB" % (os.path.getsize(pystack) / 1e6, os.path.getsize(static) / 1e6))
+    target = Target(python, 11)
+    try:
+        for what, args in (("start-up (--version)", ["--version"]),
+                           ("dump, 11 threads", ["dump", str(target.pid)]),
+                           ("dump --native, 11 threads", ["dump", "--native", str(target.pid)])):
+            argvs = [[pystack] + args, [static] + args]
+            launch(5, argvs[0])
+            launch(5, argvs[1])
+            (ordinary, linked), ratio = side_by_side(argvs, runs)
+            rss = [max(k for _, k in launch(10, a)) / 1024 for a in argvs]
+            row("static, %s: wall, ordinary / static" % what, "%.2f / %.2f ms" % (ordinary, linked))
+            row("static, %s: static's wall over ordinary's" % what, "%.2fx" % ratio, "<= 1.00x")
+            row("static, %s: max RSS, ordinary / static" % what, "%.1f / %.1f MB" % tuple(rss))
+    finally:
+        target.close()
+
+
 def find_austin():
     """Austin 3.x (its where-mode, austin -w): (path, version), or (None, why not)."""
     path = os.environ.get("AUSTIN") or shutil.which("austin")
@@ -534,7 +561,8 @@ def main():
     ap.add_argument("--python", default="/usr/bin/python3" if os.path.exists("/usr/bin/python3")
                     else "python3")
     ap.add_argument("--runs", type=int, default=200, help="dumps per figure (default 200)")
-    ap.add_argument("--only", choices=["core", "tasks"],
+    ap.add_argument("--static", help="the static binary (make static), for its rows")
+    ap.add_argument("--only", choices=["core", "tasks", "static"],
                     help="only the start-up row and these rows")
     args = ap.parse_args()
     global LAUNCH
@@ -558,6 +586,11 @@ def main():
         tasks_rows(pystack, python, runs, row)
     if args.only in (None, "core"):
         core_rows(pystack, python, runs, row)
+    if args.only in (None, "static"):
+        if args.static:
+            static_rows(pystack, os.path.abspath(args.static), python, runs, row)
+        else:
+            row("static binary", "not run", "no --static given")
 
     width = max(len(r[0]) for r in rows)
     print("\npystack bench: Python %s (%s), %d runs a figure, %s\n" %
