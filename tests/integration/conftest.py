@@ -61,6 +61,9 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "soak: runs a race hundreds of times (the sanitized pass of make check "
         "runs the shorter races of each build instead)")
+    config.addinivalue_line(
+        "markers", "packaging: builds the Debian package (make deb), runs lintian on it, "
+        "installs it into a scratch root and runs the installed program")
     if not os.access(harness.PYSTACK, os.X_OK):
         raise pytest.UsageError("pystack binary not found at %s (run make, or set PYSTACK)"
                                 % harness.PYSTACK)
