@@ -17,6 +17,7 @@
 #   make printable  regenerate src/unicode_printable.h (PYTHON_NEWEST=python3.15)
 #   make dist       pystack-VERSION.tar.gz from HEAD (DIST_OUT= names another file)
 #   make install    PREFIX=/usr/local DESTDIR= (BASH_COMPLETION_DIR=, ZSH_COMPLETION_DIR=)
+#   make deb        the Debian package, built by dpkg-buildpackage in a copy under build-deb/
 #
 # V=1 shows the commands; WERROR=1 makes warnings errors;
 # SANITIZE=address,undefined builds into build-san/.
@@ -100,7 +101,7 @@ FUZZ_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -fno-omit-frame-pointer \
                -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -fno-sanitize-recover=all
 FUZZ_RUN    := -timeout=5 -rss_limit_mb=2048 -print_final_stats=1
 
-.PHONY: all static test check unit integration fuzz demo bench deps install uninstall clean dist offsets printable
+.PHONY: all static test check unit integration fuzz demo bench deps install uninstall clean dist offsets printable deb
 
 all: $(BIN)
 
@@ -233,6 +234,28 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/pystack $(DESTDIR)$(PREFIX)/share/man/man1/pystack.1 \
 		$(DESTDIR)$(BASH_COMPLETION_DIR)/pystack $(DESTDIR)$(ZSH_COMPLETION_DIR)/_pystack
 
+# The Debian package (debian/), built in a copy of the tree: dpkg-buildpackage
+# writes its results next to the source directory, so into build-deb/ and
+# nowhere else.  The copy holds the working tree's files that git tracks or
+# would track (so uncommitted edits are packaged, as make install would
+# install them), and a debian/changelog written from VERSION, dated by the
+# last commit, signed by debian/control's Maintainer: the version has one
+# place.  The inner build gets none of this make's variables or flags; add
+# compiler flags the Debian way (DEB_CFLAGS_APPEND=...).
+DEB_DIR     := build-deb/pystack-$(VERSION)
+deb:
+	$(Q)rm -rf build-deb && mkdir -p $(DEB_DIR)
+	$(Q)git ls-files -z --cached --others --exclude-standard | \
+		tar --null -T - --ignore-failed-read -cf - | tar -xf - -C $(DEB_DIR)
+	$(Q){ printf 'pystack (%s) unstable; urgency=medium\n\n' '$(VERSION)'; \
+	  printf '  * Version %s; the changes are in the git history.\n\n' '$(VERSION)'; \
+	  printf ' -- %s  %s\n' "$$(sed -n 's/^Maintainer: //p' debian/control)" \
+		"$$(LC_ALL=C date -u -R -d @$$(git log -1 --format=%ct 2>/dev/null || date +%s))"; \
+	} > $(DEB_DIR)/debian/changelog
+	$(Q)cd $(DEB_DIR) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u CFLAGS -u CPPFLAGS \
+		-u LDFLAGS -u LDLIBS dpkg-buildpackage -us -uc -b -Jauto
+	$(Q)ls build-deb/*.deb
+
 # The release tarball: the committed tree at HEAD, in pystack-VERSION/; it
 # builds and tests without git (tests/integration/test_dist.py builds it).
 DIST_OUT    ?= pystack-$(VERSION).tar.gz
@@ -243,4 +266,4 @@ dist:
 	$(call msg,DIST,$(DIST_OUT))
 
 clean:
-	rm -rf build build-san $(FUZZ_BUILD)
+	rm -rf build build-san build-static build-deb $(FUZZ_BUILD)
