@@ -30,8 +30,13 @@ struct common_opts {
 
 #define COMMON_OPTS_DEFAULT { .format = "text", .color = COLOR_AUTO }
 
-/* The common options; the parent sets the child's input to a struct common_opts. */
+/*
+ * The common options, and those only for a live process (--subprocesses,
+ * --nonblocking: dump and watch); the parent sets each child's input to
+ * its struct common_opts.
+ */
 extern const struct argp common_argp;
+extern const struct argp live_argp;
 
 /* A PID: digits only, 1 to the kernel's maximum.  0 or -EINVAL / -ERANGE. */
 int parse_pid(const char *s, pid_t *out);

@@ -53,8 +53,6 @@ static error_t core_parse(int key, char *arg, struct argp_state *state)
 	case ARGP_KEY_END:
 		if (!a->core)
 			argp_error(state, "no core file given");
-		if (a->common.subprocesses || a->common.nonblocking)
-			argp_error(state, "--subprocesses and --nonblocking are for live processes");
 		return 0;
 	default:
 		return ARGP_ERR_UNKNOWN;

@@ -33,6 +33,7 @@ static error_t dump_parse(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case ARGP_KEY_INIT:
 		state->child_inputs[0] = &a->common;
+		state->child_inputs[1] = &a->common;
 		return 0;
 	case ARGP_KEY_ARG:
 		pid = argp_parse_pid(state, arg);
@@ -196,7 +197,9 @@ static void dump_descendants(pid_t root, const struct dump_args *a, const struct
 
 int cmd_dump(int argc, char **argv)
 {
-	static const struct argp_child children[] = { { &common_argp, 0, NULL, 0 }, { 0 } };
+	static const struct argp_child children[] = {
+		{ &common_argp, 0, NULL, 0 }, { &live_argp, 0, NULL, 0 }, { 0 }
+	};
 	static const struct argp dump_argp = {
 		.parser = dump_parse,
 		.args_doc = "PID...",

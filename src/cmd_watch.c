@@ -131,6 +131,7 @@ static error_t watch_parse(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case ARGP_KEY_INIT:
 		state->child_inputs[0] = &a->common;
+		state->child_inputs[1] = &a->common;
 		return 0;
 	case OPT_INTERVAL:
 	case OPT_DURATION:
@@ -887,7 +888,9 @@ int cmd_watch(int argc, char **argv)
 		  "at the end, write an interactive SVG flame graph of every snapshot to FILE", 3 },
 		{ 0 }
 	};
-	static const struct argp_child children[] = { { &common_argp, 0, NULL, 0 }, { 0 } };
+	static const struct argp_child children[] = {
+		{ &common_argp, 0, NULL, 0 }, { &live_argp, 0, NULL, 0 }, { 0 }
+	};
 	static const struct argp watch_argp = {
 		.options = options,
 		.parser = watch_parse,

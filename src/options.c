@@ -47,12 +47,17 @@ static const struct argp_option common_options[] = {
 	  "also every pending asyncio task (CPython 3.7-3.13): its coroutine stack down the "
 	  "awaits, who awaits whom, which thread runs its loop; rings of tasks awaiting each "
 	  "other are named as deadlocks", 2 },
+	{ "verbose", OPT_VERBOSE, NULL, 0,
+	  "diagnostics on stderr: what was found where, how long the process was stopped", 2 },
+	{ 0 }
+};
+
+/* Only for a live process (dump, watch). */
+static const struct argp_option live_options[] = {
 	{ "subprocesses", OPT_SUBPROCESSES, NULL, 0,
 	  "also the Python processes descended from the process named (for dump, from every one named)", 2 },
 	{ "nonblocking", OPT_NONBLOCKING, NULL, 0,
 	  "read without stopping the process (the stacks may be inconsistent: torn reads are retried)", 2 },
-	{ "verbose", OPT_VERBOSE, NULL, 0,
-	  "diagnostics on stderr: what was found where, how long the process was stopped", 2 },
 	{ 0 }
 };
 
@@ -113,6 +118,11 @@ static error_t common_parse(int key, char *arg, struct argp_state *state)
 
 const struct argp common_argp = {
 	.options = common_options,
+	.parser = common_parse,
+};
+
+const struct argp live_argp = {
+	.options = live_options,
 	.parser = common_parse,
 };
 
