@@ -9,8 +9,11 @@
 #                           the zstd, xz, lz4 and zlib headers for reading
 #                           compressed cores, whose libraries are loaded at
 #                           run time; and the zstd, xz, lz4 and gzip programs
-#                           the tests compress cores with; debhelper,
-#                           dpkg-dev and lintian for the package test)
+#                           the tests compress cores with; libbz2-dev and
+#                           libc6-dev for make static, whose binary has the
+#                           archives of every library inside; debhelper,
+#                           dpkg-dev and lintian for the package test; zsh
+#                           and bash-completion for the completion tests)
 #   tools/deps.sh fuzz      also clang and its libFuzzer runtime (make fuzz)
 #   tools/deps.sh pythons   what tools/build_python.sh needs to build CPython
 #                           (clang-19 and llvm-19 for the tail-calling and JIT builds)
@@ -18,10 +21,10 @@
 set -eu
 
 packages="gcc g++ binutils make pkg-config libelf-dev libdw-dev libunwind-dev libdeflate0 \
-libzstd-dev liblzma-dev zlib1g-dev liblz4-dev"
+libzstd-dev liblzma-dev zlib1g-dev liblz4-dev libbz2-dev libc6-dev"
 # Only for the tests.
 packages="$packages python3 python3-pytest python3-pytest-xdist strace util-linux python3-numpy \
-libopenblas0-pthread gdb zstd xz-utils lz4 gzip debhelper dpkg-dev lintian"
+libopenblas0-pthread gdb zstd xz-utils lz4 gzip debhelper dpkg-dev lintian zsh bash-completion"
 case "${1:-}" in
 fuzz)
 	packages="$packages clang libclang-rt-dev"
