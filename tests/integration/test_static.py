@@ -7,7 +7,9 @@ compression library, no /etc, no /usr.  It must read a Python process of
 the host as the ordinary build does on the host: the interpreter's own
 stacks (faulthandler, the oracle), the native frames of a C++ extension
 with their lines and demangled names (test_native's checks), the same
-locals, watch's snapshots, and a zstd-compressed core of the process.
+locals, watch's snapshots, and a zstd-compressed core of the process.  And
+so it must in new PID and mount namespaces shared with the target, as in a
+pod's debug container, by the PID the target has there.
 """
 import functools
 import json
@@ -17,7 +19,7 @@ import subprocess
 
 import pytest
 
-from harness import PYSTACK, ROOT, Target, assert_same_stacks
+from harness import PYSTACK, ROOT, Target, assert_same_stacks, parse_faulthandler, pystack_stacks
 from test_core import gcore, needs_gcore
 from test_native import builds, check_blocked_in_c, check_through  # noqa: F401 (builds: a fixture)
 
@@ -169,3 +171,44 @@ def test_dump_in_an_empty_chroot(python, empty_root):
         got = one_json(chrooted(empty_root, "dump", "--json", "--locals", t.pid))
         t.finish()
     assert_same_stacks(oracle, got)
+
+
+# A target that writes its own stacks to the file it is given (faulthandler,
+# from its watchdog thread, while the main thread sleeps in waiter).
+_NAMESPACED_TARGET = r'''
+import faulthandler, sys, time
+out = open(sys.argv[1], "w")
+def waiter(n):
+    faulthandler.dump_traceback_later(0.2, file=out)
+    x = n * 2
+    time.sleep(60)
+waiter(21)
+'''
+
+# In new PID and mount namespaces (as a pod's debug container sees its
+# target): the target, then the chrooted pystack reading it by the PID it has there.
+_IN_NAMESPACE = ('set -e; "$1" -c "$2" "$3" & pid=$!; '
+                 'while [ ! -s "$3" ]; do sleep 0.05; done; sleep 0.1; '
+                 'mount -t proc proc "$0/proc"; echo "pid $pid"; '
+                 'chroot "$0" /pystack dump --json --native --locals "$pid"; kill $pid')
+
+
+def test_in_the_targets_pid_namespace(newest_python, empty_root, tmp_path):
+    oracle_file = str(tmp_path / "oracle.txt")
+    r = subprocess.run(["unshare", "--pid", "--fork", "--mount", "--mount-proc",
+                        "--propagation", "private", "--kill-child", "sh", "-c", _IN_NAMESPACE,
+                        empty_root, newest_python.exe, _NAMESPACED_TARGET, oracle_file],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    said, snap = r.stdout.splitlines()[0], json.loads(r.stdout.splitlines()[1])
+    # PID 1 is the shell: the target has a PID of the new namespace, not the host's.
+    assert said == "pid %d" % snap["pid"] and snap["pid"] < 10, (said, snap["pid"])
+    with open(oracle_file) as f:
+        oracle = parse_faulthandler(f.read())
+    main = [frames for frames in oracle.values() if frames and frames[0][2] == "waiter"]
+    assert len(main) == 1, oracle
+    got = pystack_stacks(snap)
+    assert main[0] in got.values(), (main[0], got)
+    waiter = [f for t in snap["threads"] for f in t["frames"] if f["function"] == "waiter"][0]
+    assert waiter["locals"], waiter
+    assert any(f["kind"] == "native" for t in snap["threads"] for f in t["frames"])
