@@ -238,14 +238,17 @@ uninstall:
 # writes its results next to the source directory, so into build-deb/ and
 # nowhere else.  The copy holds the working tree's files that git tracks or
 # would track (so uncommitted edits are packaged, as make install would
-# install them), and a debian/changelog written from VERSION, dated by the
-# last commit, signed by debian/control's Maintainer: the version has one
+# install them; outside git, as from the tarball, every file but the build
+# directories), and a debian/changelog written from VERSION, dated by the
+# last commit (else now), signed by debian/control's Maintainer: the version has one
 # place.  The inner build gets none of this make's variables or flags; add
 # compiler flags the Debian way (DEB_CFLAGS_APPEND=...).
 DEB_DIR     := build-deb/pystack-$(VERSION)
 deb:
 	$(Q)rm -rf build-deb && mkdir -p $(DEB_DIR)
-	$(Q)git ls-files -z --cached --others --exclude-standard | \
+	$(Q){ git ls-files -z --cached --others --exclude-standard 2>/dev/null || \
+	  find . \( -path './build*' -o -path './pystack-*.tar.gz' \) -prune -o \
+		\( -type f -o -type l \) -print0; } | \
 		tar --null -T - --ignore-failed-read -cf - | tar -xf - -C $(DEB_DIR)
 	$(Q){ printf 'pystack (%s) unstable; urgency=medium\n\n' '$(VERSION)'; \
 	  printf '  * Version %s; the changes are in the git history.\n\n' '$(VERSION)'; \
