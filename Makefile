@@ -57,8 +57,8 @@ PS_LDLIBS   := $(if $(filter 1,$(STATIC_ELF)),$(ELF_STATIC),$(ELF_SHARED))
 # stands for dlib.c: the libraries are linked in, never loaded.  Link
 # warnings are errors, so that nothing reaching glibc's NSS or dlopen() (the
 # parts of a static glibc that need its shared libraries at run time)
-# gets in.  libdw's debuginfod client does dlopen (only when DEBUGINFOD_URLS
-# is set): debuginfod_static.c takes its place.
+# gets in.  libdw's debuginfod client would dlopen() libdebuginfod:
+# debuginfod_static.c takes its place.
 STATIC_BUILD := build-static
 ifeq ($(LINK),static)
 PS_LDFLAGS  += -static -Wl,--fatal-warnings -Wl,--strip-debug
